@@ -1,0 +1,96 @@
+#include "policy/conversations.h"
+
+namespace wapolicy {
+
+void ConversationLedger::Index(uint64_t customer, const ConversationWindow& w) {
+  if (w.slot_end_us != 0) by_end_.insert({w.slot_end_us, customer});
+  if (w.last_start_us != 0) by_start_.insert({w.last_start_us, customer});
+}
+
+void ConversationLedger::Unindex(uint64_t customer, const ConversationWindow& w) {
+  if (w.slot_end_us != 0) by_end_.erase({w.slot_end_us, customer});
+  if (w.last_start_us != 0) by_start_.erase({w.last_start_us, customer});
+}
+
+// Stores `w` for `customer` (erasing it when it holds nothing) and reports it.
+void ConversationLedger::Commit(uint64_t customer, ConversationWindow& w, OnChange on_change) {
+  if (w.slot_end_us == 0 && w.last_start_us == 0) {
+    windows_.erase(customer);
+    on_change(customer, nullptr);
+    return;
+  }
+  Index(customer, w);
+  on_change(customer, &w);
+}
+
+void ConversationLedger::Expire(int64_t now, int64_t lookback_us, OnChange on_change) {
+  while (!by_end_.empty() && by_end_.begin()->first <= now) {
+    const uint64_t customer = by_end_.begin()->second;
+    ConversationWindow& w = windows_[customer];
+    Unindex(customer, w);
+    w.slot_end_us = 0;
+    w.slot_start_us = 0;
+    w.pending = false;
+    Commit(customer, w, on_change);
+  }
+  const int64_t horizon = now - lookback_us;
+  while (!by_start_.empty() && by_start_.begin()->first <= horizon) {
+    const uint64_t customer = by_start_.begin()->second;
+    ConversationWindow& w = windows_[customer];
+    Unindex(customer, w);
+    w.last_start_us = 0;
+    Commit(customer, w, on_change);
+  }
+}
+
+const ConversationWindow* ConversationLedger::Find(uint64_t customer) const {
+  auto it = windows_.find(customer);
+  return it == windows_.end() ? nullptr : &it->second;
+}
+
+bool ConversationLedger::HasOpenSlot(uint64_t customer, int64_t now) const {
+  const ConversationWindow* w = Find(customer);
+  return w != nullptr && w->open_at(now);
+}
+
+void ConversationLedger::Reserve(uint64_t customer, int64_t now, int64_t deadline,
+                                 OnChange on_change) {
+  ConversationWindow& w = windows_[customer];
+  Unindex(customer, w);
+  w.slot_start_us = now;
+  w.slot_end_us = deadline;
+  w.pending = true;
+  Commit(customer, w, on_change);
+}
+
+void ConversationLedger::Start(uint64_t customer, int64_t start, int64_t end,
+                               OnChange on_change) {
+  ConversationWindow& w = windows_[customer];
+  Unindex(customer, w);
+  w.slot_start_us = start;
+  w.slot_end_us = end;
+  w.pending = false;
+  w.last_start_us = start;
+  Commit(customer, w, on_change);
+}
+
+bool ConversationLedger::Release(uint64_t customer, OnChange on_change) {
+  auto it = windows_.find(customer);
+  if (it == windows_.end() || !it->second.pending || it->second.slot_end_us == 0) return false;
+  ConversationWindow& w = it->second;
+  Unindex(customer, w);
+  w.slot_end_us = 0;
+  w.slot_start_us = 0;
+  w.pending = false;
+  Commit(customer, w, on_change);
+  return true;
+}
+
+void ConversationLedger::Restore(uint64_t customer, const ConversationWindow& w) {
+  auto it = windows_.find(customer);
+  if (it != windows_.end()) Unindex(customer, it->second);
+  windows_[customer] = w;
+  Index(customer, w);
+}
+
+}  // namespace wapolicy

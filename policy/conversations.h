@@ -1,0 +1,81 @@
+#ifndef WAPOLICY_POLICY_CONVERSATIONS_H_
+#define WAPOLICY_POLICY_CONVERSATIONS_H_
+
+#include <cstdint>
+#include <utility>
+
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+
+namespace wapolicy {
+
+// One customer's business-initiated conversation slot in a limit pool, plus
+// when the pool last started a conversation with them (for the 7-day upgrade
+// count). Times are Unix microseconds; 0 means "none".
+struct ConversationWindow {
+  int64_t slot_start_us = 0;   // Delivery time (confirmed) or admission time (pending).
+  int64_t slot_end_us = 0;     // Conversation end, or reservation deadline while pending.
+  int64_t last_start_us = 0;   // Start of the latest confirmed conversation.
+  bool pending = false;        // Admitted, not yet delivered.
+
+  bool open_at(int64_t now) const { return slot_end_us > now; }
+};
+
+// The business-initiated conversations of one limit pool (a phone number, or
+// a whole portfolio): who holds a slot in the rolling window and until when.
+//
+// Invariant (concurrency-safe admission): a slot is taken the moment a
+// conversation is admitted, before delivery, and open_slots() counts pending
+// and confirmed slots alike. An admission is refused when open_slots() has
+// reached the limit, so no interleaving of checks can admit more unique
+// customers than the limit. A slot is given back only by a failed delivery,
+// a reservation timeout, or the conversation's end.
+class ConversationLedger {
+ public:
+  // Called with each customer whose window changed (nullptr when erased).
+  using OnChange = absl::FunctionRef<void(uint64_t customer, const ConversationWindow*)>;
+
+  // Closes slots ending at or before `now` and forgets conversation starts
+  // at or before `now - lookback_us`.
+  void Expire(int64_t now, int64_t lookback_us, OnChange on_change);
+
+  const ConversationWindow* Find(uint64_t customer) const;
+  bool HasOpenSlot(uint64_t customer, int64_t now) const;
+
+  // Slots currently held (pending or confirmed). Call Expire first.
+  int64_t open_slots() const { return static_cast<int64_t>(by_end_.size()); }
+  // Unique customers with a confirmed conversation started inside the look-back.
+  int64_t recent_unique_customers() const { return static_cast<int64_t>(by_start_.size()); }
+  // End of the earliest open slot, or 0 if none.
+  int64_t earliest_slot_end() const { return by_end_.empty() ? 0 : by_end_.begin()->first; }
+  size_t tracked_customers() const { return windows_.size(); }
+
+  // Takes a pending slot until `deadline`.
+  void Reserve(uint64_t customer, int64_t now, int64_t deadline, OnChange on_change);
+  // Starts a confirmed conversation (from a pending slot or none).
+  void Start(uint64_t customer, int64_t start, int64_t end, OnChange on_change);
+  // Gives a pending slot back. Returns false if there was none.
+  bool Release(uint64_t customer, OnChange on_change);
+
+  // Loads a stored window (restart).
+  void Restore(uint64_t customer, const ConversationWindow& w);
+
+  template <typename F>
+  void ForEach(F f) const {
+    for (const auto& [c, w] : windows_) f(c, w);
+  }
+
+ private:
+  void Index(uint64_t customer, const ConversationWindow& w);
+  void Unindex(uint64_t customer, const ConversationWindow& w);
+  void Commit(uint64_t customer, ConversationWindow& w, OnChange on_change);
+
+  absl::flat_hash_map<uint64_t, ConversationWindow> windows_;
+  absl::btree_set<std::pair<int64_t, uint64_t>> by_end_;    // Open slots.
+  absl::btree_set<std::pair<int64_t, uint64_t>> by_start_;  // Recent starts.
+};
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_CONVERSATIONS_H_

@@ -1,0 +1,48 @@
+#ifndef WAPOLICY_POLICY_MESSAGING_TIER_H_
+#define WAPOLICY_POLICY_MESSAGING_TIER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "policy/conversations.h"
+#include "policy/policy_profile.h"
+
+namespace wapolicy {
+
+// A counter that a messaging limit applies to: one phone number's (per-number
+// scope) or a whole business portfolio's. Holds the messaging tier (a level
+// on the profile's ladder), a scheduled upgrade, and the conversations.
+struct LimitPool {
+  std::string id;          // Storage key: "N"+number or "B"+business id.
+  std::string business_id;
+  int level = 0;
+  int pending_level = -1;       // Upgrade scheduled, or -1.
+  int64_t pending_at_us = 0;    // When the upgrade takes effect.
+  ConversationLedger ledger;
+
+  bool has_pending_upgrade() const { return pending_level >= 0; }
+};
+
+// Lowest and highest level a business may hold: a verified business starts
+// at (and is never downgraded below) the verified start level.
+inline int FloorLevel(const PolicyProfile& p, bool verified) {
+  return verified ? p.verified_start_level : p.unverified_start_level;
+}
+inline int CeilingLevel(const PolicyProfile& p, bool verified) {
+  return verified ? p.top_level() : p.unverified_max_level;
+}
+
+// True if `used` slots leave no room for a new unique customer.
+inline bool LimitReached(int64_t limit, int64_t used) {
+  return limit != kUnlimited && used >= limit;
+}
+
+// The upgrade volume rule: in the look-back the pool started conversations
+// with at least limit/2 unique customers.
+inline bool MeetsUpgradeVolume(int64_t limit, int64_t recent_unique) {
+  return limit != kUnlimited && 2 * recent_unique >= limit;
+}
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_MESSAGING_TIER_H_

@@ -1,0 +1,890 @@
+#include "policy/policy_engine.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "policy/byte_codec.h"
+
+namespace wapolicy {
+namespace {
+
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+
+int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
+absl::Time FromUs(int64_t us) { return absl::FromUnixMicros(us); }
+
+std::string NumberKey(uint64_t number) {
+  std::string k;
+  PutFixed64(&k, number);
+  return k;
+}
+
+Decision Deny(Decision d, ReasonCode reason, std::string detail) {
+  d.allowed = false;
+  d.reason = reason;
+  d.effect = ConversationEffect::kNone;
+  d.detail = std::move(detail);
+  return d;
+}
+
+}  // namespace
+
+absl::string_view DeliveryOutcomeName(DeliveryOutcome o) {
+  switch (o) {
+    case DeliveryOutcome::kStartedConversation: return "STARTED_CONVERSATION";
+    case DeliveryOutcome::kInOpenConversation: return "IN_OPEN_CONVERSATION";
+    case DeliveryOutcome::kInUserConversation: return "IN_USER_CONVERSATION";
+    case DeliveryOutcome::kStartedUnadmitted: return "STARTED_UNADMITTED";
+  }
+  return "UNKNOWN";
+}
+
+absl::string_view StateFamilyName(StateFamily f) {
+  switch (f) {
+    case StateFamily::kBusiness: return "business";
+    case StateFamily::kPool: return "pool";
+    case StateFamily::kNumber: return "number";
+    case StateFamily::kLedger: return "ledger";
+    case StateFamily::kThread: return "thread";
+    case StateFamily::kConsent: return "consent";
+    case StateFamily::kTemplate: return "template";
+  }
+  return "unknown";
+}
+
+absl::Status ValidateBusinessId(absl::string_view id) {
+  if (id.empty() || id.size() > 64) {
+    return absl::InvalidArgumentError("business_id must be 1 to 64 characters");
+  }
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return absl::InvalidArgumentError("business_id may hold only A-Z a-z 0-9 _ - .");
+  }
+  return absl::OkStatus();
+}
+
+PolicyEngine::PolicyEngine(PolicyProfile profile, const Clock* clock, StateJournal* journal)
+    : profile_(std::move(profile)), clock_(clock), journal_(journal) {}
+
+// ---------------------------------------------------------------------------
+// Helpers
+
+std::string PolicyEngine::PoolIdFor(PhoneNumber number, absl::string_view business_id) const {
+  if (profile_.limit_scope == LimitScope::kPerPortfolio) return absl::StrCat("B", business_id);
+  return absl::StrCat("N", NumberKey(number.value()));
+}
+
+LimitPool* PolicyEngine::GetOrCreatePool(const std::string& id, absl::string_view business_id) {
+  auto& slot = pools_[id];
+  if (slot == nullptr) {
+    slot = std::make_unique<LimitPool>();
+    slot->id = id;
+    slot->business_id = std::string(business_id);
+    Business* b = FindBusiness(business_id);
+    slot->level = FloorLevel(profile_, b != nullptr && b->verified);
+    if (b != nullptr) b->pools.push_back(slot.get());
+  }
+  return slot.get();
+}
+
+PolicyEngine::Business* PolicyEngine::FindBusiness(absl::string_view id) {
+  auto it = businesses_.find(id);
+  return it == businesses_.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<BusinessNumber*> PolicyEngine::FindNumber(PhoneNumber n) {
+  if (!n.valid()) return absl::InvalidArgumentError("business_number is not a valid E.164 number");
+  auto it = numbers_.find(n.value());
+  if (it == numbers_.end()) {
+    return absl::NotFoundError(absl::StrCat("business_number ", n.E164(), " is not registered"));
+  }
+  return it->second.get();
+}
+
+absl::Status PolicyEngine::CheckHealthy() const {
+  if (!failed_.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("state journal failed earlier; restart to recover: ", failed_.message()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PolicyEngine::Commit(StateChanges& ch) {
+  if (ch.empty() || journal_ == nullptr) return absl::OkStatus();
+  absl::Status s = journal_->Commit(ch);
+  ch.clear();
+  if (!s.ok()) {
+    failed_ = s;
+    return absl::UnavailableError(absl::StrCat("state journal write failed: ", s.message()));
+  }
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------
+// Record encoding. Keys are compact and binary; see StateFamily.
+
+void PolicyEngine::EmitBusiness(const Business& b, StateChanges* ch) const {
+  if (journal_ == nullptr) return;
+  StateChange c{StateFamily::kBusiness, false, b.id, {}};
+  PutFixed8(&c.value, (b.verified ? 1 : 0) | (b.official ? 2 : 0));
+  ch->push_back(std::move(c));
+}
+
+void PolicyEngine::EmitPool(const LimitPool& p, StateChanges* ch) const {
+  if (journal_ == nullptr) return;
+  StateChange c{StateFamily::kPool, false, p.id, {}};
+  PutString(&c.value, p.business_id);
+  PutFixed8(&c.value, static_cast<uint8_t>(p.level));
+  PutFixed8(&c.value, static_cast<uint8_t>(p.pending_level + 1));
+  PutFixed64(&c.value, static_cast<uint64_t>(p.pending_at_us));
+  ch->push_back(std::move(c));
+}
+
+void PolicyEngine::EmitNumber(const BusinessNumber& n, StateChanges* ch) const {
+  if (journal_ == nullptr) return;
+  StateChange c{StateFamily::kNumber, false, NumberKey(n.number.value()), {}};
+  PutString(&c.value, n.business_id);
+  PutFixed64(&c.value, static_cast<uint64_t>(n.flagged_since_us));
+  PutFixed64(&c.value, static_cast<uint64_t>(n.low_since_us));
+  PutFixed64(&c.value, n.signals.size());
+  for (const QualitySignal& s : n.signals) {
+    PutFixed64(&c.value, static_cast<uint64_t>(s.at_us));
+    PutFixed8(&c.value, static_cast<uint8_t>(s.kind));
+  }
+  ch->push_back(std::move(c));
+}
+
+void PolicyEngine::EmitLedger(const LimitPool& p, uint64_t customer, const ConversationWindow* w,
+                              StateChanges* ch) const {
+  if (journal_ == nullptr) return;
+  StateChange c{StateFamily::kLedger, w == nullptr, {}, {}};
+  PutString(&c.key, p.id);
+  PutFixed64(&c.key, customer);
+  if (w != nullptr) {
+    PutFixed64(&c.value, static_cast<uint64_t>(w->slot_start_us));
+    PutFixed64(&c.value, static_cast<uint64_t>(w->slot_end_us));
+    PutFixed64(&c.value, static_cast<uint64_t>(w->last_start_us));
+    PutFixed8(&c.value, w->pending ? 1 : 0);
+  }
+  ch->push_back(std::move(c));
+}
+
+void PolicyEngine::EmitThread(ThreadKey key, const ServiceWindow* w, StateChanges* ch) const {
+  if (journal_ == nullptr) return;
+  StateChange c{StateFamily::kThread, w == nullptr, {}, {}};
+  PutFixed64(&c.key, key.first);
+  PutFixed64(&c.key, key.second);
+  if (w != nullptr) {
+    PutFixed64(&c.value, static_cast<uint64_t>(w->last_inbound_us));
+    PutFixed64(&c.value, static_cast<uint64_t>(w->user_conversation_end_us));
+  }
+  ch->push_back(std::move(c));
+}
+
+void PolicyEngine::EmitConsent(const Business& b, uint64_t customer, const Consent& cs,
+                               StateChanges* ch) const {
+  if (journal_ == nullptr) return;
+  StateChange c{StateFamily::kConsent, false, {}, {}};
+  PutString(&c.key, b.id);
+  PutFixed64(&c.key, customer);
+  PutFixed8(&c.value, static_cast<uint8_t>(cs.state));
+  PutFixed8(&c.value, static_cast<uint8_t>(cs.source));
+  PutFixed64(&c.value, static_cast<uint64_t>(cs.changed_at_us));
+  ch->push_back(std::move(c));
+}
+
+void PolicyEngine::EmitTemplate(const Business& b, const MessageTemplate& t, bool erase,
+                                StateChanges* ch) const {
+  if (journal_ == nullptr) return;
+  StateChange c{StateFamily::kTemplate, erase, {}, {}};
+  PutString(&c.key, b.id);
+  PutString(&c.key, t.name);
+  PutString(&c.key, t.language);
+  if (!erase) {
+    PutFixed8(&c.value, static_cast<uint8_t>(t.category));
+    PutFixed8(&c.value, static_cast<uint8_t>(t.status));
+  }
+  ch->push_back(std::move(c));
+}
+
+absl::Status PolicyEngine::Restore(StateFamily family, absl::string_view key,
+                                   absl::string_view value) {
+  absl::MutexLock lock(&mu_);
+  ByteReader k(key), v(value);
+  auto corrupt = [&]() {
+    return absl::DataLossError(absl::StrCat("corrupt ", StateFamilyName(family), " record"));
+  };
+  switch (family) {
+    case StateFamily::kBusiness: {
+      uint8_t flags;
+      if (!v.GetFixed8(&flags)) return corrupt();
+      auto& b = businesses_[key];
+      if (b == nullptr) b = std::make_unique<Business>();
+      b->id = std::string(key);
+      b->verified = flags & 1;
+      b->official = flags & 2;
+      return absl::OkStatus();
+    }
+    case StateFamily::kPool: {
+      std::string business;
+      uint8_t level, pending;
+      int64_t at;
+      if (!v.GetString(&business) || !v.GetFixed8(&level) || !v.GetFixed8(&pending) ||
+          !v.GetInt64(&at)) {
+        return corrupt();
+      }
+      LimitPool* p = GetOrCreatePool(std::string(key), business);
+      p->level = std::min<int>(level, profile_.top_level());
+      p->pending_level = pending == 0 ? -1 : std::min<int>(pending - 1, profile_.top_level());
+      p->pending_at_us = at;
+      return absl::OkStatus();
+    }
+    case StateFamily::kNumber: {
+      uint64_t number, count;
+      std::string business;
+      auto n = std::make_unique<BusinessNumber>();
+      if (!k.GetFixed64(&number) || !v.GetString(&business) ||
+          !v.GetInt64(&n->flagged_since_us) || !v.GetInt64(&n->low_since_us) ||
+          !v.GetFixed64(&count)) {
+        return corrupt();
+      }
+      for (uint64_t i = 0; i < count; ++i) {
+        QualitySignal s;
+        uint8_t kind;
+        if (!v.GetInt64(&s.at_us) || !v.GetFixed8(&kind) || kind >= kSignalKindCount) {
+          return corrupt();
+        }
+        s.kind = static_cast<SignalKind>(kind);
+        n->signals.push_back(s);
+      }
+      n->number = PhoneNumber::FromDigitsValue(number);
+      n->business_id = business;
+      n->pool = GetOrCreatePool(PoolIdFor(n->number, business), business);
+      numbers_[number] = std::move(n);
+      return absl::OkStatus();
+    }
+    case StateFamily::kLedger: {
+      std::string pool;
+      uint64_t customer;
+      ConversationWindow w;
+      uint8_t pending;
+      if (!k.GetString(&pool) || !k.GetFixed64(&customer) || !v.GetInt64(&w.slot_start_us) ||
+          !v.GetInt64(&w.slot_end_us) || !v.GetInt64(&w.last_start_us) ||
+          !v.GetFixed8(&pending)) {
+        return corrupt();
+      }
+      w.pending = pending != 0;
+      auto it = pools_.find(pool);
+      if (it == pools_.end()) return corrupt();
+      it->second->ledger.Restore(customer, w);
+      return absl::OkStatus();
+    }
+    case StateFamily::kThread: {
+      uint64_t number, customer;
+      ServiceWindow w;
+      if (!k.GetFixed64(&number) || !k.GetFixed64(&customer) ||
+          !v.GetInt64(&w.last_inbound_us) || !v.GetInt64(&w.user_conversation_end_us)) {
+        return corrupt();
+      }
+      threads_[{number, customer}] = w;
+      return absl::OkStatus();
+    }
+    case StateFamily::kConsent: {
+      std::string business;
+      uint64_t customer;
+      uint8_t state, source;
+      Consent c;
+      if (!k.GetString(&business) || !k.GetFixed64(&customer) || !v.GetFixed8(&state) ||
+          !v.GetFixed8(&source) || !v.GetInt64(&c.changed_at_us) || state > 2 ||
+          source >= kOptInSourceCount) {
+        return corrupt();
+      }
+      c.state = static_cast<Consent::State>(state);
+      c.source = static_cast<OptInSource>(source);
+      Business* b = FindBusiness(business);
+      if (b == nullptr) return corrupt();
+      b->consents[customer] = c;
+      return absl::OkStatus();
+    }
+    case StateFamily::kTemplate: {
+      std::string business;
+      MessageTemplate t;
+      uint8_t category, status;
+      if (!k.GetString(&business) || !k.GetString(&t.name) || !k.GetString(&t.language) ||
+          !v.GetFixed8(&category) || !v.GetFixed8(&status) || category > 2 || status > 4) {
+        return corrupt();
+      }
+      t.category = static_cast<TemplateCategory>(category);
+      t.status = static_cast<TemplateStatus>(status);
+      Business* b = FindBusiness(business);
+      if (b == nullptr) return corrupt();
+      b->templates[{t.name, t.language}] = t;
+      return absl::OkStatus();
+    }
+  }
+  return corrupt();
+}
+
+// ---------------------------------------------------------------------------
+// Time-driven rules: scheduled upgrades, settling flags, ending conversations.
+
+void PolicyEngine::Advance(BusinessNumber& n, int64_t now, StateChanges* ch) {
+  LimitPool& p = *n.pool;
+  const Business* b = FindBusiness(n.business_id);
+  const bool verified = b != nullptr && b->verified;
+  // Apply due transitions in time order (they can only coexist in portfolio scope).
+  for (;;) {
+    const int64_t upgrade_at = p.has_pending_upgrade() ? p.pending_at_us : kNever;
+    const int64_t flag_at =
+        n.flagged() ? n.flagged_since_us + Us(profile_.flagged_period) : kNever;
+    if (upgrade_at > now && flag_at > now) break;
+    if (upgrade_at <= flag_at) {
+      p.level = std::min(p.pending_level, CeilingLevel(profile_, verified));
+      p.level = std::max(p.level, 0);
+      p.pending_level = -1;
+      p.pending_at_us = 0;
+      EmitPool(p, ch);
+    } else {
+      // Settle the flag on its 7th day (see BusinessNumber).
+      if (profile_.quality.Rate(n.signals, FromUs(flag_at)) == QualityRating::kLow) {
+        p.level = std::max(FloorLevel(profile_, verified), p.level - 1);
+        n.low_since_us = flag_at;
+        EmitPool(p, ch);
+      }
+      n.flagged_since_us = 0;
+      EmitNumber(n, ch);
+    }
+  }
+  p.ledger.Expire(now, Us(profile_.upgrade_lookback),
+                  [&](uint64_t c, const ConversationWindow* w) { EmitLedger(p, c, w, ch); });
+}
+
+// Tier changes checked on each new business-initiated conversation.
+void PolicyEngine::OnNewConversation(BusinessNumber& n, int64_t now, StateChanges* ch) {
+  LimitPool& p = *n.pool;
+  const Business* b = FindBusiness(n.business_id);
+  const bool verified = b != nullptr && b->verified;
+  const QualityRating rating = profile_.quality.Rate(n.signals, FromUs(now));
+
+  // Downgrade: Low without a break for the whole period -> one level down now.
+  if (profile_.downgrade_enabled && rating == QualityRating::kLow && n.low_since_us != 0 &&
+      n.low_since_us <= now - Us(profile_.downgrade_low_period)) {
+    p.level = std::max(FloorLevel(profile_, verified), p.level - 1);
+    p.pending_level = -1;
+    p.pending_at_us = 0;
+    n.low_since_us = now;  // The next drop needs another full Low period.
+    EmitPool(p, ch);
+    EmitNumber(n, ch);
+  }
+
+  // Upgrade: Connected (not Flagged; a used-up limit does not block it),
+  // quality good enough, and >= limit/2 unique customers in the look-back.
+  if (!n.flagged() && !p.has_pending_upgrade() && p.level < CeilingLevel(profile_, verified) &&
+      static_cast<int>(rating) <= static_cast<int>(profile_.upgrade_min_quality) &&
+      MeetsUpgradeVolume(profile_.LimitAt(p.level), p.ledger.recent_unique_customers())) {
+    if (profile_.upgrade_delay <= absl::ZeroDuration()) {
+      p.level += 1;
+    } else {
+      p.pending_level = p.level + 1;
+      p.pending_at_us = now + Us(profile_.upgrade_delay);
+    }
+    EmitPool(p, ch);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Administration
+
+absl::Status PolicyEngine::UpsertBusiness(absl::string_view business_id, bool verified,
+                                          bool official) {
+  if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  StateChanges ch;
+  auto& slot = businesses_[business_id];
+  if (slot == nullptr) {
+    slot = std::make_unique<Business>();
+    slot->id = std::string(business_id);
+  }
+  Business& b = *slot;
+  b.verified = verified;
+  b.official = official;
+  EmitBusiness(b, &ch);
+  for (LimitPool* p : b.pools) {
+    const int lo = FloorLevel(profile_, verified), hi = CeilingLevel(profile_, verified);
+    const int level = std::min(std::max(p->level, lo), hi);
+    const int pending = p->pending_level < 0 ? -1 : std::min(p->pending_level, hi);
+    if (level != p->level || pending != p->pending_level) {
+      p->level = level;
+      p->pending_level = pending <= level ? -1 : pending;
+      if (p->pending_level < 0) p->pending_at_us = 0;
+      EmitPool(*p, &ch);
+    }
+  }
+  return Commit(ch);
+}
+
+absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view business_id) {
+  if (!number.valid()) return absl::InvalidArgumentError("number is not a valid E.164 number");
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  if (FindBusiness(business_id) == nullptr) {
+    return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
+  }
+  auto it = numbers_.find(number.value());
+  if (it != numbers_.end()) {
+    if (it->second->business_id == business_id) return absl::OkStatus();
+    return absl::AlreadyExistsError(absl::StrCat("number ", number.E164(),
+                                                 " is registered to another business"));
+  }
+  StateChanges ch;
+  auto n = std::make_unique<BusinessNumber>();
+  n->number = number;
+  n->business_id = std::string(business_id);
+  n->pool = GetOrCreatePool(PoolIdFor(number, business_id), business_id);
+  EmitPool(*n->pool, &ch);
+  EmitNumber(*n, &ch);
+  numbers_[number.value()] = std::move(n);
+  return Commit(ch);
+}
+
+absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const MessageTemplate& t) {
+  if (t.name.empty() || t.name.size() > 512) {
+    return absl::InvalidArgumentError("template.name must be 1 to 512 characters");
+  }
+  if (t.language.empty() || t.language.size() > 16) {
+    return absl::InvalidArgumentError("template.language must be 1 to 16 characters");
+  }
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  Business* b = FindBusiness(business_id);
+  if (b == nullptr) {
+    return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
+  }
+  StateChanges ch;
+  b->templates[{t.name, t.language}] = t;
+  EmitTemplate(*b, t, false, &ch);
+  return Commit(ch);
+}
+
+absl::Status PolicyEngine::RemoveTemplate(absl::string_view business_id, absl::string_view name,
+                                          absl::string_view language) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  Business* b = FindBusiness(business_id);
+  if (b == nullptr) {
+    return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
+  }
+  auto it = b->templates.find(std::make_pair(std::string(name), std::string(language)));
+  if (it == b->templates.end()) {
+    return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
+  }
+  StateChanges ch;
+  EmitTemplate(*b, it->second, true, &ch);
+  b->templates.erase(it);
+  return Commit(ch);
+}
+
+// ---------------------------------------------------------------------------
+// Decisions
+
+absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int64_t now,
+                                                   StateChanges* ch) {
+  if (!m.customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
+  absl::StatusOr<BusinessNumber*> found = FindNumber(m.business_number);
+  if (!found.ok()) return found.status();
+  BusinessNumber& n = **found;
+  Advance(n, now, ch);
+  LimitPool& p = *n.pool;
+  Business& b = *FindBusiness(n.business_id);
+  const uint64_t c = m.customer.value();
+
+  Decision d;
+  d.limit = profile_.LimitAt(p.level);
+  d.used = p.ledger.open_slots();
+  if (p.ledger.earliest_slot_end() != 0) d.next_slot_free = FromUs(p.ledger.earliest_slot_end());
+
+  const ThreadKey tkey{n.number.value(), c};
+  auto thread_it = threads_.find(tkey);
+  const int64_t window_us = Us(profile_.service_window);
+  const bool window_open =
+      thread_it != threads_.end() && thread_it->second.window_open(now, window_us);
+  if (window_open) d.service_window_ends = FromUs(thread_it->second.window_end(window_us));
+
+  const auto consent_it = b.consents.find(c);
+  const Consent consent = consent_it == b.consents.end() ? Consent() : consent_it->second;
+
+  if (m.kind == MessageKind::kTemplate) {
+    auto t = b.templates.find(std::make_pair(m.template_name, m.template_language));
+    if (t == b.templates.end()) {
+      if (profile_.require_registered_templates) {
+        return Deny(d, ReasonCode::kTemplateUnknown,
+                    absl::StrCat("template '", m.template_name, "' (", m.template_language,
+                                 ") is not registered for business ", b.id));
+      }
+    } else if (t->second.status != TemplateStatus::kApproved) {
+      const TemplateStatus st = t->second.status;
+      const ReasonCode r = st == TemplateStatus::kPaused     ? ReasonCode::kTemplatePaused
+                           : st == TemplateStatus::kDisabled ? ReasonCode::kTemplateDisabled
+                                                             : ReasonCode::kTemplateNotApproved;
+      return Deny(d, r,
+                  absl::StrCat("template '", m.template_name, "' (", m.template_language,
+                               ") is ", TemplateStatusName(st), "; only APPROVED templates may be sent"));
+    }
+    // Opt-out wins everywhere for templates, inside a service window too.
+    if (consent.opted_out()) {
+      return Deny(d, ReasonCode::kOptedOut, "the customer opted out of messages from this business");
+    }
+  } else if (!window_open) {
+    return Deny(d, ReasonCode::kOutsideServiceWindow,
+                "more than 24 hours since the customer's last message: only templates may be sent");
+  }
+
+  const ConversationWindow* bw = p.ledger.Find(c);
+  const bool bi_open = bw != nullptr && bw->open_at(now);
+  d.allowed = true;
+  d.reason = ReasonCode::kAllowed;
+
+  if (window_open) {
+    // A reply inside the customer-service window: user-initiated, never
+    // counted, and needs no opt-in (the customer wrote first).
+    if (bi_open) {
+      d.effect = ConversationEffect::kReusesBusinessInitiated;
+      d.conversation_ends = FromUs(bw->slot_end_us);
+    } else if (thread_it->second.user_conversation_open(now)) {
+      d.effect = ConversationEffect::kReusesUserInitiated;
+      d.conversation_ends = FromUs(thread_it->second.user_conversation_end_us);
+    } else {
+      d.effect = ConversationEffect::kOpensUserInitiated;
+      const int64_t end = now + Us(profile_.conversation_length);
+      d.conversation_ends = FromUs(end);
+      if (!m.dry_run) {
+        thread_it->second.user_conversation_end_us = end;
+        EmitThread(tkey, &thread_it->second, ch);
+      }
+    }
+    return d;
+  }
+
+  // Business-initiated: a template outside any service window.
+  if (!consent.opted_in()) {
+    d = Deny(d, ReasonCode::kNotOptedIn, "no opt-in on record for this customer");
+    return d;
+  }
+  if (bi_open) {
+    d.effect = ConversationEffect::kReusesBusinessInitiated;
+    d.conversation_ends = FromUs(bw->slot_end_us);
+    return d;
+  }
+  if (LimitReached(d.limit, d.used)) {
+    return Deny(d, ReasonCode::kLimitReached,
+                absl::StrFormat("messaging limit reached (%d unique customers in 24h): number is "
+                                "Restricted until %s",
+                                d.limit, absl::FormatTime(d.next_slot_free, absl::UTCTimeZone())));
+  }
+  d.effect = ConversationEffect::kOpensBusinessInitiated;
+  if (!m.dry_run) {
+    const int64_t deadline = now + Us(profile_.reservation_timeout);
+    p.ledger.Reserve(c, now, deadline,
+                     [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, ch); });
+    d.used = p.ledger.open_slots();
+    d.next_slot_free = FromUs(p.ledger.earliest_slot_end());
+    d.conversation_ends = FromUs(deadline);  // Until delivery confirms the real start.
+  } else {
+    d.used += 1;
+  }
+  return d;
+}
+
+absl::StatusOr<Decision> PolicyEngine::Check(const OutgoingMessage& message) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  StateChanges ch;
+  absl::StatusOr<Decision> d = CheckLocked(message, NowUs(), &ch);
+  if (absl::Status s = Commit(ch); !s.ok()) return s;
+  return d;
+}
+
+std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
+    absl::Span<const OutgoingMessage> messages) {
+  std::vector<absl::StatusOr<Decision>> out;
+  out.reserve(messages.size());
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) {
+    out.assign(messages.size(), s);
+    return out;
+  }
+  StateChanges ch;
+  const int64_t now = NowUs();
+  for (const OutgoingMessage& m : messages) out.push_back(CheckLocked(m, now, &ch));
+  if (absl::Status s = Commit(ch); !s.ok()) out.assign(messages.size(), s);
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Events
+
+absl::Status PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber customer) {
+  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  absl::StatusOr<BusinessNumber*> n = FindNumber(number);
+  if (!n.ok()) return n.status();
+  StateChanges ch;
+  const int64_t now = NowUs();
+  Advance(**n, now, &ch);
+  const ThreadKey key{number.value(), customer.value()};
+  ServiceWindow& w = threads_[key];
+  w.last_inbound_us = now;
+  EmitThread(key, &w, &ch);
+  return Commit(ch);
+}
+
+absl::StatusOr<DeliveryOutcome> PolicyEngine::RecordDelivered(PhoneNumber number,
+                                                              PhoneNumber customer) {
+  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  if (!found.ok()) return found.status();
+  BusinessNumber& n = **found;
+  StateChanges ch;
+  const int64_t now = NowUs();
+  Advance(n, now, &ch);
+  LimitPool& p = *n.pool;
+  const uint64_t c = customer.value();
+  auto emit = [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, &ch); };
+  const int64_t end = now + Us(profile_.conversation_length);
+  DeliveryOutcome outcome;
+  const ConversationWindow* w = p.ledger.Find(c);
+  if (w != nullptr && w->open_at(now)) {
+    if (w->pending) {
+      // The first delivery fixes the conversation's 24h start.
+      p.ledger.Start(c, now, end, emit);
+      OnNewConversation(n, now, &ch);
+      outcome = DeliveryOutcome::kStartedConversation;
+    } else {
+      outcome = DeliveryOutcome::kInOpenConversation;
+    }
+  } else {
+    auto t = threads_.find({number.value(), c});
+    if (t != threads_.end() && (t->second.window_open(now, Us(profile_.service_window)) ||
+                                t->second.user_conversation_open(now))) {
+      outcome = DeliveryOutcome::kInUserConversation;
+    } else {
+      p.ledger.Start(c, now, end, emit);
+      OnNewConversation(n, now, &ch);
+      outcome = DeliveryOutcome::kStartedUnadmitted;
+    }
+  }
+  if (absl::Status s = Commit(ch); !s.ok()) return s;
+  return outcome;
+}
+
+absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer) {
+  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  if (!found.ok()) return found.status();
+  BusinessNumber& n = **found;
+  StateChanges ch;
+  Advance(n, NowUs(), &ch);
+  LimitPool& p = *n.pool;
+  const bool released = p.ledger.Release(
+      customer.value(), [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, &ch); });
+  absl::Status committed = Commit(ch);
+  if (!committed.ok()) return committed;
+  if (!released) {
+    return absl::FailedPreconditionError(
+        "customer: no admitted conversation awaits delivery for this customer (already delivered, "
+        "failed, or timed out)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer,
+                                        SignalKind kind) {
+  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  if (!found.ok()) return found.status();
+  BusinessNumber& n = **found;
+  StateChanges ch;
+  const int64_t now = NowUs();
+  Advance(n, now, &ch);
+  const int64_t horizon = now - Us(profile_.quality.lookback);
+  while (!n.signals.empty() && n.signals.front().at_us <= horizon) n.signals.pop_front();
+  const QualityRating before = profile_.quality.Rate(n.signals, FromUs(now));
+  n.signals.push_back({now, kind});
+  const QualityRating after = profile_.quality.Rate(n.signals, FromUs(now));
+  if (after == QualityRating::kLow && before != QualityRating::kLow) {
+    n.low_since_us = now;
+    if (profile_.flagged_enabled && !n.flagged()) {
+      n.flagged_since_us = now;
+      if (n.pool->has_pending_upgrade()) {  // No upgrade while Flagged.
+        n.pool->pending_level = -1;
+        n.pool->pending_at_us = 0;
+        EmitPool(*n.pool, &ch);
+      }
+    }
+  }
+  EmitNumber(n, &ch);
+  return Commit(ch);
+}
+
+absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
+                                       OptInSource source) {
+  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  if (!found.ok()) return found.status();
+  Business& b = *FindBusiness((*found)->business_id);
+  StateChanges ch;
+  Consent& c = b.consents[customer.value()];
+  c.state = Consent::State::kOptedIn;
+  c.source = source;
+  c.changed_at_us = NowUs();
+  EmitConsent(b, customer.value(), c, &ch);
+  return Commit(ch);
+}
+
+absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer) {
+  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  if (!found.ok()) return found.status();
+  Business& b = *FindBusiness((*found)->business_id);
+  StateChanges ch;
+  Consent& c = b.consents[customer.value()];
+  c.state = Consent::State::kOptedOut;
+  c.changed_at_us = NowUs();
+  EmitConsent(b, customer.value(), c, &ch);
+  return Commit(ch);
+}
+
+// ---------------------------------------------------------------------------
+// Queries and upkeep
+
+absl::StatusOr<NumberSnapshot> PolicyEngine::GetNumberState(PhoneNumber number) {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  if (!found.ok()) return found.status();
+  BusinessNumber& n = **found;
+  StateChanges ch;
+  const int64_t now = NowUs();
+  Advance(n, now, &ch);
+  if (absl::Status s = Commit(ch); !s.ok()) return s;
+  const LimitPool& p = *n.pool;
+  const Business& b = *FindBusiness(n.business_id);
+  NumberSnapshot s;
+  s.number = n.number;
+  s.business_id = n.business_id;
+  s.verified = b.verified;
+  s.official = b.official;
+  s.quality_score = profile_.quality.Score(n.signals, FromUs(now));
+  s.quality = profile_.quality.RatingFor(s.quality_score);
+  const int64_t horizon = now - Us(profile_.quality.lookback);
+  for (const QualitySignal& q : n.signals) {
+    if (q.at_us > horizon) s.signals_7d[static_cast<int>(q.kind)]++;
+  }
+  s.limit_scope = profile_.limit_scope;
+  s.level = p.level;
+  s.limit = profile_.LimitAt(p.level);
+  s.used = p.ledger.open_slots();
+  p.ledger.ForEach([&](uint64_t, const ConversationWindow& w) {
+    if (w.pending && w.open_at(now)) s.pending++;
+  });
+  s.recent_unique = p.ledger.recent_unique_customers();
+  s.flagged = n.flagged();
+  s.restricted = LimitReached(s.limit, s.used);
+  s.status = s.restricted ? NumberStatus::kRestricted
+             : s.flagged  ? NumberStatus::kFlagged
+                          : NumberStatus::kConnected;
+  if (p.has_pending_upgrade()) {
+    s.pending_level = p.pending_level;
+    s.pending_limit = profile_.LimitAt(p.pending_level);
+    s.pending_at = FromUs(p.pending_at_us);
+  }
+  if (n.flagged()) {
+    s.flagged_since = FromUs(n.flagged_since_us);
+    s.flag_settles_at = FromUs(n.flagged_since_us + Us(profile_.flagged_period));
+  }
+  if (n.low_since_us != 0 && s.quality == QualityRating::kLow) s.low_since = FromUs(n.low_since_us);
+  if (p.ledger.earliest_slot_end() != 0) s.next_slot_free = FromUs(p.ledger.earliest_slot_end());
+  return s;
+}
+
+absl::StatusOr<Consent> PolicyEngine::GetConsent(PhoneNumber number, PhoneNumber customer) {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  if (!found.ok()) return found.status();
+  const Business& b = *FindBusiness((*found)->business_id);
+  auto it = b.consents.find(customer.value());
+  return it == b.consents.end() ? Consent() : it->second;
+}
+
+absl::StatusOr<MessageTemplate> PolicyEngine::GetTemplate(absl::string_view business_id,
+                                                          absl::string_view name,
+                                                          absl::string_view language) {
+  absl::MutexLock lock(&mu_);
+  Business* b = FindBusiness(business_id);
+  if (b == nullptr) {
+    return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
+  }
+  auto it = b->templates.find(std::make_pair(std::string(name), std::string(language)));
+  if (it == b->templates.end()) {
+    return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
+  }
+  return it->second;
+}
+
+std::vector<PhoneNumber> PolicyEngine::Numbers() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<PhoneNumber> out;
+  for (const auto& [v, n] : numbers_) out.push_back(n->number);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::Status PolicyEngine::Sweep() {
+  absl::MutexLock lock(&mu_);
+  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  StateChanges ch;
+  const int64_t now = NowUs();
+  for (auto& [v, n] : numbers_) Advance(*n, now, &ch);
+  const int64_t window_us = Us(profile_.service_window);
+  for (auto it = threads_.begin(); it != threads_.end();) {
+    if (it->second.expired(now, window_us)) {
+      EmitThread(it->first, nullptr, &ch);
+      threads_.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+  return Commit(ch);
+}
+
+PolicyEngine::Stats PolicyEngine::stats() const {
+  absl::MutexLock lock(&mu_);
+  Stats s;
+  s.businesses = businesses_.size();
+  s.numbers = numbers_.size();
+  s.pools = pools_.size();
+  for (const auto& [id, p] : pools_) s.ledger_entries += p->ledger.tracked_customers();
+  s.threads = threads_.size();
+  for (const auto& [id, b] : businesses_) {
+    s.consents += b->consents.size();
+    s.templates += b->templates.size();
+  }
+  return s;
+}
+
+}  // namespace wapolicy

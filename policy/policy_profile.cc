@@ -1,0 +1,56 @@
+#include "policy/policy_profile.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace wapolicy {
+
+absl::Status PolicyProfile::Validate() const {
+  if (name.empty()) return absl::InvalidArgumentError("profile.name is empty");
+  if (ladder.empty()) return absl::InvalidArgumentError("profile.ladder is empty");
+  for (size_t i = 0; i < ladder.size(); ++i) {
+    const bool last = i + 1 == ladder.size();
+    if (ladder[i] == kUnlimited) {
+      if (!last) return absl::InvalidArgumentError("profile.ladder: unlimited must be the top level");
+      continue;
+    }
+    if (ladder[i] <= 0) return absl::InvalidArgumentError("profile.ladder: limits must be positive");
+    if (i > 0 && ladder[i - 1] != kUnlimited && ladder[i] <= ladder[i - 1]) {
+      return absl::InvalidArgumentError("profile.ladder must increase");
+    }
+  }
+  auto in_range = [&](int l) { return l >= 0 && l <= top_level(); };
+  if (!in_range(verified_start_level) || !in_range(unverified_start_level) ||
+      !in_range(unverified_max_level) || unverified_start_level > unverified_max_level) {
+    return absl::InvalidArgumentError("profile start/max levels out of range of the ladder");
+  }
+  for (absl::Duration d : {conversation_length, service_window, reservation_timeout,
+                           upgrade_lookback, flagged_period, downgrade_low_period}) {
+    if (d <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("profile durations must be positive");
+    }
+  }
+  if (upgrade_delay < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("profile.upgrade_delay must not be negative");
+  }
+  return quality.Validate();
+}
+
+PolicyProfile DefaultProfile() { return PolicyProfile(); }
+
+PolicyProfile Portfolio2025Profile() {
+  PolicyProfile p;
+  p.name = "platform-2025-10";
+  p.revision = 1;
+  p.ladder = {250, 2000, 10000, 100000, kUnlimited};
+  p.verified_start_level = 1;
+  p.unverified_start_level = 0;
+  p.unverified_max_level = 0;
+  p.limit_scope = LimitScope::kPerPortfolio;
+  p.upgrade_delay = absl::Hours(6);
+  p.upgrade_min_quality = QualityRating::kHigh;
+  p.flagged_enabled = false;
+  p.downgrade_enabled = false;
+  return p;
+}
+
+}  // namespace wapolicy

@@ -1,0 +1,84 @@
+#ifndef WAPOLICY_POLICY_POLICY_PROFILE_H_
+#define WAPOLICY_POLICY_POLICY_PROFILE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "policy/quality.h"
+
+namespace wapolicy {
+
+// Whose counter a messaging limit is: each phone number's own (the brief), or
+// one shared by every number of a business portfolio (the platform since
+// October 2025).
+enum class LimitScope { kPerNumber = 0, kPerPortfolio = 1 };
+
+// A limit value meaning "no limit" (tier 4 / the top of the ladder).
+inline constexpr int64_t kUnlimited = -1;
+
+// Every number the rules use, in one value, so the platform's rule changes are
+// a new profile rather than new code. Decisions carry name and revision.
+struct PolicyProfile {
+  std::string name = "brief-2023";
+  int64_t revision = 1;
+
+  // Messaging limit ladder: unique customers in business-initiated
+  // conversations per rolling conversation_length. kUnlimited only at the top.
+  std::vector<int64_t> ladder = {250, 1000, 10000, 100000, kUnlimited};
+  // A verified business starts at ladder[verified_start_level] (1,000); an
+  // unverified one at ladder[unverified_start_level] and cannot climb past
+  // unverified_max_level until verified. 250 for unverified businesses is the
+  // platform's figure; the brief names no number (configurable).
+  int verified_start_level = 1;
+  int unverified_start_level = 0;
+  int unverified_max_level = 0;
+
+  LimitScope limit_scope = LimitScope::kPerNumber;
+
+  // A business-initiated conversation lasts this long from first delivery.
+  absl::Duration conversation_length = absl::Hours(24);
+  // The customer-service window lasts this long from the latest user message.
+  absl::Duration service_window = absl::Hours(24);
+  // An admitted but not yet delivered conversation holds its slot this long.
+  absl::Duration reservation_timeout = absl::Minutes(15);
+
+  // Tier upgrade: look-back for unique customers and the delay before the new
+  // limit applies.
+  absl::Duration upgrade_lookback = absl::Hours(24 * 7);
+  absl::Duration upgrade_delay = absl::Hours(24);
+  // Worst quality rating that still allows an upgrade (Medium: "Medium or High").
+  QualityRating upgrade_min_quality = QualityRating::kMedium;
+
+  // Flagged status and quality downgrades (both removed by the platform in
+  // October 2025).
+  bool flagged_enabled = true;
+  absl::Duration flagged_period = absl::Hours(24 * 7);
+  bool downgrade_enabled = true;
+  absl::Duration downgrade_low_period = absl::Hours(24 * 7);
+
+  // Templates must be registered and approved before they can be sent.
+  bool require_registered_templates = true;
+
+  QualityModel quality;
+
+  int top_level() const { return static_cast<int>(ladder.size()) - 1; }
+  int64_t LimitAt(int level) const { return ladder[level]; }
+
+  // Checks internal consistency (ladder increasing, levels in range, ...).
+  absl::Status Validate() const;
+};
+
+// The brief's rules (per number; 1K/10K/100K/unlimited; Flagged; downgrades).
+PolicyProfile DefaultProfile();
+
+// The platform's rules since 7 October 2025: limits per business portfolio,
+// ladder 250 -> 2,000 -> 10,000 -> 100,000 -> unlimited, upgrade within 6h,
+// no Flagged state and no downgrade.
+PolicyProfile Portfolio2025Profile();
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_POLICY_PROFILE_H_

@@ -1,0 +1,71 @@
+#ifndef WAPOLICY_POLICY_QUALITY_H_
+#define WAPOLICY_POLICY_QUALITY_H_
+
+#include <array>
+#include <cstdint>
+#include <deque>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace wapolicy {
+
+// The quality rating shown for a phone number (Green / Yellow / Red).
+enum class QualityRating { kHigh = 0, kMedium = 1, kLow = 2 };
+absl::string_view QualityRatingName(QualityRating r);
+
+// A negative quality signal from a customer: a block with the reason the
+// customer picked, or a report.
+enum class SignalKind : uint8_t {
+  kBlockNoLongerNeeded = 0,
+  kBlockDidntSignUp = 1,
+  kBlockSpam = 2,
+  kBlockOffensive = 3,
+  kBlockNoReason = 4,
+  kReport = 5,
+};
+inline constexpr int kSignalKindCount = 6;
+absl::string_view SignalKindName(SignalKind k);
+
+struct QualitySignal {
+  int64_t at_us;  // Unix microseconds.
+  SignalKind kind;
+};
+
+// The quality model: a documented, configurable stand-in for the platform's
+// undisclosed one ("last 7 days of signals, weighted by recency").
+//
+//   score(t) = sum over signals s with t - lookback < s.at <= t of
+//                weight[s.kind] * 2^(-(t - s.at) / half_life)
+//   rating(t) = Low    if score(t) >= low_threshold
+//               Medium if score(t) >= medium_threshold
+//               High   otherwise
+//
+// Between signals the score only falls (decay, signals leaving the window),
+// so a rating can only get worse at the moment a signal arrives. That makes
+// "became Low" an event, and "Low for the last 7 days" exact: it holds when
+// the rating is Low now and has not left Low since the signal that made it so.
+// The thresholds are absolute weighted counts, not rates per message sent.
+struct QualityModel {
+  // Indexed by SignalKind. Spam, offensive content and reports weigh most;
+  // "no longer needed" is a mild signal.
+  std::array<double, kSignalKindCount> weights = {0.5, 2.0, 3.0, 3.0, 1.0, 3.0};
+  absl::Duration half_life = absl::Hours(48);
+  absl::Duration lookback = absl::Hours(24 * 7);
+  double medium_threshold = 10.0;
+  double low_threshold = 30.0;
+
+  absl::Status Validate() const;
+
+  // The score at `at` over `signals` (sorted by time, any age).
+  double Score(const std::deque<QualitySignal>& signals, absl::Time at) const;
+  QualityRating RatingFor(double score) const;
+  QualityRating Rate(const std::deque<QualitySignal>& signals, absl::Time at) const {
+    return RatingFor(Score(signals, at));
+  }
+};
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_QUALITY_H_

@@ -1,0 +1,50 @@
+#ifndef WAPOLICY_POLICY_STATE_JOURNAL_H_
+#define WAPOLICY_POLICY_STATE_JOURNAL_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace wapolicy {
+
+// The kinds of state record the policy core keeps; storage keeps each in its
+// own column family. Restore must feed them back in this order.
+enum class StateFamily : uint8_t {
+  kBusiness = 0,
+  kPool = 1,      // Messaging tier of a limit pool (a number, or a portfolio).
+  kNumber = 2,    // Quality signals and status of a business phone number.
+  kLedger = 3,    // One customer's conversation slot in a limit pool.
+  kThread = 4,    // Service window between a number and a customer.
+  kConsent = 5,   // A customer's opt-in / opt-out with a business.
+  kTemplate = 6,  // A message template and its approval status.
+};
+inline constexpr int kStateFamilyCount = 7;
+absl::string_view StateFamilyName(StateFamily f);
+
+// One record written (or erased) by a state change. Keys and values use the
+// core's own compact binary encoding; storage treats them as opaque bytes.
+struct StateChange {
+  StateFamily family;
+  bool erase = false;
+  std::string key;
+  std::string value;
+};
+using StateChanges = std::vector<StateChange>;
+
+// Where the core sends the records each operation changed, before the
+// operation's answer is returned. Commit is called with the core's lock held,
+// so records reach the journal in the order they were made. An error makes
+// the core fail-stop: it refuses all further work until restarted from the
+// journal, so an answer is never given for a change that was not recorded.
+class StateJournal {
+ public:
+  virtual ~StateJournal() = default;
+  virtual absl::Status Commit(const StateChanges& changes) = 0;
+};
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_STATE_JOURNAL_H_

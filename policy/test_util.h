@@ -1,0 +1,47 @@
+#ifndef WAPOLICY_POLICY_TEST_UTIL_H_
+#define WAPOLICY_POLICY_TEST_UTIL_H_
+
+#include <map>
+#include <string>
+#include <utility>
+
+#include "absl/strings/string_view.h"
+#include "policy/phone_number.h"
+#include "policy/state_journal.h"
+
+namespace wapolicy {
+
+// Parses a number known to be valid (tests only).
+inline PhoneNumber Num(absl::string_view s) { return PhoneNumber::Parse(s).value(); }
+
+// A StateJournal held in memory: the latest value of every record, and a
+// switch to make commits fail.
+class MemoryJournal : public StateJournal {
+ public:
+  absl::Status Commit(const StateChanges& changes) override {
+    if (fail_) return absl::InternalError("disk full (simulated)");
+    ++commits_;
+    for (const StateChange& c : changes) {
+      auto key = std::make_pair(static_cast<int>(c.family), c.key);
+      if (c.erase) {
+        records_.erase(key);
+      } else {
+        records_[key] = c.value;
+      }
+    }
+    return absl::OkStatus();
+  }
+  // Every record, in StateFamily order (the order Restore needs).
+  const std::map<std::pair<int, std::string>, std::string>& records() const { return records_; }
+  void set_fail(bool f) { fail_ = f; }
+  int commits() const { return commits_; }
+
+ private:
+  std::map<std::pair<int, std::string>, std::string> records_;
+  bool fail_ = false;
+  int commits_ = 0;
+};
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_TEST_UTIL_H_

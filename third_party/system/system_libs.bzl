@@ -1,0 +1,57 @@
+"""Exposes Debian's system C++ libraries to Bazel.
+
+Headers live in /usr/include (the compiler's default search path), so each
+library is a cc_library that only carries link options, read from pkg-config
+when the repository is set up. Nothing is downloaded.
+"""
+
+# Bazel target name -> pkg-config modules (or raw -l flags for libraries that
+# ship no .pc file).
+_LIBS = {
+    "absl": [
+        "absl_status", "absl_statusor", "absl_strings", "absl_str_format",
+        "absl_time", "absl_synchronization", "absl_flags", "absl_flags_parse",
+        "absl_hash", "absl_raw_hash_set", "absl_random_random", "absl_btree",
+        "absl_flat_hash_map", "absl_cord",
+    ],
+    "protobuf": ["protobuf"],
+    "grpc": ["grpc++"],
+    "grpc_reflection": ["-lgrpc++_reflection"],
+    "rocksdb": ["rocksdb"],
+    "gtest": ["gtest", "gmock"],
+    "gtest_main": ["gtest_main"],
+    "benchmark": ["benchmark"],
+    "benchmark_main": ["-lbenchmark_main", "-lbenchmark"],
+}
+
+def _pkg_config(ctx, modules):
+    flags = []
+    pc = []
+    for m in modules:
+        if m.startswith("-"):
+            flags.append(m)
+        else:
+            pc.append(m)
+    if pc:
+        r = ctx.execute(["pkg-config", "--libs"] + pc)
+        if r.return_code != 0:
+            fail("pkg-config failed for %s: %s" % (pc, r.stderr))
+        flags = r.stdout.strip().split(" ") + flags
+    return [f for f in flags if f]
+
+def _system_libs_impl(ctx):
+    out = ['package(default_visibility = ["//visibility:public"])', ""]
+    for name, modules in _LIBS.items():
+        flags = _pkg_config(ctx, modules)
+        out.append("cc_library(")
+        out.append('    name = "%s",' % name)
+        out.append("    linkopts = %s," % repr(flags + ["-lpthread"]))
+        out.append(")")
+        out.append("")
+    ctx.file("BUILD", "\n".join(out))
+    ctx.file("WORKSPACE", 'workspace(name = "%s")\n' % ctx.name)
+
+system_libs = repository_rule(
+    implementation = _system_libs_impl,
+    local = True,
+)
