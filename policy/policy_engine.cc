@@ -579,7 +579,12 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
     d.conversation_ends = FromUs(bw->slot_end_us);
     return d;
   }
+#ifdef WAPOLICY_INJECT_BUG
+  // Deliberate off-by-one for the model test's self-check: admits limit + 1.
+  if (d.limit != kUnlimited && d.used > d.limit) {
+#else
   if (LimitReached(d.limit, d.used)) {
+#endif
     return Deny(d, ReasonCode::kLimitReached,
                 absl::StrFormat("messaging limit reached (%d unique customers in 24h): number is "
                                 "Restricted until %s",
