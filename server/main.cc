@@ -1,0 +1,144 @@
+// policy_server: the WhatsApp Business send-policy engine over gRPC, with its
+// state in an embedded RocksDB.
+
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "policy/clock.h"
+#include "policy/policy_engine.h"
+#include "server/policy_service.h"
+#include "server/profile_config.h"
+#include "storage/state_store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to listen on (port 0 picks a free one).");
+ABSL_FLAG(std::string, data_dir, "./data", "RocksDB directory (created if missing).");
+ABSL_FLAG(std::string, durability, "process",
+          "process: WAL write before each answer (survives kill -9); machine: WAL fsync too.");
+ABSL_FLAG(std::string, profile, "brief-2023", "Base policy profile: brief-2023 or platform-2025-10.");
+ABSL_FLAG(std::string, config, "", "ProfileConfig file (protobuf text format) over the base profile.");
+ABSL_FLAG(std::string, fake_clock, "",
+          "Test mode: start a fake clock at this RFC 3339 time and allow PolicyAdmin.AdvanceClock.");
+ABSL_FLAG(int, max_batch, 10000, "Most checks in one CheckBatch.");
+ABSL_FLAG(int, max_message_bytes, 16 << 20, "Largest request accepted.");
+ABSL_FLAG(absl::Duration, sweep_interval, absl::Seconds(60),
+          "How often expired conversations and windows are garbage-collected.");
+ABSL_FLAG(std::string, port_file, "", "Write the bound port here once serving (for tests).");
+
+namespace {
+
+absl::Notification* g_stop = nullptr;
+void OnSignal(int) {
+  if (g_stop != nullptr && !g_stop->HasBeenNotified()) g_stop->Notify();
+}
+
+int Fail(const std::string& msg) {
+  std::fprintf(stderr, "policy_server: %s\n", msg.c_str());
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  using namespace wapolicy;
+
+  absl::StatusOr<PolicyProfile> profile = BaseProfile(absl::GetFlag(FLAGS_profile));
+  if (!profile.ok()) return Fail(std::string(profile.status().message()));
+  if (!absl::GetFlag(FLAGS_config).empty()) {
+    std::ifstream in(absl::GetFlag(FLAGS_config));
+    if (!in) return Fail(absl::StrCat("--config: cannot read ", absl::GetFlag(FLAGS_config)));
+    std::stringstream text;
+    text << in.rdbuf();
+    profile = ApplyProfileConfig(*profile, text.str());
+    if (!profile.ok()) return Fail(std::string(profile.status().message()));
+  }
+
+  Durability durability;
+  if (absl::GetFlag(FLAGS_durability) == "process") {
+    durability = Durability::kProcess;
+  } else if (absl::GetFlag(FLAGS_durability) == "machine") {
+    durability = Durability::kMachine;
+  } else {
+    return Fail("--durability must be process or machine");
+  }
+
+  SystemClock system_clock;
+  std::unique_ptr<ManualClock> fake_clock;
+  const Clock* clock = &system_clock;
+  if (!absl::GetFlag(FLAGS_fake_clock).empty()) {
+    absl::Time start;
+    std::string err;
+    if (!absl::ParseTime(absl::RFC3339_full, absl::GetFlag(FLAGS_fake_clock), &start, &err)) {
+      return Fail(absl::StrCat("--fake_clock: ", err));
+    }
+    fake_clock = std::make_unique<ManualClock>(start);
+    clock = fake_clock.get();
+  }
+
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  auto store = RocksStateStore::Open(data_dir, durability);
+  if (!store.ok()) return Fail(std::string(store.status().message()));
+  PolicyEngine engine(*profile, clock, store->get());
+  absl::StatusOr<int64_t> loaded = (*store)->LoadInto(engine);
+  if (!loaded.ok()) return Fail(absl::StrCat("loading state: ", loaded.status().message()));
+
+  PolicyServiceImpl service(&engine, absl::GetFlag(FLAGS_max_batch));
+  PolicyAdminImpl admin(&engine, fake_clock.get());
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  builder.RegisterService(&service);
+  builder.RegisterService(&admin);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return Fail(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
+  }
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    const std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";
+    std::ofstream(tmp) << port << "\n";
+    std::rename(tmp.c_str(), absl::GetFlag(FLAGS_port_file).c_str());
+  }
+  const PolicyEngine::Stats stats = engine.stats();
+  std::fprintf(stderr,
+               "policy_server: listening on %s (port %d), data dir %s, durability %s, profile %s "
+               "rev %lld, %s clock; loaded %lld records: %zu businesses, %zu numbers, %zu "
+               "tracked conversations\n",
+               absl::GetFlag(FLAGS_listen).c_str(), port, data_dir.c_str(),
+               absl::GetFlag(FLAGS_durability).c_str(), profile->name.c_str(),
+               static_cast<long long>(profile->revision), fake_clock ? "fake" : "wall",
+               static_cast<long long>(*loaded), stats.businesses, stats.numbers,
+               stats.ledger_entries);
+
+  absl::Notification stop;
+  g_stop = &stop;
+  std::signal(SIGTERM, OnSignal);
+  std::signal(SIGINT, OnSignal);
+  std::thread sweeper([&] {
+    while (!stop.WaitForNotificationWithTimeout(absl::GetFlag(FLAGS_sweep_interval))) {
+      if (absl::Status s = engine.Sweep(); !s.ok()) {
+        std::fprintf(stderr, "policy_server: sweep: %s\n", std::string(s.message()).c_str());
+      }
+    }
+  });
+  stop.WaitForNotification();
+  std::fprintf(stderr, "policy_server: shutting down\n");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  sweeper.join();
+  return 0;
+}

@@ -1,0 +1,198 @@
+#include "server/policy_service.h"
+
+#include <vector>
+
+#include "absl/random/random.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "server/proto_convert.h"
+
+namespace wapolicy {
+
+DecisionIds::DecisionIds() : boot_(absl::BitGen()()) {}
+
+std::string DecisionIds::Next() {
+  return absl::StrFormat("%016x-%x", boot_, next_.fetch_add(1, std::memory_order_relaxed));
+}
+
+void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, v1::CheckResult* out) {
+  if (!d.ok()) {
+    out->mutable_error()->set_code(static_cast<int>(d.status().code()));
+    out->mutable_error()->set_message(std::string(d.status().message()));
+    return;
+  }
+  v1::Decision* p = out->mutable_decision();
+  ToProto(*d, engine_->profile(), p);
+  p->set_decision_id(ids_.Next());
+}
+
+grpc::Status PolicyServiceImpl::Check(grpc::ServerContext*, const v1::CheckRequest* req,
+                                      v1::Decision* out) {
+  absl::StatusOr<OutgoingMessage> m = FromProto(*req);
+  if (!m.ok()) return ToGrpc(m.status());
+  absl::StatusOr<Decision> d = engine_->Check(*m);
+  if (!d.ok()) return ToGrpc(d.status());
+  ToProto(*d, engine_->profile(), out);
+  out->set_decision_id(ids_.Next());
+  return grpc::Status::OK;
+}
+
+grpc::Status PolicyServiceImpl::CheckBatch(grpc::ServerContext*, const v1::CheckBatchRequest* req,
+                                           v1::CheckBatchResponse* out) {
+  if (req->checks_size() > max_batch_) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        absl::StrCat("checks: at most ", max_batch_, " per batch, got ",
+                                     req->checks_size()));
+  }
+  // Invalid entries are answered with their error; the rest are decided in
+  // one engine call (one lock, one durable write).
+  std::vector<OutgoingMessage> valid;
+  std::vector<int> index(req->checks_size(), -1);
+  std::vector<absl::Status> errors(req->checks_size());
+  valid.reserve(req->checks_size());
+  for (int i = 0; i < req->checks_size(); ++i) {
+    absl::StatusOr<OutgoingMessage> m = FromProto(req->checks(i), absl::StrCat("checks[", i, "]."));
+    if (m.ok()) {
+      index[i] = static_cast<int>(valid.size());
+      valid.push_back(*std::move(m));
+    } else {
+      errors[i] = m.status();
+    }
+  }
+  std::vector<absl::StatusOr<Decision>> decided = engine_->CheckBatch(valid);
+  for (int i = 0; i < req->checks_size(); ++i) {
+    v1::CheckResult* r = out->add_results();
+    if (index[i] < 0) {
+      Fill(errors[i], r);
+    } else {
+      Fill(decided[index[i]], r);
+    }
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PolicyServiceImpl::Decide(
+    grpc::ServerContext*, grpc::ServerReaderWriter<v1::CheckResult, v1::CheckRequest>* stream) {
+  v1::CheckRequest req;
+  while (stream->Read(&req)) {
+    v1::CheckResult result;
+    absl::StatusOr<OutgoingMessage> m = FromProto(req);
+    if (!m.ok()) {
+      Fill(m.status(), &result);
+    } else {
+      Fill(engine_->Check(*m), &result);
+    }
+    if (!stream->Write(result)) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status PolicyServiceImpl::ReportEvent(grpc::ServerContext*, const v1::EventRequest* req,
+                                            v1::EventResponse* out) {
+  auto bn = ParsePhoneField("business_number", req->business_number());
+  if (!bn.ok()) return ToGrpc(bn.status());
+  auto c = ParsePhoneField("customer", req->customer());
+  if (!c.ok()) return ToGrpc(c.status());
+  switch (req->event_case()) {
+    case v1::EventRequest::kInbound:
+      return ToGrpc(engine_->RecordInbound(*bn, *c));
+    case v1::EventRequest::kDelivered: {
+      absl::StatusOr<DeliveryOutcome> o = engine_->RecordDelivered(*bn, *c);
+      if (!o.ok()) return ToGrpc(o.status());
+      out->set_delivery_outcome(ToProto(*o));
+      return grpc::Status::OK;
+    }
+    case v1::EventRequest::kDeliveryFailed:
+      return ToGrpc(engine_->RecordDeliveryFailed(*bn, *c));
+    case v1::EventRequest::kBlocked: {
+      absl::StatusOr<SignalKind> k = FromProto(req->blocked().reason());
+      if (!k.ok()) return ToGrpc(k.status());
+      return ToGrpc(engine_->RecordSignal(*bn, *c, *k));
+    }
+    case v1::EventRequest::kReported:
+      return ToGrpc(engine_->RecordSignal(*bn, *c, SignalKind::kReport));
+    case v1::EventRequest::kOptIn: {
+      absl::StatusOr<OptInSource> s = FromProto(req->opt_in().source());
+      if (!s.ok()) return ToGrpc(s.status());
+      return ToGrpc(engine_->RecordOptIn(*bn, *c, *s));
+    }
+    case v1::EventRequest::kOptOut:
+      return ToGrpc(engine_->RecordOptOut(*bn, *c));
+    default:
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "event: set one of inbound, delivered, delivery_failed, blocked, "
+                          "reported, opt_in, opt_out");
+  }
+}
+
+grpc::Status PolicyServiceImpl::GetNumberState(grpc::ServerContext*,
+                                               const v1::GetNumberStateRequest* req,
+                                               v1::NumberState* out) {
+  auto bn = ParsePhoneField("business_number", req->business_number());
+  if (!bn.ok()) return ToGrpc(bn.status());
+  absl::StatusOr<NumberSnapshot> s = engine_->GetNumberState(*bn);
+  if (!s.ok()) return ToGrpc(s.status());
+  ToProto(*s, engine_->profile(), out);
+  return grpc::Status::OK;
+}
+
+grpc::Status PolicyAdminImpl::UpsertBusiness(grpc::ServerContext*,
+                                             const v1::UpsertBusinessRequest* req,
+                                             v1::UpsertBusinessResponse*) {
+  return ToGrpc(engine_->UpsertBusiness(req->business_id(), req->verified(),
+                                        req->official_business_account()));
+}
+
+grpc::Status PolicyAdminImpl::RegisterNumber(grpc::ServerContext*,
+                                             const v1::RegisterNumberRequest* req,
+                                             v1::RegisterNumberResponse*) {
+  auto bn = ParsePhoneField("business_number", req->business_number());
+  if (!bn.ok()) return ToGrpc(bn.status());
+  if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
+  return ToGrpc(engine_->RegisterNumber(*bn, req->business_id()));
+}
+
+grpc::Status PolicyAdminImpl::PutTemplate(grpc::ServerContext*, const v1::Template* req,
+                                          v1::PutTemplateResponse*) {
+  if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
+  absl::StatusOr<MessageTemplate> t = FromProto(*req);
+  if (!t.ok()) return ToGrpc(t.status());
+  return ToGrpc(engine_->PutTemplate(req->business_id(), *t));
+}
+
+grpc::Status PolicyAdminImpl::RemoveTemplate(grpc::ServerContext*,
+                                             const v1::RemoveTemplateRequest* req,
+                                             v1::RemoveTemplateResponse*) {
+  if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
+  return ToGrpc(engine_->RemoveTemplate(req->business_id(), req->name(), req->language()));
+}
+
+grpc::Status PolicyAdminImpl::AdvanceClock(grpc::ServerContext*,
+                                           const v1::AdvanceClockRequest* req,
+                                           v1::AdvanceClockResponse* out) {
+  if (fake_clock_ == nullptr) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                        "AdvanceClock needs a server started with --fake_clock");
+  }
+  if (req->seconds() <= 0 || req->seconds() > 366LL * 24 * 3600) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "seconds must be between 1 and one year");
+  }
+  fake_clock_->Advance(absl::Seconds(req->seconds()));
+  out->set_now_unix_ms(absl::ToUnixMillis(fake_clock_->Now()));
+  return grpc::Status::OK;
+}
+
+grpc::Status PolicyAdminImpl::GetServerInfo(grpc::ServerContext*, const v1::GetServerInfoRequest*,
+                                            v1::GetServerInfoResponse* out) {
+  out->set_profile_name(engine_->profile().name);
+  out->set_profile_revision(engine_->profile().revision);
+  out->set_now_unix_ms(absl::ToUnixMillis(engine_->Now()));
+  out->set_fake_clock(fake_clock_ != nullptr);
+  const PolicyEngine::Stats s = engine_->stats();
+  out->set_numbers(static_cast<int64_t>(s.numbers));
+  out->set_tracked_conversations(static_cast<int64_t>(s.ledger_entries));
+  return grpc::Status::OK;
+}
+
+}  // namespace wapolicy

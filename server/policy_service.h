@@ -1,0 +1,73 @@
+#ifndef WAPOLICY_SERVER_POLICY_SERVICE_H_
+#define WAPOLICY_SERVER_POLICY_SERVICE_H_
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "policy/clock.h"
+#include "policy/policy_engine.h"
+#include "proto/wapolicy/v1/policy.grpc.pb.h"
+
+namespace wapolicy {
+
+// Hands out unique decision ids: a per-boot prefix and a counter.
+class DecisionIds {
+ public:
+  DecisionIds();
+  std::string Next();
+
+ private:
+  uint64_t boot_;
+  std::atomic<uint64_t> next_{1};
+};
+
+// The send pipelines' API: translates protos to policy calls.
+class PolicyServiceImpl final : public v1::PolicyService::Service {
+ public:
+  PolicyServiceImpl(PolicyEngine* engine, int max_batch) : engine_(engine), max_batch_(max_batch) {}
+
+  grpc::Status Check(grpc::ServerContext*, const v1::CheckRequest* req, v1::Decision* out) override;
+  grpc::Status CheckBatch(grpc::ServerContext*, const v1::CheckBatchRequest* req,
+                          v1::CheckBatchResponse* out) override;
+  grpc::Status Decide(grpc::ServerContext*,
+                      grpc::ServerReaderWriter<v1::CheckResult, v1::CheckRequest>* stream) override;
+  grpc::Status ReportEvent(grpc::ServerContext*, const v1::EventRequest* req,
+                           v1::EventResponse* out) override;
+  grpc::Status GetNumberState(grpc::ServerContext*, const v1::GetNumberStateRequest* req,
+                              v1::NumberState* out) override;
+
+ private:
+  void Fill(const absl::StatusOr<Decision>& d, v1::CheckResult* out);
+  PolicyEngine* engine_;
+  const int max_batch_;
+  DecisionIds ids_;
+};
+
+// The operators' API. AdvanceClock works only with a fake clock.
+class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
+ public:
+  PolicyAdminImpl(PolicyEngine* engine, ManualClock* fake_clock)
+      : engine_(engine), fake_clock_(fake_clock) {}
+
+  grpc::Status UpsertBusiness(grpc::ServerContext*, const v1::UpsertBusinessRequest* req,
+                              v1::UpsertBusinessResponse*) override;
+  grpc::Status RegisterNumber(grpc::ServerContext*, const v1::RegisterNumberRequest* req,
+                              v1::RegisterNumberResponse*) override;
+  grpc::Status PutTemplate(grpc::ServerContext*, const v1::Template* req,
+                           v1::PutTemplateResponse*) override;
+  grpc::Status RemoveTemplate(grpc::ServerContext*, const v1::RemoveTemplateRequest* req,
+                              v1::RemoveTemplateResponse*) override;
+  grpc::Status AdvanceClock(grpc::ServerContext*, const v1::AdvanceClockRequest* req,
+                            v1::AdvanceClockResponse* out) override;
+  grpc::Status GetServerInfo(grpc::ServerContext*, const v1::GetServerInfoRequest*,
+                             v1::GetServerInfoResponse* out) override;
+
+ private:
+  PolicyEngine* engine_;
+  ManualClock* fake_clock_;  // Null on the wall clock.
+};
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_SERVER_POLICY_SERVICE_H_

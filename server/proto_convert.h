@@ -1,0 +1,33 @@
+#ifndef WAPOLICY_SERVER_PROTO_CONVERT_H_
+#define WAPOLICY_SERVER_PROTO_CONVERT_H_
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "grpcpp/grpcpp.h"
+#include "policy/policy_engine.h"
+#include "proto/wapolicy/v1/policy.pb.h"
+
+namespace wapolicy {
+
+// Translation between the wire API and the policy core. Every function that
+// reads a request validates it and names the offending field.
+
+absl::StatusOr<PhoneNumber> ParsePhoneField(absl::string_view field, absl::string_view text);
+absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::string_view prefix = "");
+absl::StatusOr<SignalKind> FromProto(v1::BlockReason r);
+absl::StatusOr<OptInSource> FromProto(v1::OptInSource s);
+absl::StatusOr<MessageTemplate> FromProto(const v1::Template& t);
+
+void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out);
+void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberState* out);
+v1::DeliveryOutcome ToProto(DeliveryOutcome o);
+
+grpc::Status ToGrpc(const absl::Status& s);
+int64_t UnixMillisOrZero(absl::Time t);  // 0 for infinite past/future.
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_SERVER_PROTO_CONVERT_H_

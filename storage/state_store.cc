@@ -1,0 +1,88 @@
+#include "storage/state_store.h"
+
+#include "absl/strings/str_cat.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/write_batch.h"
+
+namespace wapolicy {
+namespace {
+
+absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RocksStateStore>> RocksStateStore::Open(const std::string& dir,
+                                                                        Durability durability) {
+  std::unique_ptr<RocksStateStore> store(new RocksStateStore());
+  store->durability_ = durability;
+  rocksdb::DBOptions options;
+  options.create_if_missing = true;
+  options.create_missing_column_families = true;
+  options.paranoid_checks = true;
+  // Several small writers at once are folded into one WAL write (group commit).
+  options.enable_pipelined_write = true;
+  options.max_background_jobs = 2;
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  rocksdb::ColumnFamilyOptions cf_options;
+  cf_options.OptimizeForPointLookup(64);
+  for (int f = 0; f < kStateFamilyCount; ++f) {
+    cfs.emplace_back(std::string(StateFamilyName(static_cast<StateFamily>(f))), cf_options);
+  }
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(options, dir, cfs, &store->families_, &db);
+  if (!s.ok()) return FromRocks(s, absl::StrCat("opening RocksDB at ", dir));
+  store->db_.reset(db);
+  return store;
+}
+
+RocksStateStore::~RocksStateStore() {
+  if (db_ != nullptr) {
+    for (rocksdb::ColumnFamilyHandle* h : families_) db_->DestroyColumnFamilyHandle(h);
+    db_->Close();
+  }
+}
+
+absl::Status RocksStateStore::Commit(const StateChanges& changes) {
+  rocksdb::WriteBatch batch;
+  for (const StateChange& c : changes) {
+    rocksdb::ColumnFamilyHandle* cf = families_[static_cast<int>(c.family)];
+    rocksdb::Status s = c.erase ? batch.Delete(cf, c.key) : batch.Put(cf, c.key, c.value);
+    if (!s.ok()) return FromRocks(s, "building write batch");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = durability_ == Durability::kMachine;
+  wo.disableWAL = false;
+  return FromRocks(db_->Write(wo, &batch), "writing state");
+}
+
+absl::StatusOr<int64_t> RocksStateStore::LoadInto(PolicyEngine& engine) {
+  int64_t loaded = 0;
+  for (int f = 0; f < kStateFamilyCount; ++f) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), families_[f]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      const rocksdb::Slice k = it->key(), v = it->value();
+      absl::Status s = engine.Restore(static_cast<StateFamily>(f), absl::string_view(k.data(), k.size()),
+                                      absl::string_view(v.data(), v.size()));
+      if (!s.ok()) return s;
+      ++loaded;
+    }
+    if (absl::Status s = FromRocks(it->status(), "reading state"); !s.ok()) return s;
+  }
+  return loaded;
+}
+
+absl::StatusOr<int64_t> RocksStateStore::Count(StateFamily family) {
+  int64_t n = 0;
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), families_[static_cast<int>(family)]));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
+  if (absl::Status s = FromRocks(it->status(), "reading state"); !s.ok()) return s;
+  return n;
+}
+
+}  // namespace wapolicy

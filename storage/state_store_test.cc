@@ -1,0 +1,52 @@
+#include "storage/state_store.h"
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "gtest/gtest.h"
+#include "policy/test_util.h"
+
+namespace wapolicy {
+namespace {
+
+std::string TempDir() {
+  char tmpl[] = "/tmp/wapolicy_store_XXXXXX";
+  return mkdtemp(tmpl);
+}
+
+TEST(RocksStateStoreTest, CommitsSurviveReopenAndRebuildTheEngine) {
+  const std::string dir = TempDir();
+  ManualClock clock(absl::FromUnixSeconds(1767225600));
+  const PhoneNumber biz = Num("+14155550100"), c = Num("+447700900001");
+  {
+    auto store = RocksStateStore::Open(dir, Durability::kProcess);
+    ASSERT_TRUE(store.ok()) << store.status();
+    PolicyEngine engine(DefaultProfile(), &clock, store->get());
+    ASSERT_TRUE(engine.UpsertBusiness("acme", true, false).ok());
+    ASSERT_TRUE(engine.RegisterNumber(biz, "acme").ok());
+    ASSERT_TRUE(engine.PutTemplate("acme", {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved}).ok());
+    ASSERT_TRUE(engine.RecordOptIn(biz, c, OptInSource::kSms).ok());
+    OutgoingMessage m{biz, c, MessageKind::kTemplate, "t", "en"};
+    ASSERT_TRUE(engine.Check(m)->allowed);
+  }
+  auto store = RocksStateStore::Open(dir, Durability::kMachine);
+  ASSERT_TRUE(store.ok());
+  PolicyEngine engine(DefaultProfile(), &clock, store->get());
+  auto loaded = (*store)->LoadInto(engine);
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  EXPECT_GE(*loaded, 6);
+  auto s = engine.GetNumberState(biz);
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->used, 1);
+  EXPECT_EQ(s->pending, 1);
+  EXPECT_EQ(*(*store)->Count(StateFamily::kLedger), 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(RocksStateStoreTest, OpenFailsCleanlyOnABadDirectory) {
+  auto store = RocksStateStore::Open("/proc/definitely/not/here", Durability::kProcess);
+  EXPECT_FALSE(store.ok());
+}
+
+}  // namespace
+}  // namespace wapolicy
