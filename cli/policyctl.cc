@@ -1,0 +1,299 @@
+// policyctl: the operators' and testers' command line for policy_server.
+//
+//   policyctl [--server=HOST:PORT] [--json] COMMAND [--flags]
+//
+// Commands:
+//   check     --number --customer (--template=NAME --language=LANG | --session=TYPE) [--dry_run]
+//   event     --number --customer --type=inbound|delivered|failed|blocked|reported|opt_in|opt_out
+//             [--reason=spam|no_longer_needed|didnt_sign_up|offensive_messages|no_reason]
+//             [--source=sms|missed_call|website|in_app|ivr|email|whatsapp_thread]
+//   state     --number
+//   business  --business --verified --official
+//   register  --number --business
+//   template  --business --name --language --category=marketing|utility|authentication
+//             --status=approved|pending|rejected|paused|disabled
+//   untemplate --business --name --language
+//   advance   --seconds          (servers started with --fake_clock only)
+//   info
+//   link      --number --text    (click-to-chat links; no server needed)
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/status/status.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/text_format.h"
+#include "google/protobuf/util/json_util.h"
+#include "grpcpp/grpcpp.h"
+#include "policy/click_to_chat.h"
+#include "proto/wapolicy/v1/policy.grpc.pb.h"
+
+ABSL_FLAG(std::string, server, "127.0.0.1:50051", "policy_server address.");
+ABSL_FLAG(bool, json, false, "Print responses as JSON.");
+ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline for each call.");
+ABSL_FLAG(std::string, number, "", "Business phone number, E.164.");
+ABSL_FLAG(std::string, customer, "", "Customer phone number, E.164.");
+ABSL_FLAG(std::string, template_name, "", "Template name (check); --name works too.");
+ABSL_FLAG(std::string, name, "", "Template name (template, untemplate).");
+ABSL_FLAG(std::string, language, "en_US", "Template language.");
+ABSL_FLAG(std::string, session, "", "Session message type: text, image, video, ... (check).");
+ABSL_FLAG(bool, dry_run, false, "Decide without taking a conversation slot (check).");
+ABSL_FLAG(std::string, type, "", "Event type (event).");
+ABSL_FLAG(std::string, reason, "no_reason", "Block reason (event --type=blocked).");
+ABSL_FLAG(std::string, source, "website", "Opt-in source (event --type=opt_in).");
+ABSL_FLAG(std::string, business, "", "Business id.");
+ABSL_FLAG(bool, verified, true, "Business verification done (business).");
+ABSL_FLAG(bool, official, false, "Official Business Account (business).");
+ABSL_FLAG(std::string, category, "utility", "Template category (template).");
+ABSL_FLAG(std::string, status, "approved", "Template status (template).");
+ABSL_FLAG(int64_t, seconds, 0, "Seconds to move the fake clock (advance).");
+ABSL_FLAG(std::string, text, "", "Pre-filled text (link).");
+
+namespace {
+
+using namespace wapolicy;
+namespace pb = google::protobuf;
+
+int Usage(const std::string& why) {
+  std::fprintf(stderr, "policyctl: %s\nRun 'policyctl --help' for commands and flags.\n", why.c_str());
+  return 2;
+}
+
+// Looks an enum value up by its lower-case name ("spam" -> SPAM).
+template <typename E>
+bool ParseEnum(const pb::EnumDescriptor* d, const std::string& text, E* out) {
+  const pb::EnumValueDescriptor* v = d->FindValueByName(absl::AsciiStrToUpper(text));
+  if (v == nullptr || v->number() == 0) return false;
+  *out = static_cast<E>(v->number());
+  return true;
+}
+
+void Print(const pb::Message& m) {
+  std::string out;
+  if (absl::GetFlag(FLAGS_json)) {
+    pb::util::JsonPrintOptions o;
+    o.always_print_primitive_fields = true;
+    (void)pb::util::MessageToJsonString(m, &out, o);
+    out += "\n";
+  } else {
+    pb::TextFormat::PrintToString(m, &out);
+  }
+  std::fputs(out.c_str(), stdout);
+}
+
+std::string When(int64_t ms) {
+  return ms == 0 ? "-" : absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+}
+
+void PrintDecision(const v1::Decision& d) {
+  if (absl::GetFlag(FLAGS_json)) return Print(d);
+  std::printf("%s  %s\n", d.allowed() ? "ALLOW" : "HOLD", v1::ReasonCode_Name(d.reason()).c_str());
+  if (!d.detail().empty()) std::printf("  why:        %s\n", d.detail().c_str());
+  if (d.platform_error_code() != 0) std::printf("  platform:   error %d\n", d.platform_error_code());
+  if (d.allowed()) std::printf("  effect:     %s\n", v1::ConversationEffect_Name(d.effect()).c_str());
+  std::printf("  limit:      %lld used of %s\n", static_cast<long long>(d.used()),
+              d.limit() < 0 ? "unlimited" : absl::StrCat(d.limit()).c_str());
+  if (d.next_slot_free_unix_ms()) std::printf("  next slot:  %s\n", When(d.next_slot_free_unix_ms()).c_str());
+  if (d.service_window_ends_unix_ms()) {
+    std::printf("  window:     open until %s\n", When(d.service_window_ends_unix_ms()).c_str());
+  }
+  std::printf("  decision:   %s (%s rev %lld)\n", d.decision_id().c_str(), d.profile_name().c_str(),
+              static_cast<long long>(d.profile_revision()));
+}
+
+void PrintState(const v1::NumberState& s) {
+  if (absl::GetFlag(FLAGS_json)) return Print(s);
+  std::printf("%s  (business %s%s%s)\n", s.business_number().c_str(), s.business_id().c_str(),
+              s.verified() ? ", verified" : ", unverified", s.official_business_account() ? ", OBA" : "");
+  std::printf("  status:     %s\n", v1::NumberStatus_Name(s.status()).c_str());
+  std::printf("  quality:    %s (score %.2f)\n", v1::QualityRating_Name(s.quality()).c_str(), s.quality_score());
+  const auto& c = s.signals_7d();
+  std::printf("  signals 7d: no_longer_needed=%lld didnt_sign_up=%lld spam=%lld offensive=%lld "
+              "no_reason=%lld reports=%lld\n",
+              (long long)c.no_longer_needed(), (long long)c.didnt_sign_up(), (long long)c.spam(),
+              (long long)c.offensive_messages(), (long long)c.no_reason(), (long long)c.reports());
+  std::printf("  limit:      %s (tier level %d%s), used %lld, pending %lld\n",
+              s.limit() < 0 ? "unlimited" : absl::StrCat(s.limit()).c_str(), s.tier_level(),
+              s.per_portfolio_limit() ? ", shared by the portfolio" : "",
+              (long long)s.used(), (long long)s.pending());
+  std::printf("  unique 7d:  %lld\n", (long long)s.unique_customers_7d());
+  if (s.upgrade_pending()) {
+    std::printf("  upgrade:    to %lld at %s\n", (long long)s.upgrade_limit(), When(s.upgrade_at_unix_ms()).c_str());
+  }
+  if (s.flagged()) {
+    std::printf("  flagged:    since %s, settles %s\n", When(s.flagged_since_unix_ms()).c_str(),
+                When(s.flag_settles_at_unix_ms()).c_str());
+  }
+  if (s.next_slot_free_unix_ms()) std::printf("  next slot:  %s\n", When(s.next_slot_free_unix_ms()).c_str());
+}
+
+int Report(const grpc::Status& s) {
+  if (s.ok()) return 0;
+  if (s.error_code() == grpc::StatusCode::UNAVAILABLE) {
+    std::fprintf(stderr, "policyctl: server %s is not reachable: %s\n",
+                 absl::GetFlag(FLAGS_server).c_str(), s.error_message().c_str());
+    return 3;
+  }
+  std::fprintf(stderr, "policyctl: %s: %s\n",
+               absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())).c_str(),
+               s.error_message().c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "policyctl [--server=HOST:PORT] [--json] check|event|state|business|register|template|"
+      "untemplate|advance|info|link [--flags]");
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2) return Usage("give exactly one command");
+  const std::string cmd = args[1];
+
+  if (cmd == "link") {
+    auto a = WaMeLink(absl::GetFlag(FLAGS_number), absl::GetFlag(FLAGS_text));
+    auto b = WhatsAppDeepLink(absl::GetFlag(FLAGS_number), absl::GetFlag(FLAGS_text));
+    if (!a.ok()) return Usage(absl::StrCat("--number: ", a.status().message()));
+    std::printf("%s\n%s\n", a->c_str(), b->c_str());
+    return 0;
+  }
+
+  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials());
+  auto svc = v1::PolicyService::NewStub(channel);
+  auto admin = v1::PolicyAdmin::NewStub(channel);
+  grpc::ClientContext ctx;
+  ctx.set_deadline(std::chrono::system_clock::now() +
+                   absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_timeout)));
+
+  if (cmd == "check") {
+    v1::CheckRequest req;
+    req.set_business_number(absl::GetFlag(FLAGS_number));
+    req.set_customer(absl::GetFlag(FLAGS_customer));
+    req.set_dry_run(absl::GetFlag(FLAGS_dry_run));
+    if (!absl::GetFlag(FLAGS_session).empty()) {
+      v1::SessionType t;
+      if (!ParseEnum(v1::SessionType_descriptor(), absl::GetFlag(FLAGS_session), &t)) {
+        return Usage("--session: unknown type (text, image, video, audio, document, sticker, "
+                     "contacts, location, interactive_list, reply_buttons, single_product, multi_product)");
+      }
+      req.mutable_session()->set_type(t);
+    } else {
+      const std::string name = absl::GetFlag(FLAGS_template_name).empty()
+                                   ? absl::GetFlag(FLAGS_name)
+                                   : absl::GetFlag(FLAGS_template_name);
+      req.mutable_template_message()->set_name(name);
+      req.mutable_template_message()->set_language(absl::GetFlag(FLAGS_language));
+    }
+    v1::Decision d;
+    grpc::Status s = svc->Check(&ctx, req, &d);
+    if (s.ok()) PrintDecision(d);
+    return Report(s);
+  }
+  if (cmd == "event") {
+    v1::EventRequest req;
+    req.set_business_number(absl::GetFlag(FLAGS_number));
+    req.set_customer(absl::GetFlag(FLAGS_customer));
+    const std::string type = absl::GetFlag(FLAGS_type);
+    if (type == "inbound") req.mutable_inbound();
+    else if (type == "delivered") req.mutable_delivered();
+    else if (type == "failed") req.mutable_delivery_failed();
+    else if (type == "reported") req.mutable_reported();
+    else if (type == "opt_out") req.mutable_opt_out();
+    else if (type == "blocked") {
+      v1::BlockReason r;
+      if (!ParseEnum(v1::BlockReason_descriptor(), absl::GetFlag(FLAGS_reason), &r)) return Usage("--reason: unknown");
+      req.mutable_blocked()->set_reason(r);
+    } else if (type == "opt_in") {
+      v1::OptInSource src;
+      if (!ParseEnum(v1::OptInSource_descriptor(), absl::GetFlag(FLAGS_source), &src)) return Usage("--source: unknown");
+      req.mutable_opt_in()->set_source(src);
+    } else {
+      return Usage("--type: inbound, delivered, failed, blocked, reported, opt_in or opt_out");
+    }
+    v1::EventResponse r;
+    grpc::Status s = svc->ReportEvent(&ctx, req, &r);
+    if (s.ok()) {
+      if (absl::GetFlag(FLAGS_json)) Print(r);
+      else std::printf("ok%s\n", r.delivery_outcome() ? absl::StrCat(" ", v1::DeliveryOutcome_Name(r.delivery_outcome())).c_str() : "");
+    }
+    return Report(s);
+  }
+  if (cmd == "state") {
+    v1::GetNumberStateRequest req;
+    req.set_business_number(absl::GetFlag(FLAGS_number));
+    v1::NumberState st;
+    grpc::Status s = svc->GetNumberState(&ctx, req, &st);
+    if (s.ok()) PrintState(st);
+    return Report(s);
+  }
+  if (cmd == "business") {
+    v1::UpsertBusinessRequest req;
+    req.set_business_id(absl::GetFlag(FLAGS_business));
+    req.set_verified(absl::GetFlag(FLAGS_verified));
+    req.set_official_business_account(absl::GetFlag(FLAGS_official));
+    v1::UpsertBusinessResponse r;
+    grpc::Status s = admin->UpsertBusiness(&ctx, req, &r);
+    if (s.ok()) std::printf("ok\n");
+    return Report(s);
+  }
+  if (cmd == "register") {
+    v1::RegisterNumberRequest req;
+    req.set_business_number(absl::GetFlag(FLAGS_number));
+    req.set_business_id(absl::GetFlag(FLAGS_business));
+    v1::RegisterNumberResponse r;
+    grpc::Status s = admin->RegisterNumber(&ctx, req, &r);
+    if (s.ok()) std::printf("ok\n");
+    return Report(s);
+  }
+  if (cmd == "template") {
+    v1::Template t;
+    t.set_business_id(absl::GetFlag(FLAGS_business));
+    t.set_name(absl::GetFlag(FLAGS_name));
+    t.set_language(absl::GetFlag(FLAGS_language));
+    v1::TemplateCategory c;
+    v1::TemplateStatus st;
+    if (!ParseEnum(v1::TemplateCategory_descriptor(), absl::GetFlag(FLAGS_category), &c)) return Usage("--category: unknown");
+    if (!ParseEnum(v1::TemplateStatus_descriptor(), absl::GetFlag(FLAGS_status), &st)) return Usage("--status: unknown");
+    t.set_category(c);
+    t.set_status(st);
+    v1::PutTemplateResponse r;
+    grpc::Status s = admin->PutTemplate(&ctx, t, &r);
+    if (s.ok()) std::printf("ok\n");
+    return Report(s);
+  }
+  if (cmd == "untemplate") {
+    v1::RemoveTemplateRequest req;
+    req.set_business_id(absl::GetFlag(FLAGS_business));
+    req.set_name(absl::GetFlag(FLAGS_name));
+    req.set_language(absl::GetFlag(FLAGS_language));
+    v1::RemoveTemplateResponse r;
+    grpc::Status s = admin->RemoveTemplate(&ctx, req, &r);
+    if (s.ok()) std::printf("ok\n");
+    return Report(s);
+  }
+  if (cmd == "advance") {
+    v1::AdvanceClockRequest req;
+    req.set_seconds(absl::GetFlag(FLAGS_seconds));
+    v1::AdvanceClockResponse r;
+    grpc::Status s = admin->AdvanceClock(&ctx, req, &r);
+    if (s.ok()) {
+      if (absl::GetFlag(FLAGS_json)) Print(r);
+      else std::printf("now %s\n", When(r.now_unix_ms()).c_str());
+    }
+    return Report(s);
+  }
+  if (cmd == "info") {
+    v1::GetServerInfoResponse r;
+    grpc::Status s = admin->GetServerInfo(&ctx, v1::GetServerInfoRequest(), &r);
+    if (s.ok()) Print(r);
+    return Report(s);
+  }
+  return Usage(absl::StrCat("unknown command '", cmd, "'"));
+}

@@ -1,0 +1,24 @@
+#ifndef WAPOLICY_POLICY_CLICK_TO_CHAT_H_
+#define WAPOLICY_POLICY_CLICK_TO_CHAT_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace wapolicy {
+
+// Click-to-chat links that open a chat with a business number, with a
+// pre-filled text. `number` is E.164 ("+917834811114" or digits); the link
+// carries digits only. Text is UTF-8, percent-encoded (RFC 3986 unreserved
+// characters kept; space as %20).
+absl::StatusOr<std::string> WaMeLink(absl::string_view number, absl::string_view text);
+// whatsapp://send?phone=<digits>&text=... The brief documents phone=; the
+// platform documents only text=, so phone= is best-effort on clients.
+absl::StatusOr<std::string> WhatsAppDeepLink(absl::string_view number, absl::string_view text);
+
+std::string PercentEncode(absl::string_view text);
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_CLICK_TO_CHAT_H_
