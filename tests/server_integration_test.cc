@@ -1,0 +1,416 @@
+// Integration tests: the real policy_server binary over gRPC.
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "tests/server_process.h"
+
+namespace wapolicy {
+namespace {
+
+constexpr char kBiz[] = "+14155550100";
+std::string Customer(int i) { return absl::StrCat("+4477009", 10000 + i); }
+
+class ServerTest : public ::testing::Test {
+ protected:
+  // Starts a server with a fake clock and a config (text-format ProfileConfig).
+  void StartServer(const std::string& config = "", bool fake_clock = true) {
+    dir_ = MakeTempDir("server");
+    std::vector<std::string> flags;
+    if (fake_clock) flags.push_back("--fake_clock=2026-01-01T00:00:00Z");
+    if (!config.empty()) {
+      const std::string path = dir_ + ".config";
+      std::ofstream(path) << config;
+      flags.push_back("--config=" + path);
+    }
+    server_ = std::make_unique<ServerProcess>(dir_, flags);
+    ASSERT_TRUE(server_->Start());
+  }
+  void Restart() {
+    server_->Kill(SIGTERM);
+    ASSERT_TRUE(server_->Start());
+  }
+  grpc::Status Setup(const std::string& number = kBiz) {
+    grpc::ClientContext c1, c2, c3;
+    v1::UpsertBusinessRequest b;
+    b.set_business_id("acme");
+    b.set_verified(true);
+    v1::UpsertBusinessResponse br;
+    grpc::Status s = server_->admin().UpsertBusiness(&c1, b, &br);
+    if (!s.ok()) return s;
+    v1::RegisterNumberRequest r;
+    r.set_business_number(number);
+    r.set_business_id("acme");
+    v1::RegisterNumberResponse rr;
+    s = server_->admin().RegisterNumber(&c2, r, &rr);
+    if (!s.ok()) return s;
+    v1::Template t;
+    t.set_business_id("acme");
+    t.set_name("order_update");
+    t.set_language("en_US");
+    t.set_category(v1::UTILITY);
+    t.set_status(v1::APPROVED);
+    v1::PutTemplateResponse tr;
+    return server_->admin().PutTemplate(&c3, t, &tr);
+  }
+  v1::CheckRequest TemplateCheck(const std::string& customer, const std::string& number = kBiz) {
+    v1::CheckRequest r;
+    r.set_business_number(number);
+    r.set_customer(customer);
+    r.mutable_template_message()->set_name("order_update");
+    r.mutable_template_message()->set_language("en_US");
+    return r;
+  }
+  v1::CheckRequest SessionCheck(const std::string& customer) {
+    v1::CheckRequest r;
+    r.set_business_number(kBiz);
+    r.set_customer(customer);
+    r.mutable_session()->set_type(v1::TEXT);
+    return r;
+  }
+  grpc::Status Check(const v1::CheckRequest& r, v1::Decision* d) {
+    grpc::ClientContext c;
+    return server_->service().Check(&c, r, d);
+  }
+  v1::Decision MustCheck(const v1::CheckRequest& r) {
+    v1::Decision d;
+    grpc::Status s = Check(r, &d);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return d;
+  }
+  grpc::Status Event(const std::string& customer, const std::function<void(v1::EventRequest*)>& set,
+                     v1::EventResponse* out = nullptr, const std::string& number = kBiz) {
+    v1::EventRequest e;
+    e.set_business_number(number);
+    e.set_customer(customer);
+    set(&e);
+    v1::EventResponse r;
+    grpc::ClientContext c;
+    return server_->service().ReportEvent(&c, e, out ? out : &r);
+  }
+  grpc::Status OptIn(const std::string& customer) {
+    return Event(customer, [](v1::EventRequest* e) { e->mutable_opt_in()->set_source(v1::WEBSITE); });
+  }
+  v1::NumberState State(const std::string& number = kBiz) {
+    v1::GetNumberStateRequest r;
+    r.set_business_number(number);
+    v1::NumberState s;
+    grpc::ClientContext c;
+    grpc::Status st = server_->service().GetNumberState(&c, r, &s);
+    EXPECT_TRUE(st.ok()) << st.error_message();
+    return s;
+  }
+  void Advance(int64_t seconds) {
+    v1::AdvanceClockRequest r;
+    r.set_seconds(seconds);
+    v1::AdvanceClockResponse out;
+    grpc::ClientContext c;
+    ASSERT_TRUE(server_->admin().AdvanceClock(&c, r, &out).ok());
+  }
+
+  std::string dir_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(ServerTest, ConversationsOptInAndServiceWindowScenario) {
+  StartServer();
+  ASSERT_TRUE(Setup().ok());
+  const std::string c = Customer(1);
+  v1::Decision d = MustCheck(TemplateCheck(c));
+  EXPECT_FALSE(d.allowed());
+  EXPECT_EQ(d.reason(), v1::NOT_OPTED_IN);
+  EXPECT_FALSE(d.decision_id().empty());
+  EXPECT_EQ(d.profile_name(), "brief-2023");
+  ASSERT_TRUE(OptIn(c).ok());
+  d = MustCheck(TemplateCheck(c));
+  EXPECT_TRUE(d.allowed());
+  EXPECT_EQ(d.effect(), v1::OPENS_BUSINESS_INITIATED);
+  EXPECT_EQ(d.limit(), 1000);
+  EXPECT_EQ(d.used(), 1);
+  v1::EventResponse er;
+  ASSERT_TRUE(Event(c, [](v1::EventRequest* e) { e->mutable_delivered(); }, &er).ok());
+  EXPECT_EQ(er.delivery_outcome(), v1::STARTED_CONVERSATION);
+  EXPECT_EQ(MustCheck(TemplateCheck(c)).effect(), v1::REUSES_BUSINESS_INITIATED);
+
+  d = MustCheck(SessionCheck(c));
+  EXPECT_EQ(d.reason(), v1::OUTSIDE_SERVICE_WINDOW);
+  EXPECT_EQ(d.platform_error_code(), 131047);
+  ASSERT_TRUE(Event(c, [](v1::EventRequest* e) { e->mutable_inbound(); }).ok());
+  EXPECT_TRUE(MustCheck(SessionCheck(c)).allowed());
+  Advance(24 * 3600);
+  EXPECT_EQ(MustCheck(SessionCheck(c)).reason(), v1::OUTSIDE_SERVICE_WINDOW);
+  EXPECT_EQ(State().used(), 0);  // The conversation ended too.
+
+  ASSERT_TRUE(Event(c, [](v1::EventRequest* e) { e->mutable_opt_out(); }).ok());
+  d = MustCheck(TemplateCheck(c));
+  EXPECT_EQ(d.reason(), v1::OPTED_OUT);
+  EXPECT_EQ(d.platform_error_code(), 131050);
+}
+
+TEST_F(ServerTest, LimitRestrictedAndRollingWindow) {
+  StartServer("ladder: [2, 4, -1] verified_start_level: 0 name: 'small' revision: 3");
+  ASSERT_TRUE(Setup().ok());
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(OptIn(Customer(i)).ok());
+  EXPECT_TRUE(MustCheck(TemplateCheck(Customer(0))).allowed());
+  EXPECT_TRUE(MustCheck(TemplateCheck(Customer(1))).allowed());
+  v1::Decision d = MustCheck(TemplateCheck(Customer(2)));
+  EXPECT_EQ(d.reason(), v1::LIMIT_REACHED);
+  EXPECT_EQ(d.profile_name(), "small");
+  EXPECT_EQ(d.profile_revision(), 3);
+  EXPECT_NE(d.next_slot_free_unix_ms(), 0);
+  EXPECT_EQ(State().status(), v1::RESTRICTED);
+  // A failed delivery gives its slot back at once.
+  ASSERT_TRUE(Event(Customer(0), [](v1::EventRequest* e) { e->mutable_delivery_failed(); }).ok());
+  EXPECT_TRUE(MustCheck(TemplateCheck(Customer(2))).allowed());
+  // Reservations time out after 15 minutes.
+  Advance(15 * 60);
+  EXPECT_EQ(State().used(), 0);
+}
+
+TEST_F(ServerTest, QualitySignalsFlagTheNumberAndItSettlesOnDaySeven) {
+  StartServer();
+  ASSERT_TRUE(Setup().ok());
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(Event(Customer(i), [](v1::EventRequest* e) { e->mutable_blocked()->set_reason(v1::SPAM); }).ok());
+  }
+  ASSERT_TRUE(Event(Customer(11), [](v1::EventRequest* e) { e->mutable_reported(); }).ok());
+  v1::NumberState s = State();
+  EXPECT_EQ(s.quality(), v1::LOW);
+  EXPECT_EQ(s.status(), v1::FLAGGED);
+  EXPECT_EQ(s.signals_7d().spam(), 10);
+  EXPECT_EQ(s.signals_7d().reports(), 1);
+  EXPECT_GT(s.flag_settles_at_unix_ms(), s.flagged_since_unix_ms());
+  Advance(7 * 24 * 3600);
+  s = State();
+  EXPECT_EQ(s.status(), v1::CONNECTED);
+  EXPECT_EQ(s.limit(), 1000);  // Recovered by decay: tier kept.
+}
+
+TEST_F(ServerTest, BatchAndStreamAnswerLikeSingleCalls) {
+  StartServer("ladder: [3, 6, -1] verified_start_level: 0");
+  const std::string numbers[] = {"+14155550100", "+14155550101", "+14155550102"};
+  ASSERT_TRUE(Setup(numbers[0]).ok());
+  ASSERT_TRUE(Setup(numbers[1]).ok());
+  ASSERT_TRUE(Setup(numbers[2]).ok());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(OptIn(Customer(i)).ok());  // Per business: all numbers.
+  // The same sequence (repeats, new customers past the limit, a bad entry) three ways.
+  const int sequence[] = {0, 1, 0, 2, 3, 4, 1, -1, 5};
+  auto request = [&](int number, int c) {
+    v1::CheckRequest r = TemplateCheck(c < 0 ? "bad" : Customer(c), numbers[number]);
+    return r;
+  };
+  std::vector<v1::CheckResult> single, batch, stream;
+  for (int c : sequence) {
+    v1::CheckResult r;
+    grpc::Status s = Check(request(0, c), r.mutable_decision());
+    if (!s.ok()) {
+      r.mutable_error()->set_code(s.error_code());
+      r.mutable_error()->set_message(s.error_message());
+    }
+    single.push_back(r);
+  }
+  v1::CheckBatchRequest br;
+  for (int c : sequence) *br.add_checks() = request(1, c);
+  v1::CheckBatchResponse bresp;
+  grpc::ClientContext bc;
+  ASSERT_TRUE(server_->service().CheckBatch(&bc, br, &bresp).ok());
+  batch.assign(bresp.results().begin(), bresp.results().end());
+  grpc::ClientContext sc;
+  auto rw = server_->service().Decide(&sc);
+  for (int c : sequence) {
+    ASSERT_TRUE(rw->Write(request(2, c)));
+    v1::CheckResult r;
+    ASSERT_TRUE(rw->Read(&r));
+    stream.push_back(r);
+  }
+  rw->WritesDone();
+  ASSERT_TRUE(rw->Finish().ok());
+  ASSERT_EQ(batch.size(), single.size());
+  ASSERT_EQ(stream.size(), single.size());
+  for (size_t i = 0; i < single.size(); ++i) {
+    for (auto* r : {&single[i], &batch[i], &stream[i]}) {
+      if (r->has_decision()) {
+        r->mutable_decision()->clear_decision_id();
+      } else {
+        // Only the field path prefix differs between the batch and the others.
+        std::string m = r->error().message();
+        if (m.rfind("checks[", 0) == 0) m = m.substr(m.find("].") + 2);
+        r->mutable_error()->set_message(m);
+      }
+    }
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(single[i], batch[i]))
+        << i << "\n" << single[i].DebugString() << "vs batch\n" << batch[i].DebugString();
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(single[i], stream[i]))
+        << i << "\n" << single[i].DebugString() << "vs stream\n" << stream[i].DebugString();
+  }
+  EXPECT_EQ(single[7].error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(single[5].decision().reason(), v1::LIMIT_REACHED);
+}
+
+TEST_F(ServerTest, RestartKeepsEverything) {
+  StartServer("ladder: [2, 4, -1] verified_start_level: 0");
+  ASSERT_TRUE(Setup().ok());
+  ASSERT_TRUE(OptIn(Customer(1)).ok());
+  ASSERT_TRUE(OptIn(Customer(2)).ok());
+  ASSERT_TRUE(MustCheck(TemplateCheck(Customer(1))).allowed());
+  ASSERT_TRUE(Event(Customer(1), [](v1::EventRequest* e) { e->mutable_delivered(); }).ok());
+  ASSERT_TRUE(MustCheck(TemplateCheck(Customer(2))).allowed());  // Pending.
+  ASSERT_TRUE(Event(Customer(3), [](v1::EventRequest* e) { e->mutable_opt_out(); }).ok());
+  ASSERT_TRUE(Event(Customer(4), [](v1::EventRequest* e) { e->mutable_inbound(); }).ok());
+  ASSERT_TRUE(Event(Customer(5), [](v1::EventRequest* e) { e->mutable_blocked()->set_reason(v1::DIDNT_SIGN_UP); }).ok());
+  const v1::NumberState before = State();
+  Restart();
+  const v1::NumberState after = State();
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before, after))
+      << before.DebugString() << "vs\n" << after.DebugString();
+  EXPECT_EQ(after.used(), 2);
+  EXPECT_EQ(after.pending(), 1);
+  EXPECT_EQ(MustCheck(TemplateCheck(Customer(3))).reason(), v1::OPTED_OUT);
+  EXPECT_TRUE(MustCheck(SessionCheck(Customer(4))).allowed());
+  v1::EventResponse er;
+  ASSERT_TRUE(Event(Customer(2), [](v1::EventRequest* e) { e->mutable_delivered(); }, &er).ok());
+  EXPECT_EQ(er.delivery_outcome(), v1::STARTED_CONVERSATION);
+}
+
+TEST_F(ServerTest, BadInputIsRejectedWithTheFieldNamedAndChangesNothing) {
+  StartServer();
+  ASSERT_TRUE(Setup().ok());
+  ASSERT_TRUE(OptIn(Customer(1)).ok());
+  const v1::NumberState before = State();
+  auto expect = [](grpc::Status s, grpc::StatusCode code, const std::string& field) {
+    EXPECT_EQ(s.error_code(), code) << s.error_message();
+    EXPECT_NE(s.error_message().find(field), std::string::npos) << s.error_message();
+  };
+  v1::Decision d;
+  v1::CheckRequest r = TemplateCheck(Customer(1));
+  r.set_business_number("+1 415 555 0100");
+  expect(Check(r, &d), grpc::StatusCode::INVALID_ARGUMENT, "business_number");
+  r = TemplateCheck("");
+  expect(Check(r, &d), grpc::StatusCode::INVALID_ARGUMENT, "customer");
+  r = TemplateCheck(Customer(1));
+  r.clear_template_message();
+  expect(Check(r, &d), grpc::StatusCode::INVALID_ARGUMENT, "message");
+  r = TemplateCheck(Customer(1));
+  r.mutable_template_message()->set_name(std::string(600, 'x'));
+  expect(Check(r, &d), grpc::StatusCode::INVALID_ARGUMENT, "template_message.name");
+  r = SessionCheck(Customer(1));
+  r.mutable_session()->set_type(static_cast<v1::SessionType>(99));
+  expect(Check(r, &d), grpc::StatusCode::INVALID_ARGUMENT, "session.type");
+  r = TemplateCheck(Customer(1), "+14155550199");
+  expect(Check(r, &d), grpc::StatusCode::NOT_FOUND, "business_number");
+
+  v1::CheckBatchRequest big;
+  for (int i = 0; i < 10001; ++i) *big.add_checks() = TemplateCheck(Customer(1));
+  v1::CheckBatchResponse bresp;
+  grpc::ClientContext bc;
+  expect(server_->service().CheckBatch(&bc, big, &bresp), grpc::StatusCode::INVALID_ARGUMENT, "checks");
+
+  expect(Event(Customer(1), [](v1::EventRequest*) {}), grpc::StatusCode::INVALID_ARGUMENT, "event");
+  expect(Event(Customer(1), [](v1::EventRequest* e) { e->mutable_blocked()->set_reason(static_cast<v1::BlockReason>(42)); }),
+         grpc::StatusCode::INVALID_ARGUMENT, "blocked.reason");
+  expect(Event(Customer(1), [](v1::EventRequest* e) { e->mutable_opt_in()->set_source(static_cast<v1::OptInSource>(42)); }),
+         grpc::StatusCode::INVALID_ARGUMENT, "opt_in.source");
+  expect(Event(Customer(1), [](v1::EventRequest* e) { e->mutable_delivery_failed(); }),
+         grpc::StatusCode::FAILED_PRECONDITION, "customer");
+  expect(Event("12", [](v1::EventRequest* e) { e->mutable_inbound(); }), grpc::StatusCode::INVALID_ARGUMENT,
+         "customer");
+
+  v1::GetNumberStateRequest gs;
+  gs.set_business_number("");
+  v1::NumberState ns;
+  grpc::ClientContext gc;
+  expect(server_->service().GetNumberState(&gc, gs, &ns), grpc::StatusCode::INVALID_ARGUMENT, "business_number");
+
+  grpc::ClientContext a1, a2, a3, a4;
+  v1::UpsertBusinessRequest ub;
+  ub.set_business_id("no spaces");
+  v1::UpsertBusinessResponse ubr;
+  expect(server_->admin().UpsertBusiness(&a1, ub, &ubr), grpc::StatusCode::INVALID_ARGUMENT, "business_id");
+  v1::RegisterNumberRequest rn;
+  rn.set_business_number("+14155550111");
+  rn.set_business_id("ghost");
+  v1::RegisterNumberResponse rnr;
+  expect(server_->admin().RegisterNumber(&a2, rn, &rnr), grpc::StatusCode::NOT_FOUND, "business_id");
+  v1::Template t;
+  t.set_business_id("acme");
+  t.set_name("x");
+  t.set_language("en");
+  t.set_category(static_cast<v1::TemplateCategory>(9));
+  t.set_status(v1::APPROVED);
+  v1::PutTemplateResponse tr;
+  expect(server_->admin().PutTemplate(&a3, t, &tr), grpc::StatusCode::INVALID_ARGUMENT, "category");
+  v1::AdvanceClockRequest ac;
+  ac.set_seconds(-5);
+  v1::AdvanceClockResponse acr;
+  expect(server_->admin().AdvanceClock(&a4, ac, &acr), grpc::StatusCode::INVALID_ARGUMENT, "seconds");
+
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before, State()));
+  EXPECT_TRUE(MustCheck(TemplateCheck(Customer(1))).allowed());  // Still serving.
+}
+
+TEST_F(ServerTest, AdvanceClockIsRefusedOnTheWallClock) {
+  StartServer("", /*fake_clock=*/false);
+  v1::AdvanceClockRequest ac;
+  ac.set_seconds(60);
+  v1::AdvanceClockResponse acr;
+  grpc::ClientContext c;
+  EXPECT_EQ(server_->admin().AdvanceClock(&c, ac, &acr).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+// Kills the server with SIGKILL in the middle of a load of admissions,
+// restarts it, and checks that every admission answered "allow" is still
+// counted and that the number never went past its limit.
+TEST_F(ServerTest, CrashDuringAdmissionsLosesNoAnsweredAdmission) {
+  StartServer("ladder: [300, 600, -1] verified_start_level: 0 reservation_timeout_seconds: 86400");
+  ASSERT_TRUE(Setup().ok());
+  constexpr int kCustomers = 500;
+  for (int i = 0; i < kCustomers; ++i) ASSERT_TRUE(OptIn(Customer(i)).ok());
+  for (int round = 0; round < 3; ++round) {
+    std::mutex mu;
+    std::set<int> allowed;
+    std::atomic<int> next{0};
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 4; ++t) {
+      clients.emplace_back([&] {
+        while (!stop) {
+          const int c = next.fetch_add(1) % kCustomers;
+          v1::Decision d;
+          grpc::ClientContext ctx;
+          ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+          if (server_->service().Check(&ctx, TemplateCheck(Customer(c)), &d).ok() && d.allowed() &&
+              d.effect() == v1::OPENS_BUSINESS_INITIATED) {
+            std::lock_guard<std::mutex> l(mu);
+            allowed.insert(c);
+          }
+        }
+      });
+    }
+    std::mt19937 rng(round);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 + rng() % 150));
+    server_->Kill(SIGKILL);
+    stop = true;
+    for (auto& t : clients) t.join();
+    ASSERT_TRUE(server_->Start());
+    if (round == 0) EXPECT_FALSE(allowed.empty()) << "the load admitted nothing before the kill";
+    v1::NumberState s = State();
+    EXPECT_LE(s.used(), 300);
+    EXPECT_GE(s.used(), static_cast<int64_t>(allowed.size()));
+    for (int c : allowed) {
+      v1::CheckRequest r = TemplateCheck(Customer(c));
+      r.set_dry_run(true);
+      EXPECT_EQ(MustCheck(r).effect(), v1::REUSES_BUSINESS_INITIATED) << "admission lost: " << c;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace wapolicy

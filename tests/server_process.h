@@ -1,0 +1,96 @@
+#ifndef WAPOLICY_TESTS_SERVER_PROCESS_H_
+#define WAPOLICY_TESTS_SERVER_PROCESS_H_
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "grpcpp/grpcpp.h"
+#include "proto/wapolicy/v1/policy.grpc.pb.h"
+
+namespace wapolicy {
+
+// A fresh temporary directory under the test's TEST_TMPDIR.
+inline std::string MakeTempDir(const std::string& name) {
+  const char* base = std::getenv("TEST_TMPDIR");
+  std::string tmpl = std::string(base ? base : "/tmp") + "/" + name + "_XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  return mkdtemp(buf.data());
+}
+
+// The real policy_server binary, started on a free loopback port with its own
+// data directory, and killed when the test is done.
+class ServerProcess {
+ public:
+  ServerProcess(std::string data_dir, std::vector<std::string> flags)
+      : data_dir_(std::move(data_dir)), flags_(std::move(flags)) {}
+  ~ServerProcess() { Kill(SIGKILL); }
+
+  bool Start() {
+    const std::string port_file = data_dir_ + ".port";
+    std::remove(port_file.c_str());
+    std::vector<std::string> argv = {"server/policy_server", "--listen=127.0.0.1:0",
+                                      "--data_dir=" + data_dir_, "--port_file=" + port_file};
+    argv.insert(argv.end(), flags_.begin(), flags_.end());
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::vector<char*> args;
+      for (auto& a : argv) args.push_back(a.data());
+      args.push_back(nullptr);
+      execv(args[0], args.data());
+      _exit(127);
+    }
+    for (int i = 0; i < 300; ++i) {  // Up to 30 s.
+      std::ifstream in(port_file);
+      int port = 0;
+      if (in >> port && port > 0) {
+        address_ = "127.0.0.1:" + std::to_string(port);
+        channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
+        service_ = v1::PolicyService::NewStub(channel_);
+        admin_ = v1::PolicyAdmin::NewStub(channel_);
+        return true;
+      }
+      int status;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  }
+
+  void Kill(int sig) {
+    if (pid_ <= 0) return;
+    kill(pid_, sig);
+    int status;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+  v1::PolicyService::Stub& service() { return *service_; }
+  v1::PolicyAdmin::Stub& admin() { return *admin_; }
+  const std::string& address() const { return address_; }
+
+ private:
+  std::string data_dir_;
+  std::vector<std::string> flags_;
+  pid_t pid_ = -1;
+  std::string address_;
+  std::shared_ptr<grpc::Channel> channel_;
+  std::unique_ptr<v1::PolicyService::Stub> service_;
+  std::unique_ptr<v1::PolicyAdmin::Stub> admin_;
+};
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_TESTS_SERVER_PROCESS_H_
