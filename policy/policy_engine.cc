@@ -112,12 +112,15 @@ absl::Status PolicyEngine::CheckHealthy() const {
   return absl::OkStatus();
 }
 
-absl::Status PolicyEngine::Commit(StateChanges& ch) {
+absl::Status PolicyEngine::Commit(StateChanges& ch, absl::ReleasableMutexLock& lock) {
   if (ch.empty() || journal_ == nullptr) return absl::OkStatus();
-  absl::Status s = journal_->Commit(ch);
+  const uint64_t ticket = journal_->Append(std::move(ch));
   ch.clear();
+  lock.Release();
+  absl::Status s = journal_->Await(ticket);
   if (!s.ok()) {
-    failed_ = s;
+    absl::MutexLock relock(&mu_);
+    if (failed_.ok()) failed_ = s;
     return absl::UnavailableError(absl::StrCat("state journal write failed: ", s.message()));
   }
   return absl::OkStatus();
@@ -401,7 +404,7 @@ void PolicyEngine::OnNewConversation(BusinessNumber& n, int64_t now, StateChange
 absl::Status PolicyEngine::UpsertBusiness(absl::string_view business_id, bool verified,
                                           bool official) {
   if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   StateChanges ch;
   auto& slot = businesses_[business_id];
@@ -424,12 +427,12 @@ absl::Status PolicyEngine::UpsertBusiness(absl::string_view business_id, bool ve
       EmitPool(*p, &ch);
     }
   }
-  return Commit(ch);
+  return Commit(ch, lock);
 }
 
 absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view business_id) {
   if (!number.valid()) return absl::InvalidArgumentError("number is not a valid E.164 number");
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   if (FindBusiness(business_id) == nullptr) {
     return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
@@ -448,7 +451,7 @@ absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view 
   EmitPool(*n->pool, &ch);
   EmitNumber(*n, &ch);
   numbers_[number.value()] = std::move(n);
-  return Commit(ch);
+  return Commit(ch, lock);
 }
 
 absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const MessageTemplate& t) {
@@ -458,7 +461,7 @@ absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const Mess
   if (t.language.empty() || t.language.size() > 16) {
     return absl::InvalidArgumentError("template.language must be 1 to 16 characters");
   }
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   Business* b = FindBusiness(business_id);
   if (b == nullptr) {
@@ -467,12 +470,12 @@ absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const Mess
   StateChanges ch;
   b->templates[{t.name, t.language}] = t;
   EmitTemplate(*b, t, false, &ch);
-  return Commit(ch);
+  return Commit(ch, lock);
 }
 
 absl::Status PolicyEngine::RemoveTemplate(absl::string_view business_id, absl::string_view name,
                                           absl::string_view language) {
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   Business* b = FindBusiness(business_id);
   if (b == nullptr) {
@@ -485,7 +488,7 @@ absl::Status PolicyEngine::RemoveTemplate(absl::string_view business_id, absl::s
   StateChanges ch;
   EmitTemplate(*b, it->second, true, &ch);
   b->templates.erase(it);
-  return Commit(ch);
+  return Commit(ch, lock);
 }
 
 // ---------------------------------------------------------------------------
@@ -605,11 +608,11 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
 }
 
 absl::StatusOr<Decision> PolicyEngine::Check(const OutgoingMessage& message) {
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   StateChanges ch;
   absl::StatusOr<Decision> d = CheckLocked(message, NowUs(), &ch);
-  if (absl::Status s = Commit(ch); !s.ok()) return s;
+  if (absl::Status s = Commit(ch, lock); !s.ok()) return s;
   return d;
 }
 
@@ -617,7 +620,7 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
     absl::Span<const OutgoingMessage> messages) {
   std::vector<absl::StatusOr<Decision>> out;
   out.reserve(messages.size());
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) {
     out.assign(messages.size(), s);
     return out;
@@ -625,7 +628,7 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
   StateChanges ch;
   const int64_t now = NowUs();
   for (const OutgoingMessage& m : messages) out.push_back(CheckLocked(m, now, &ch));
-  if (absl::Status s = Commit(ch); !s.ok()) out.assign(messages.size(), s);
+  if (absl::Status s = Commit(ch, lock); !s.ok()) out.assign(messages.size(), s);
   return out;
 }
 
@@ -634,7 +637,7 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
 
 absl::Status PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber customer) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> n = FindNumber(number);
   if (!n.ok()) return n.status();
@@ -645,13 +648,13 @@ absl::Status PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber custome
   ServiceWindow& w = threads_[key];
   w.last_inbound_us = now;
   EmitThread(key, &w, &ch);
-  return Commit(ch);
+  return Commit(ch, lock);
 }
 
 absl::StatusOr<DeliveryOutcome> PolicyEngine::RecordDelivered(PhoneNumber number,
                                                               PhoneNumber customer) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -685,13 +688,13 @@ absl::StatusOr<DeliveryOutcome> PolicyEngine::RecordDelivered(PhoneNumber number
       outcome = DeliveryOutcome::kStartedUnadmitted;
     }
   }
-  if (absl::Status s = Commit(ch); !s.ok()) return s;
+  if (absl::Status s = Commit(ch, lock); !s.ok()) return s;
   return outcome;
 }
 
 absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -701,7 +704,7 @@ absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber 
   LimitPool& p = *n.pool;
   const bool released = p.ledger.Release(
       customer.value(), [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, &ch); });
-  absl::Status committed = Commit(ch);
+  absl::Status committed = Commit(ch, lock);
   if (!committed.ok()) return committed;
   if (!released) {
     return absl::FailedPreconditionError(
@@ -714,7 +717,7 @@ absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber 
 absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer,
                                         SignalKind kind) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -739,13 +742,13 @@ absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer
     }
   }
   EmitNumber(n, &ch);
-  return Commit(ch);
+  return Commit(ch, lock);
 }
 
 absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
                                        OptInSource source) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -756,12 +759,12 @@ absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
   c.source = source;
   c.changed_at_us = NowUs();
   EmitConsent(b, customer.value(), c, &ch);
-  return Commit(ch);
+  return Commit(ch, lock);
 }
 
 absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -771,14 +774,14 @@ absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer
   c.state = Consent::State::kOptedOut;
   c.changed_at_us = NowUs();
   EmitConsent(b, customer.value(), c, &ch);
-  return Commit(ch);
+  return Commit(ch, lock);
 }
 
 // ---------------------------------------------------------------------------
 // Queries and upkeep
 
 absl::StatusOr<NumberSnapshot> PolicyEngine::GetNumberState(PhoneNumber number) {
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -786,7 +789,6 @@ absl::StatusOr<NumberSnapshot> PolicyEngine::GetNumberState(PhoneNumber number) 
   StateChanges ch;
   const int64_t now = NowUs();
   Advance(n, now, &ch);
-  if (absl::Status s = Commit(ch); !s.ok()) return s;
   const LimitPool& p = *n.pool;
   const Business& b = *FindBusiness(n.business_id);
   NumberSnapshot s;
@@ -824,6 +826,9 @@ absl::StatusOr<NumberSnapshot> PolicyEngine::GetNumberState(PhoneNumber number) 
   }
   if (n.low_since_us != 0 && s.quality == QualityRating::kLow) s.low_since = FromUs(n.low_since_us);
   if (p.ledger.earliest_slot_end() != 0) s.next_slot_free = FromUs(p.ledger.earliest_slot_end());
+  // The snapshot is taken under the lock; the expiries Advance made are made
+  // durable before it is returned.
+  if (absl::Status st = Commit(ch, lock); !st.ok()) return st;
   return s;
 }
 
@@ -860,7 +865,7 @@ std::vector<PhoneNumber> PolicyEngine::Numbers() const {
 }
 
 absl::Status PolicyEngine::Sweep() {
-  absl::MutexLock lock(&mu_);
+  absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   StateChanges ch;
   const int64_t now = NowUs();
@@ -874,7 +879,7 @@ absl::Status PolicyEngine::Sweep() {
       ++it;
     }
   }
-  return Commit(ch);
+  return Commit(ch, lock);
 }
 
 PolicyEngine::Stats PolicyEngine::stats() const {

@@ -158,7 +158,8 @@ class PolicyEngine {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void OnNewConversation(BusinessNumber& n, int64_t now, StateChanges* ch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::Status Commit(StateChanges& ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends `ch` to the journal, releases `lock`, and waits until durable.
+  absl::Status Commit(StateChanges& ch, absl::ReleasableMutexLock& lock);
   absl::Status CheckHealthy() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
   // Record encoders.

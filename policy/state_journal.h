@@ -34,15 +34,21 @@ struct StateChange {
 };
 using StateChanges = std::vector<StateChange>;
 
-// Where the core sends the records each operation changed, before the
-// operation's answer is returned. Commit is called with the core's lock held,
-// so records reach the journal in the order they were made. An error makes
-// the core fail-stop: it refuses all further work until restarted from the
-// journal, so an answer is never given for a change that was not recorded.
+// Where the core sends the records each operation changed. Append is called
+// with the core's lock held, so records reach the journal in the order they
+// were made; the core then releases its lock and Awaits durability before it
+// answers. That split lets a journal fold the changes of many concurrent
+// operations into one write (group commit). An error is sticky: once a write
+// fails, every later Await fails too, and the core refuses all further work
+// until restarted from the journal, so no answer is ever given for a change
+// that was not recorded.
 class StateJournal {
  public:
   virtual ~StateJournal() = default;
-  virtual absl::Status Commit(const StateChanges& changes) = 0;
+  // Takes the changes; returns a ticket for Await. Never blocks on I/O.
+  virtual uint64_t Append(StateChanges changes) = 0;
+  // Waits until every change up to `ticket` is durable.
+  virtual absl::Status Await(uint64_t ticket) = 0;
 };
 
 }  // namespace wapolicy

@@ -18,8 +18,11 @@ inline PhoneNumber Num(absl::string_view s) { return PhoneNumber::Parse(s).value
 // switch to make commits fail.
 class MemoryJournal : public StateJournal {
  public:
-  absl::Status Commit(const StateChanges& changes) override {
-    if (fail_) return absl::InternalError("disk full (simulated)");
+  uint64_t Append(StateChanges changes) override {
+    if (fail_) {
+      failed_ = true;
+      return ++appended_;
+    }
     ++commits_;
     for (const StateChange& c : changes) {
       auto key = std::make_pair(static_cast<int>(c.family), c.key);
@@ -29,7 +32,10 @@ class MemoryJournal : public StateJournal {
         records_[key] = c.value;
       }
     }
-    return absl::OkStatus();
+    return ++appended_;
+  }
+  absl::Status Await(uint64_t) override {
+    return failed_ ? absl::InternalError("disk full (simulated)") : absl::OkStatus();
   }
   // Every record, in StateFamily order (the order Restore needs).
   const std::map<std::pair<int, std::string>, std::string>& records() const { return records_; }
@@ -39,6 +45,8 @@ class MemoryJournal : public StateJournal {
  private:
   std::map<std::pair<int, std::string>, std::string> records_;
   bool fail_ = false;
+  bool failed_ = false;  // Sticky, like a real journal.
+  uint64_t appended_ = 0;
   int commits_ = 0;
 };
 

@@ -47,17 +47,60 @@ RocksStateStore::~RocksStateStore() {
   }
 }
 
-absl::Status RocksStateStore::Commit(const StateChanges& changes) {
+uint64_t RocksStateStore::Append(StateChanges changes) {
+  absl::MutexLock lock(&mu_);
+  queue_.push_back(std::move(changes));
+  return ++appended_;
+}
+
+absl::Status RocksStateStore::Await(uint64_t ticket) {
+  absl::MutexLock lock(&mu_);
+  for (;;) {
+    if (!failed_.ok()) return failed_;
+    if (durable_ >= ticket) return absl::OkStatus();
+    if (writing_) {
+      // Another waiter is writing; it or the next one will cover this ticket.
+      mu_.Await(absl::Condition(
+          +[](RocksStateStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return !s->writing_; },
+          this));
+      continue;
+    }
+    // Lead: write everything appended so far in one batch.
+    writing_ = true;
+    std::vector<StateChanges> group(std::make_move_iterator(queue_.begin()),
+                                    std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    const uint64_t upto = appended_;
+    mu_.Unlock();
+    absl::Status s = Write(group);
+    mu_.Lock();
+    writing_ = false;
+    ++writes_;
+    if (!s.ok()) {
+      failed_ = s;
+    } else {
+      durable_ = upto;
+    }
+  }
+}
+
+absl::Status RocksStateStore::Write(const std::vector<StateChanges>& group) {
   rocksdb::WriteBatch batch;
-  for (const StateChange& c : changes) {
-    rocksdb::ColumnFamilyHandle* cf = families_[static_cast<int>(c.family)];
-    rocksdb::Status s = c.erase ? batch.Delete(cf, c.key) : batch.Put(cf, c.key, c.value);
-    if (!s.ok()) return FromRocks(s, "building write batch");
+  for (const StateChanges& changes : group) {
+    for (const StateChange& c : changes) {
+      rocksdb::ColumnFamilyHandle* cf = families_[static_cast<int>(c.family)];
+      rocksdb::Status s = c.erase ? batch.Delete(cf, c.key) : batch.Put(cf, c.key, c.value);
+      if (!s.ok()) return FromRocks(s, "building write batch");
+    }
   }
   rocksdb::WriteOptions wo;
   wo.sync = durability_ == Durability::kMachine;
-  wo.disableWAL = false;
   return FromRocks(db_->Write(wo, &batch), "writing state");
+}
+
+uint64_t RocksStateStore::writes() const {
+  absl::MutexLock lock(&mu_);
+  return writes_;
 }
 
 absl::StatusOr<int64_t> RocksStateStore::LoadInto(PolicyEngine& engine) {

@@ -1,9 +1,12 @@
 #ifndef WAPOLICY_STORAGE_STATE_STORE_H_
 #define WAPOLICY_STORAGE_STATE_STORE_H_
 
+#include <deque>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "absl/synchronization/mutex.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -22,14 +25,22 @@ namespace wapolicy {
 enum class Durability { kProcess = 0, kMachine = 1 };
 
 // The policy core's state in an embedded RocksDB: one column family per
-// StateFamily, every commit one atomic WriteBatch through the WAL.
+// StateFamily. Group commit: changes appended while a write is in flight are
+// written together by the next waiter, as one atomic WriteBatch through the
+// WAL (fsynced in machine durability), so concurrent requests share writes.
 class RocksStateStore final : public StateJournal {
  public:
   static absl::StatusOr<std::unique_ptr<RocksStateStore>> Open(const std::string& dir,
                                                                Durability durability);
   ~RocksStateStore() override;
 
-  absl::Status Commit(const StateChanges& changes) override;
+  uint64_t Append(StateChanges changes) override;
+  absl::Status Await(uint64_t ticket) override;
+  // Append + Await, for callers outside the policy core.
+  absl::Status Commit(StateChanges changes) { return Await(Append(std::move(changes))); }
+
+  // Writes done so far (each covering one or more appended change sets).
+  uint64_t writes() const;
 
   // Feeds every stored record to `engine`, families in StateFamily order.
   // Returns the number of records loaded.
@@ -40,7 +51,16 @@ class RocksStateStore final : public StateJournal {
 
  private:
   RocksStateStore() = default;
+  absl::Status Write(const std::vector<StateChanges>& group);
+
   Durability durability_ = Durability::kProcess;
+  mutable absl::Mutex mu_;
+  std::deque<StateChanges> queue_ ABSL_GUARDED_BY(mu_);  // Appended, not yet written.
+  uint64_t appended_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t durable_ ABSL_GUARDED_BY(mu_) = 0;
+  bool writing_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status failed_ ABSL_GUARDED_BY(mu_);
+  uint64_t writes_ ABSL_GUARDED_BY(mu_) = 0;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> families_;  // Indexed by StateFamily; [n] = default.
 };
