@@ -1,0 +1,115 @@
+// In-process cost of the policy core's hot paths, by number of tracked
+// customers (Google Benchmark). Run: bazel run -c opt //bench:policy_engine_bench
+//
+// Admissions that write go through the real RocksDB store (process
+// durability: WAL write, no fsync), as in the server.
+
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "benchmark/benchmark.h"
+#include "policy/policy_engine.h"
+#include "storage/state_store.h"
+
+namespace wapolicy {
+namespace {
+
+const PhoneNumber kBiz = PhoneNumber::FromDigitsValue(14155550100ULL);
+PhoneNumber Customer(int64_t i) { return PhoneNumber::FromDigitsValue(447000000000ULL + i); }
+
+// An engine with `tracked` customers opted in and in open conversations,
+// plus `fresh` opted-in customers with none.
+struct Fixture {
+  Fixture(int64_t tracked, int64_t fresh, bool durable) : clock(absl::FromUnixSeconds(1767225600)) {
+    PolicyProfile p = DefaultProfile();
+    p.ladder = {kUnlimited};
+    p.verified_start_level = p.unverified_start_level = p.unverified_max_level = 0;
+    if (durable) {
+      char tmpl[] = "/tmp/wapolicy_bench_XXXXXX";
+      dir = mkdtemp(tmpl);
+      store = std::move(RocksStateStore::Open(dir, Durability::kProcess)).value();
+    }
+    engine = std::make_unique<PolicyEngine>(p, &clock, store.get());
+    (void)engine->UpsertBusiness("acme", true, false);
+    (void)engine->RegisterNumber(kBiz, "acme");
+    (void)engine->PutTemplate("acme", {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved});
+    for (int64_t i = 0; i < tracked + fresh; ++i) {
+      (void)engine->RecordOptIn(kBiz, Customer(i), OptInSource::kWebsite);
+      if (i < tracked) {
+        (void)engine->Check(Message(i));
+        (void)engine->RecordDelivered(kBiz, Customer(i));
+      }
+    }
+    next_fresh = tracked;
+  }
+  ~Fixture() {
+    engine.reset();
+    store.reset();
+    if (!dir.empty()) std::filesystem::remove_all(dir);
+  }
+  static OutgoingMessage Message(int64_t customer) {
+    return OutgoingMessage{kBiz, Customer(customer), MessageKind::kTemplate, "t", "en"};
+  }
+  ManualClock clock;
+  std::string dir;
+  std::unique_ptr<RocksStateStore> store;
+  std::unique_ptr<PolicyEngine> engine;
+  int64_t next_fresh;
+};
+
+void BM_CheckInOpenConversation(benchmark::State& state) {
+  const int64_t tracked = state.range(0);
+  Fixture f(tracked, 0, /*durable=*/false);
+  std::mt19937_64 rng(1);
+  for (auto _ : state) {
+    auto d = f.engine->Check(Fixture::Message(static_cast<int64_t>(rng() % tracked)));
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_CheckInOpenConversation)->Arg(1000)->Arg(100000);
+
+void BM_NewAdmissionDurable(benchmark::State& state) {
+  const int64_t tracked = state.range(0);
+  Fixture f(tracked, 200000, /*durable=*/true);
+  for (auto _ : state) {
+    if (f.next_fresh >= tracked + 200000) {
+      state.SkipWithError("ran out of fresh customers");
+      break;
+    }
+    auto d = f.engine->Check(Fixture::Message(f.next_fresh++));
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_NewAdmissionDurable)->Arg(1000)->Arg(100000)->Iterations(100000);
+
+void BM_InboundMessageDurable(benchmark::State& state) {
+  const int64_t tracked = state.range(0);
+  Fixture f(tracked, 0, /*durable=*/true);
+  std::mt19937_64 rng(2);
+  for (auto _ : state) {
+    auto s = f.engine->RecordInbound(kBiz, Customer(static_cast<int64_t>(rng() % tracked)));
+    benchmark::DoNotOptimize(s);
+  }
+}
+BENCHMARK(BM_InboundMessageDurable)->Arg(1000)->Arg(100000);
+
+void BM_CheckBatch(benchmark::State& state) {
+  const int64_t tracked = 100000, batch = state.range(0);
+  Fixture f(tracked, 0, /*durable=*/true);
+  std::mt19937_64 rng(3);
+  std::vector<OutgoingMessage> messages(batch);
+  for (auto _ : state) {
+    for (auto& m : messages) m = Fixture::Message(static_cast<int64_t>(rng() % tracked));
+    auto out = f.engine->CheckBatch(messages);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_CheckBatch)->Arg(100)->Arg(1000);
+
+}  // namespace
+}  // namespace wapolicy
