@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 log=$(mktemp)
 bazel test //... --test_output=errors "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
-passed=$(grep -cE '^//[^ ]+ +PASSED' "$log")
-failed=$(grep -cE '^//[^ ]+ +(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log")
+passed=$(grep -cE '^//[^ ]+ +(\(cached\) )?PASSED' "$log")
+failed=$(grep -cE '^//[^ ]+ +(\(cached\) )?(FAILED|TIMEOUT|NO STATUS|FAILED TO BUILD)' "$log")
 if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi  # Build failure.
 rm -f "$log"
 echo "${passed} passed, ${failed} failed"

@@ -1,0 +1,98 @@
+#ifndef WAPOLICY_POLICY_MESSAGE_COMPLIANCE_H_
+#define WAPOLICY_POLICY_MESSAGE_COMPLIANCE_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "policy/outgoing_message.h"
+
+namespace wapolicy {
+
+// The platform's content limits for session (free-form) messages, in one
+// table so a profile can change them. Lengths count Unicode characters.
+struct MessageLimits {
+  int64_t text_body = 4096;            // Text message body.
+  int64_t media_caption = 1024;        // Image/video/document caption.
+  int64_t image_bytes = 5 << 20;       // image/jpeg, image/png.
+  int64_t video_bytes = 16 << 20;      // video/mp4, video/3gpp.
+  int64_t audio_bytes = 16 << 20;      // aac, mp4, mpeg, amr, ogg (Opus only).
+  int64_t document_bytes = 100 << 20;  // application/pdf.
+  int64_t sticker_static_bytes = 100 << 10;    // image/webp, static.
+  int64_t sticker_animated_bytes = 500 << 10;  // image/webp, animated.
+  int64_t list_sections = 10;          // List: sections.
+  int64_t list_rows = 10;              // List: rows across all sections ("up to 10 options").
+  int64_t list_button = 20;            // List: button label.
+  int64_t list_body = 4096;
+  int64_t list_header = 60;            // Text only.
+  int64_t list_footer = 60;
+  int64_t list_title = 24;             // Section and row titles.
+  int64_t list_row_description = 72;
+  int64_t list_row_id = 200;
+  int64_t reply_buttons = 3;           // Reply buttons: at most three.
+  int64_t reply_button_label = 20;     // Unique within the message.
+  int64_t reply_button_id = 256;
+  int64_t reply_body = 1024;
+  int64_t reply_footer = 60;
+  int64_t multi_product_items = 30;    // Across all sections.
+  int64_t multi_product_sections = 10; // Each with at least one item.
+};
+
+// A media attachment of a session message.
+struct MediaContent {
+  SessionType type = SessionType::kImage;  // kImage, kVideo, kAudio, kDocument or kSticker.
+  std::string mime_type;                   // e.g. "image/jpeg"; "audio/ogg; codecs=opus".
+  int64_t bytes = 0;
+  bool animated = false;                   // Stickers.
+  std::string caption;
+};
+
+struct ListRow {
+  std::string id, title, description;
+};
+struct ListSection {
+  std::string title;
+  std::vector<ListRow> rows;
+};
+// An interactive list message (two-way only: inside the service window).
+struct ListMessage {
+  std::string header, body, footer, button;
+  std::vector<ListSection> sections;
+};
+
+enum class ButtonsHeader { kNone, kText, kImage, kVideo, kDocument, kOther };
+struct ReplyButton {
+  std::string id, label;
+};
+// An interactive reply-buttons message.
+struct ReplyButtonsMessage {
+  ButtonsHeader header = ButtonsHeader::kNone;
+  std::string body, footer;
+  std::vector<ReplyButton> buttons;
+};
+
+struct ProductSection {
+  std::string title;
+  std::vector<std::string> product_ids;
+};
+// An interactive multi-product message.
+struct MultiProductMessage {
+  std::string header, body;
+  std::vector<ProductSection> sections;
+};
+
+// Each returns INVALID_ARGUMENT naming the field and the rule, or OK.
+absl::Status ValidateText(absl::string_view body, const MessageLimits& l);
+absl::Status ValidateMedia(const MediaContent& m, const MessageLimits& l);
+absl::Status ValidateList(const ListMessage& m, const MessageLimits& l);
+absl::Status ValidateReplyButtons(const ReplyButtonsMessage& m, const MessageLimits& l);
+absl::Status ValidateMultiProduct(const MultiProductMessage& m, const MessageLimits& l);
+
+// Unicode characters in UTF-8 text (continuation bytes not counted).
+int64_t CharacterCount(absl::string_view utf8);
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_MESSAGE_COMPLIANCE_H_
