@@ -19,6 +19,13 @@ inline void PutString(std::string* out, absl::string_view s) {
   out->append(s.data(), s.size() > 255 ? 255 : s.size());
 }
 
+// Strings up to 4 GiB (template bodies and the like).
+inline void PutBytes(std::string* out, absl::string_view s) {
+  const uint32_t n = static_cast<uint32_t>(s.size());
+  for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((n >> (8 * i)) & 0xff));
+  out->append(s.data(), s.size());
+}
+
 // Reads what the Put* functions wrote; every Get fails (returns false) past the end.
 class ByteReader {
  public:
@@ -46,6 +53,16 @@ class ByteReader {
   bool GetString(std::string* s) {
     uint8_t n;
     if (!GetFixed8(&n) || in_.size() < n) return false;
+    s->assign(in_.data(), n);
+    in_.remove_prefix(n);
+    return true;
+  }
+  bool GetBytes(std::string* s) {
+    if (in_.size() < 4) return false;
+    uint32_t n = 0;
+    for (int i = 0; i < 4; ++i) n = (n << 8) | static_cast<uint8_t>(in_[i]);
+    in_.remove_prefix(4);
+    if (in_.size() < n) return false;
     s->assign(in_.data(), n);
     in_.remove_prefix(n);
     return true;

@@ -6,7 +6,7 @@
 #include "absl/strings/str_replace.h"
 
 namespace wapolicy {
-namespace {
+namespace compliance_internal {
 
 absl::Status TooLong(absl::string_view field, int64_t n, int64_t max) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", n, " characters, at most ", max));
@@ -19,7 +19,9 @@ absl::Status CheckLength(absl::string_view field, absl::string_view text, int64_
   return n > max ? TooLong(field, n, max) : absl::OkStatus();
 }
 
-}  // namespace
+}  // namespace compliance_internal
+
+using compliance_internal::CheckLength;
 
 int64_t CharacterCount(absl::string_view utf8) {
   int64_t n = 0;
@@ -32,7 +34,7 @@ absl::Status ValidateText(absl::string_view body, const MessageLimits& l) {
 }
 
 absl::Status ValidateMedia(const MediaContent& m, const MessageLimits& l) {
-  std::string mime = absl::AsciiStrToLower(absl::StrReplaceAll(m.mime_type, {{" ", ""}}));
+  const std::string mime = absl::AsciiStrToLower(absl::StrReplaceAll(m.mime_type, {{" ", ""}}));
   if (m.bytes <= 0) return absl::InvalidArgumentError("media.bytes must be positive");
   auto too_big = [&](int64_t max) {
     return absl::InvalidArgumentError(
@@ -156,6 +158,133 @@ absl::Status ValidateMultiProduct(const MultiProductMessage& m, const MessageLim
   if (items > l.multi_product_items) {
     return absl::InvalidArgumentError(
         absl::StrCat("products.sections: ", items, " items, at most ", l.multi_product_items));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace wapolicy
+
+namespace wapolicy {
+
+using compliance_internal::CheckLength;
+
+absl::Status ValidateSingleProduct(const ProductMessage& m, const MessageLimits& l) {
+  if (m.catalog_id.empty()) return absl::InvalidArgumentError("product.catalog_id is required");
+  if (m.product_id.empty()) return absl::InvalidArgumentError("product.product_id is required");
+  return CheckLength("product.body", m.body, l.list_body);
+}
+
+absl::Status ValidateSessionContent(const SessionContent& c, const MessageLimits& l) {
+  struct Visitor {
+    const MessageLimits& l;
+    absl::Status operator()(const TextContent& t) const { return ValidateText(t.body, l); }
+    absl::Status operator()(const MediaContent& m) const { return ValidateMedia(m, l); }
+    absl::Status operator()(const ListMessage& m) const { return ValidateList(m, l); }
+    absl::Status operator()(const ReplyButtonsMessage& m) const { return ValidateReplyButtons(m, l); }
+    absl::Status operator()(const ProductMessage& m) const { return ValidateSingleProduct(m, l); }
+    absl::Status operator()(const MultiProductMessage& m) const { return ValidateMultiProduct(m, l); }
+    absl::Status operator()(const ContactsMessage& m) const {
+      return m.contacts >= 1 ? absl::OkStatus()
+                             : absl::InvalidArgumentError("contacts: at least one contact");
+    }
+    absl::Status operator()(const LocationMessage& m) const {
+      if (!(m.latitude >= -90 && m.latitude <= 90) || !(m.longitude >= -180 && m.longitude <= 180)) {
+        return absl::InvalidArgumentError("location: latitude/longitude out of range");
+      }
+      return absl::OkStatus();
+    }
+  };
+  return std::visit(Visitor{l}, c);
+}
+
+absl::Status ValidateTemplate(const MessageTemplate& t, const MessageLimits& l,
+                              const std::vector<std::string>& opt_out_phrases) {
+  if (auto s = CheckLength("name", t.name, l.template_name, true); !s.ok()) return s;
+  if (t.language.empty() || t.language.size() > 16) {
+    return absl::InvalidArgumentError("language must be 1 to 16 characters");
+  }
+  if (t.header_format == HeaderFormat::kText) {
+    if (auto s = CheckLength("header_text", t.header_text, l.template_header_text, true); !s.ok()) return s;
+    if (CountVariables(t.header_text) > l.template_header_variables) {
+      return absl::InvalidArgumentError(absl::StrCat("header_text: at most ",
+                                                     l.template_header_variables, " variable"));
+    }
+  } else if (!t.header_text.empty()) {
+    return absl::InvalidArgumentError("header_text: only a text header has text");
+  }
+  if (auto s = CheckLength("body", t.body, l.template_body); !s.ok()) return s;
+  if (auto s = CheckLength("footer", t.footer, l.template_footer); !s.ok()) return s;
+  if (static_cast<int64_t>(t.buttons.size()) > l.template_buttons) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("buttons: ", t.buttons.size(), ", at most ", l.template_buttons));
+  }
+  int64_t quick = 0, urls = 0, phones = 0, codes = 0;
+  for (size_t i = 0; i < t.buttons.size(); ++i) {
+    const TemplateButton& b = t.buttons[i];
+    const std::string f = absl::StrCat("buttons[", i, "]");
+    if (auto s = CheckLength(f + ".text", b.text, l.template_button_text, true); !s.ok()) return s;
+    switch (b.kind) {
+      case TemplateButton::Kind::kQuickReply:
+        ++quick;
+        break;
+      case TemplateButton::Kind::kUrl: {
+        ++urls;
+        if (auto s = CheckLength(f + ".url", b.url, l.template_url, true); !s.ok()) return s;
+        if (b.url.rfind("https://", 0) != 0 && b.url.rfind("http://", 0) != 0) {
+          return absl::InvalidArgumentError(f + ".url: must start with https:// or http://");
+        }
+        const int vars = CountVariables(b.url);
+        const bool ends_with_var = b.url.size() >= 5 && b.url.compare(b.url.size() - 2, 2, "}}") == 0 &&
+                                   CountVariables(b.url.substr(b.url.rfind("{{"))) == 1;
+        if (vars > 1 || (vars == 1 && !ends_with_var)) {
+          return absl::InvalidArgumentError(
+              f + ".url: a dynamic URL has one variable, at its end");
+        }
+        break;
+      }
+      case TemplateButton::Kind::kPhoneNumber: {
+        ++phones;
+        std::string digits = b.phone_number;
+        if (!digits.empty() && digits[0] == '+') digits.erase(0, 1);
+        bool ok = digits.size() >= 8 && digits.size() <= 15 && digits[0] != '0';
+        for (char c : digits) ok = ok && c >= '0' && c <= '9';
+        if (!ok) return absl::InvalidArgumentError(f + ".phone_number: not an E.164 number");
+        break;
+      }
+      case TemplateButton::Kind::kCopyCode:
+        ++codes;
+        break;
+    }
+  }
+  if (quick > l.template_quick_replies) {
+    return absl::InvalidArgumentError(absl::StrCat("buttons: ", quick, " quick replies, at most ", l.template_quick_replies));
+  }
+  if (urls > l.template_url_buttons) {
+    return absl::InvalidArgumentError(absl::StrCat("buttons: ", urls, " URL buttons, at most ", l.template_url_buttons));
+  }
+  if (phones > l.template_phone_buttons) {
+    return absl::InvalidArgumentError(absl::StrCat("buttons: ", phones, " phone-number buttons, at most ", l.template_phone_buttons));
+  }
+  if (codes > l.template_copy_code_buttons) {
+    return absl::InvalidArgumentError(absl::StrCat("buttons: ", codes, " copy-code buttons, at most ", l.template_copy_code_buttons));
+  }
+  if (t.category == TemplateCategory::kMarketing && !opt_out_phrases.empty()) {
+    auto offers = [&](absl::string_view text) {
+      const std::string lower = absl::AsciiStrToLower(text);
+      for (const std::string& p : opt_out_phrases) {
+        if (!p.empty() && lower.find(absl::AsciiStrToLower(p)) != std::string::npos) return true;
+      }
+      return false;
+    };
+    bool ok = offers(t.footer);
+    for (const TemplateButton& b : t.buttons) {
+      ok = ok || (b.kind == TemplateButton::Kind::kQuickReply && offers(b.text));
+    }
+    if (!ok) {
+      return absl::InvalidArgumentError(
+          "marketing templates must offer a way to opt out: a quick-reply button or a footer "
+          "with an opt-out phrase (e.g. 'Reply STOP to unsubscribe')");
+    }
   }
   return absl::OkStatus();
 }

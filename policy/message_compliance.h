@@ -7,7 +7,8 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
-#include "policy/outgoing_message.h"
+#include "policy/message_content.h"
+#include "policy/templates.h"
 
 namespace wapolicy {
 
@@ -38,49 +39,20 @@ struct MessageLimits {
   int64_t reply_footer = 60;
   int64_t multi_product_items = 30;    // Across all sections.
   int64_t multi_product_sections = 10; // Each with at least one item.
-};
 
-// A media attachment of a session message.
-struct MediaContent {
-  SessionType type = SessionType::kImage;  // kImage, kVideo, kAudio, kDocument or kSticker.
-  std::string mime_type;                   // e.g. "image/jpeg"; "audio/ogg; codecs=opus".
-  int64_t bytes = 0;
-  bool animated = false;                   // Stickers.
-  std::string caption;
-};
-
-struct ListRow {
-  std::string id, title, description;
-};
-struct ListSection {
-  std::string title;
-  std::vector<ListRow> rows;
-};
-// An interactive list message (two-way only: inside the service window).
-struct ListMessage {
-  std::string header, body, footer, button;
-  std::vector<ListSection> sections;
-};
-
-enum class ButtonsHeader { kNone, kText, kImage, kVideo, kDocument, kOther };
-struct ReplyButton {
-  std::string id, label;
-};
-// An interactive reply-buttons message.
-struct ReplyButtonsMessage {
-  ButtonsHeader header = ButtonsHeader::kNone;
-  std::string body, footer;
-  std::vector<ReplyButton> buttons;
-};
-
-struct ProductSection {
-  std::string title;
-  std::vector<std::string> product_ids;
-};
-// An interactive multi-product message.
-struct MultiProductMessage {
-  std::string header, body;
-  std::vector<ProductSection> sections;
+  // Templates.
+  int64_t template_header_text = 60;       // With at most one variable.
+  int64_t template_header_variables = 1;
+  int64_t template_body = 1024;
+  int64_t template_footer = 60;
+  int64_t template_buttons = 10;           // All kinds together.
+  int64_t template_quick_replies = 10;
+  int64_t template_url_buttons = 2;        // URL <= 2000, one variable only, at its end.
+  int64_t template_url = 2000;
+  int64_t template_phone_buttons = 1;
+  int64_t template_copy_code_buttons = 1;
+  int64_t template_button_text = 25;
+  int64_t template_name = 512;
 };
 
 // Each returns INVALID_ARGUMENT naming the field and the rule, or OK.
@@ -89,6 +61,15 @@ absl::Status ValidateMedia(const MediaContent& m, const MessageLimits& l);
 absl::Status ValidateList(const ListMessage& m, const MessageLimits& l);
 absl::Status ValidateReplyButtons(const ReplyButtonsMessage& m, const MessageLimits& l);
 absl::Status ValidateMultiProduct(const MultiProductMessage& m, const MessageLimits& l);
+absl::Status ValidateSingleProduct(const ProductMessage& m, const MessageLimits& l);
+// Dispatches on the content's kind.
+absl::Status ValidateSessionContent(const SessionContent& c, const MessageLimits& l);
+
+// A template's components. Marketing templates must also offer a way to opt
+// out: a quick-reply button or a footer containing one of `opt_out_phrases`
+// (case-insensitive), else the template is refused.
+absl::Status ValidateTemplate(const MessageTemplate& t, const MessageLimits& l,
+                              const std::vector<std::string>& opt_out_phrases);
 
 // Unicode characters in UTF-8 text (continuation bytes not counted).
 int64_t CharacterCount(absl::string_view utf8);

@@ -1,9 +1,11 @@
 #ifndef WAPOLICY_POLICY_OUTGOING_MESSAGE_H_
 #define WAPOLICY_POLICY_OUTGOING_MESSAGE_H_
 
+#include <memory>
 #include <string>
+#include <vector>
 
-#include "absl/strings/string_view.h"
+#include "policy/message_content.h"
 #include "policy/phone_number.h"
 
 namespace wapolicy {
@@ -12,23 +14,6 @@ namespace wapolicy {
 // only inside the customer-service window).
 enum class MessageKind { kTemplate = 0, kSession = 1 };
 
-// The session message types the platform accepts.
-enum class SessionType {
-  kText = 0,
-  kImage = 1,
-  kVideo = 2,
-  kAudio = 3,
-  kDocument = 4,
-  kSticker = 5,
-  kContacts = 6,
-  kLocation = 7,
-  kInteractiveList = 8,
-  kReplyButtons = 9,
-  kSingleProduct = 10,
-  kMultiProduct = 11,
-};
-absl::string_view SessionTypeName(SessionType t);
-
 // One message a pipeline wants to send, as far as the send rules need it.
 struct OutgoingMessage {
   PhoneNumber business_number;
@@ -36,7 +21,15 @@ struct OutgoingMessage {
   MessageKind kind = MessageKind::kTemplate;
   std::string template_name;      // Templates only.
   std::string template_language;  // Templates only, e.g. "en_US".
+  // Templates: the body's parameters, if the pipeline sends them; their count
+  // must then match the template's variables.
+  std::vector<std::string> template_parameters;
   SessionType session_type = SessionType::kText;
+  // Sessions: the content, if sent along; checked against the content rules.
+  std::shared_ptr<const SessionContent> content;
+  // Sessions: the pipeline declares this free-form message promotional (it
+  // then needs marketing consent, like a marketing template).
+  bool marketing = false;
   // Decide without taking a conversation slot (a question, not an admission).
   bool dry_run = false;
 };

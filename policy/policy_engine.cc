@@ -4,6 +4,7 @@
 #include <limits>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_format.h"
 #include "policy/byte_codec.h"
 
@@ -196,6 +197,19 @@ void PolicyEngine::EmitConsent(const Business& b, uint64_t customer, const Conse
   PutFixed8(&c.value, static_cast<uint8_t>(cs.state));
   PutFixed8(&c.value, static_cast<uint8_t>(cs.source));
   PutFixed64(&c.value, static_cast<uint64_t>(cs.changed_at_us));
+  if (cs.topics == kAllTopics) {
+    PutFixed8(&c.value, 0xff);
+  } else {
+    const std::vector<std::string> names = TopicNamesLocked(cs.topics);
+    PutFixed8(&c.value, static_cast<uint8_t>(names.size()));
+    for (const std::string& n : names) PutString(&c.value, n);
+  }
+  for (const std::vector<int64_t>* times : {&cs.recent_sends, &cs.recent_marketing}) {
+    PutFixed8(&c.value, static_cast<uint8_t>(std::min<size_t>(times->size(), 255)));
+    for (size_t i = times->size() > 255 ? times->size() - 255 : 0; i < times->size(); ++i) {
+      PutFixed64(&c.value, static_cast<uint64_t>((*times)[i]));
+    }
+  }
   ch->push_back(std::move(c));
 }
 
@@ -204,11 +218,23 @@ void PolicyEngine::EmitTemplate(const Business& b, const MessageTemplate& t, boo
   if (journal_ == nullptr) return;
   StateChange c{StateFamily::kTemplate, erase, {}, {}};
   PutString(&c.key, b.id);
-  PutString(&c.key, t.name);
+  PutBytes(&c.key, t.name);
   PutString(&c.key, t.language);
   if (!erase) {
     PutFixed8(&c.value, static_cast<uint8_t>(t.category));
     PutFixed8(&c.value, static_cast<uint8_t>(t.status));
+    PutBytes(&c.value, t.topic);
+    PutFixed8(&c.value, static_cast<uint8_t>(t.header_format));
+    PutBytes(&c.value, t.header_text);
+    PutBytes(&c.value, t.body);
+    PutBytes(&c.value, t.footer);
+    PutFixed8(&c.value, static_cast<uint8_t>(t.buttons.size()));
+    for (const TemplateButton& btn : t.buttons) {
+      PutFixed8(&c.value, static_cast<uint8_t>(btn.kind));
+      PutBytes(&c.value, btn.text);
+      PutBytes(&c.value, btn.url);
+      PutBytes(&c.value, btn.phone_number);
+    }
   }
   ch->push_back(std::move(c));
 }
@@ -298,30 +324,60 @@ absl::Status PolicyEngine::Restore(StateFamily family, absl::string_view key,
     case StateFamily::kConsent: {
       std::string business;
       uint64_t customer;
-      uint8_t state, source;
+      uint8_t state, source, ntopics;
       Consent c;
       if (!k.GetString(&business) || !k.GetFixed64(&customer) || !v.GetFixed8(&state) ||
           !v.GetFixed8(&source) || !v.GetInt64(&c.changed_at_us) || state > 2 ||
-          source >= kOptInSourceCount) {
+          source >= kOptInSourceCount || !v.GetFixed8(&ntopics)) {
         return corrupt();
       }
       c.state = static_cast<Consent::State>(state);
       c.source = static_cast<OptInSource>(source);
+      if (ntopics != 0xff) {
+        std::vector<std::string> names(ntopics);
+        for (std::string& n : names) {
+          if (!v.GetString(&n)) return corrupt();
+        }
+        absl::StatusOr<TopicSet> t = InternTopics(names);
+        if (!t.ok()) return corrupt();
+        c.topics = *t;
+      }
+      for (std::vector<int64_t>* times : {&c.recent_sends, &c.recent_marketing}) {
+        uint8_t n;
+        if (!v.GetFixed8(&n)) return corrupt();
+        times->resize(n);
+        for (int64_t& t : *times) {
+          if (!v.GetInt64(&t)) return corrupt();
+        }
+      }
       Business* b = FindBusiness(business);
       if (b == nullptr) return corrupt();
-      b->consents[customer] = c;
+      b->consents[customer] = std::move(c);
       return absl::OkStatus();
     }
     case StateFamily::kTemplate: {
       std::string business;
       MessageTemplate t;
-      uint8_t category, status;
-      if (!k.GetString(&business) || !k.GetString(&t.name) || !k.GetString(&t.language) ||
-          !v.GetFixed8(&category) || !v.GetFixed8(&status) || category > 2 || status > 4) {
+      uint8_t category, status, header, nbuttons;
+      if (!k.GetString(&business) || !k.GetBytes(&t.name) || !k.GetString(&t.language) ||
+          !v.GetFixed8(&category) || !v.GetFixed8(&status) || category > 2 || status > 4 ||
+          !v.GetBytes(&t.topic) || !v.GetFixed8(&header) || header > 4 ||
+          !v.GetBytes(&t.header_text) || !v.GetBytes(&t.body) || !v.GetBytes(&t.footer) ||
+          !v.GetFixed8(&nbuttons)) {
         return corrupt();
       }
       t.category = static_cast<TemplateCategory>(category);
       t.status = static_cast<TemplateStatus>(status);
+      t.header_format = static_cast<HeaderFormat>(header);
+      t.buttons.resize(nbuttons);
+      for (TemplateButton& btn : t.buttons) {
+        uint8_t kind;
+        if (!v.GetFixed8(&kind) || kind > 3 || !v.GetBytes(&btn.text) || !v.GetBytes(&btn.url) ||
+            !v.GetBytes(&btn.phone_number)) {
+          return corrupt();
+        }
+        btn.kind = static_cast<TemplateButton::Kind>(kind);
+      }
       Business* b = FindBusiness(business);
       if (b == nullptr) return corrupt();
       b->templates[{t.name, t.language}] = t;
@@ -455,12 +511,11 @@ absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view 
 }
 
 absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const MessageTemplate& t) {
-  if (t.name.empty() || t.name.size() > 512) {
-    return absl::InvalidArgumentError("template.name must be 1 to 512 characters");
+  if (absl::Status s = ValidateTemplate(t, profile_.message_limits, profile_.opt_out_phrases);
+      !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("template.", s.message()));
   }
-  if (t.language.empty() || t.language.size() > 16) {
-    return absl::InvalidArgumentError("template.language must be 1 to 16 characters");
-  }
+  if (t.topic.size() > 64) return absl::InvalidArgumentError("template.topic: at most 64 characters");
   absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   Business* b = FindBusiness(business_id);
@@ -517,9 +572,16 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
       thread_it != threads_.end() && thread_it->second.window_open(now, window_us);
   if (window_open) d.service_window_ends = FromUs(thread_it->second.window_end(window_us));
 
-  const auto consent_it = b.consents.find(c);
-  const Consent consent = consent_it == b.consents.end() ? Consent() : consent_it->second;
+  auto consent_it = b.consents.find(c);
+  Consent* consent = consent_it == b.consents.end() ? nullptr : &consent_it->second;
+  auto covers = [&](absl::string_view topic) {
+    if (consent == nullptr) return false;
+    if (consent->topics == kAllTopics) return true;
+    const TopicSet bit = TopicBit(topic);
+    return bit != 0 && (consent->topics & bit) != 0;
+  };
 
+  const MessageTemplate* tpl = nullptr;
   if (m.kind == MessageKind::kTemplate) {
     auto t = b.templates.find(std::make_pair(m.template_name, m.template_language));
     if (t == b.templates.end()) {
@@ -536,15 +598,39 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
       return Deny(d, r,
                   absl::StrCat("template '", m.template_name, "' (", m.template_language,
                                ") is ", TemplateStatusName(st), "; only APPROVED templates may be sent"));
+    } else {
+      tpl = &t->second;
+    }
+    if (tpl != nullptr && !m.template_parameters.empty()) {
+      const int vars = CountVariables(tpl->body);
+      if (static_cast<int>(m.template_parameters.size()) != vars) {
+        return Deny(d, ReasonCode::kMessageInvalid,
+                    absl::StrCat("template_parameters: ", m.template_parameters.size(),
+                                 " given, the template body has ", vars, " variables"));
+      }
     }
     // Opt-out wins everywhere for templates, inside a service window too.
-    if (consent.opted_out()) {
+    if (consent != nullptr && consent->opted_out()) {
       return Deny(d, ReasonCode::kOptedOut, "the customer opted out of messages from this business");
     }
-  } else if (!window_open) {
-    return Deny(d, ReasonCode::kOutsideServiceWindow,
-                "more than 24 hours since the customer's last message: only templates may be sent");
+  } else {
+    if (m.content != nullptr) {
+      if (TypeOf(*m.content) != m.session_type) {
+        return Deny(d, ReasonCode::kMessageInvalid,
+                    absl::StrCat("session content is ", SessionTypeName(TypeOf(*m.content)),
+                                 " but the message type is ", SessionTypeName(m.session_type)));
+      }
+      if (absl::Status s = ValidateSessionContent(*m.content, profile_.message_limits); !s.ok()) {
+        return Deny(d, ReasonCode::kMessageInvalid, std::string(s.message()));
+      }
+    }
+    if (!window_open) {
+      return Deny(d, ReasonCode::kOutsideServiceWindow,
+                  "more than 24 hours since the customer's last message: only templates may be sent");
+    }
   }
+  const bool marketing = tpl != nullptr ? tpl->category == TemplateCategory::kMarketing
+                                        : (m.kind == MessageKind::kSession && m.marketing);
 
   const ConversationWindow* bw = p.ledger.Find(c);
   const bool bi_open = bw != nullptr && bw->open_at(now);
@@ -553,7 +639,15 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
 
   if (window_open) {
     // A reply inside the customer-service window: user-initiated, never
-    // counted, and needs no opt-in (the customer wrote first).
+    // counted, and needs no opt-in (the customer wrote first) -- except that
+    // a marketing message needs marketing consent (the brief: a customer who
+    // opted in to financial updates and writes with a query must not be
+    // upsold in that window).
+    if (marketing && profile_.scoped_opt_in && !(consent != nullptr && consent->opted_in() && covers("marketing"))) {
+      return Deny(d, ReasonCode::kTopicNotConsented,
+                  "marketing inside a customer-initiated service window needs the customer's "
+                  "marketing consent");
+    }
     if (bi_open) {
       d.effect = ConversationEffect::kReusesBusinessInitiated;
       d.conversation_ends = FromUs(bw->slot_end_us);
@@ -573,13 +667,53 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
   }
 
   // Business-initiated: a template outside any service window.
-  if (!consent.opted_in()) {
-    d = Deny(d, ReasonCode::kNotOptedIn, "no opt-in on record for this customer");
+  if (consent == nullptr || !consent->opted_in()) {
+    return Deny(d, ReasonCode::kNotOptedIn, "no opt-in on record for this customer");
+  }
+  if (profile_.scoped_opt_in && tpl != nullptr && !covers(tpl->EffectiveTopic())) {
+    return Deny(d, ReasonCode::kTopicNotConsented,
+                absl::StrCat("the customer's opt-in does not cover the template's topic '",
+                             tpl->EffectiveTopic(), "'"));
+  }
+  // Frequency caps: business-initiated messages per customer in a rolling 24h.
+  const int64_t day_ago = now - Us(absl::Hours(24));
+  auto recent = [&](const std::vector<int64_t>& times) {
+    return std::count_if(times.begin(), times.end(), [&](int64_t t) { return t > day_ago; });
+  };
+  auto capped = [&](const std::vector<int64_t>& times, int cap, absl::string_view what) -> bool {
+    if (cap <= 0 || recent(times) < cap) return false;
+    // The cap-th newest send leaving the window frees the next one.
+    d.retry_after = FromUs(times[times.size() - cap] + Us(absl::Hours(24)));
+    d = Deny(d, ReasonCode::kFrequencyCapped,
+             absl::StrCat("at most ", cap, " ", what, " per customer in 24 hours; retry after ",
+                          absl::FormatTime(d.retry_after, absl::UTCTimeZone())));
+    return true;
+  };
+  if (capped(consent->recent_sends, profile_.frequency_cap_per_day, "business-initiated messages")) {
     return d;
   }
+  if (marketing && capped(consent->recent_marketing, profile_.marketing_cap_per_day, "marketing messages")) {
+    return d;
+  }
+  auto record_send = [&]() {
+    if (m.dry_run || (profile_.frequency_cap_per_day <= 0 && profile_.marketing_cap_per_day <= 0)) {
+      return;
+    }
+    auto push = [&](std::vector<int64_t>& times, int cap) {
+      times.erase(std::remove_if(times.begin(), times.end(), [&](int64_t t) { return t <= day_ago; }),
+                  times.end());
+      times.push_back(now);
+      const size_t keep = static_cast<size_t>(std::max(cap, 1));
+      if (times.size() > keep) times.erase(times.begin(), times.end() - keep);
+    };
+    push(consent->recent_sends, profile_.frequency_cap_per_day);
+    if (marketing) push(consent->recent_marketing, profile_.marketing_cap_per_day);
+    EmitConsent(b, c, *consent, ch);
+  };
   if (bi_open) {
     d.effect = ConversationEffect::kReusesBusinessInitiated;
     d.conversation_ends = FromUs(bw->slot_end_us);
+    record_send();
     return d;
   }
 #ifdef WAPOLICY_INJECT_BUG
@@ -594,6 +728,7 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
                                 d.limit, absl::FormatTime(d.next_slot_free, absl::UTCTimeZone())));
   }
   d.effect = ConversationEffect::kOpensBusinessInitiated;
+  record_send();
   if (!m.dry_run) {
     const int64_t deadline = now + Us(profile_.reservation_timeout);
     p.ledger.Reserve(c, now, deadline,
@@ -635,8 +770,10 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
 // ---------------------------------------------------------------------------
 // Events
 
-absl::Status PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber customer) {
+absl::StatusOr<bool> PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber customer,
+                                                 absl::string_view text) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
+  if (text.size() > 65536) return absl::InvalidArgumentError("inbound.text: at most 64 KiB");
   absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> n = FindNumber(number);
@@ -648,7 +785,79 @@ absl::Status PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber custome
   ServiceWindow& w = threads_[key];
   w.last_inbound_us = now;
   EmitThread(key, &w, &ch);
-  return Commit(ch, lock);
+  const bool opt_out = IsOptOutKeyword(text);
+  if (opt_out) {
+    Business& b = *FindBusiness((*n)->business_id);
+    Consent& c = b.consents[customer.value()];
+    c.state = Consent::State::kOptedOut;
+    c.changed_at_us = now;
+    EmitConsent(b, customer.value(), c, &ch);
+  }
+  if (absl::Status s = Commit(ch, lock); !s.ok()) return s;
+  return opt_out;
+}
+
+bool PolicyEngine::IsOptOutKeyword(absl::string_view text) const {
+  // Normalise: trim spaces and punctuation, fold inner whitespace, upper-case.
+  auto junk = [](char c) { return absl::ascii_isspace(c) || absl::ascii_ispunct(c); };
+  while (!text.empty() && junk(text.front())) text.remove_prefix(1);
+  while (!text.empty() && junk(text.back())) text.remove_suffix(1);
+  if (text.empty() || text.size() > 64) return false;
+  std::string norm;
+  bool space = false;
+  for (char c : text) {
+    if (absl::ascii_isspace(c)) {
+      space = true;
+      continue;
+    }
+    if (space && !norm.empty()) norm.push_back(' ');
+    space = false;
+    norm.push_back(absl::ascii_toupper(c));
+  }
+  for (const std::string& k : profile_.opt_out_keywords) {
+    if (absl::AsciiStrToUpper(k) == norm) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<TopicSet> PolicyEngine::InternTopics(absl::Span<const std::string> names) {
+  if (names.empty()) return kAllTopics;
+  TopicSet set = 0;
+  for (const std::string& name : names) {
+    if (name.empty() || name.size() > 64) {
+      return absl::InvalidArgumentError("opt_in.topics: each topic must be 1 to 64 characters");
+    }
+    auto it = topic_ids_.find(name);
+    if (it == topic_ids_.end()) {
+      if (static_cast<int>(topic_names_.size()) >= kMaxTopics) {
+        return absl::ResourceExhaustedError(
+            absl::StrCat("opt_in.topics: at most ", kMaxTopics, " distinct topics"));
+      }
+      it = topic_ids_.emplace(name, static_cast<int>(topic_names_.size())).first;
+      topic_names_.push_back(name);
+    }
+    set |= TopicSet{1} << it->second;
+  }
+  return set;
+}
+
+TopicSet PolicyEngine::TopicBit(absl::string_view name) const {
+  auto it = topic_ids_.find(name);
+  return it == topic_ids_.end() ? 0 : TopicSet{1} << it->second;
+}
+
+std::vector<std::string> PolicyEngine::TopicNamesLocked(TopicSet topics) const {
+  std::vector<std::string> out;
+  if (topics == kAllTopics) return out;
+  for (size_t i = 0; i < topic_names_.size(); ++i) {
+    if (topics & (TopicSet{1} << i)) out.push_back(topic_names_[i]);
+  }
+  return out;
+}
+
+std::vector<std::string> PolicyEngine::TopicNames(TopicSet topics) const {
+  absl::MutexLock lock(&mu_);
+  return TopicNamesLocked(topics);
 }
 
 absl::StatusOr<DeliveryOutcome> PolicyEngine::RecordDelivered(PhoneNumber number,
@@ -746,17 +955,20 @@ absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer
 }
 
 absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
-                                       OptInSource source) {
+                                       OptInSource source, absl::Span<const std::string> topics) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
   absl::ReleasableMutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
   Business& b = *FindBusiness((*found)->business_id);
+  absl::StatusOr<TopicSet> set = InternTopics(topics);
+  if (!set.ok()) return set.status();
   StateChanges ch;
   Consent& c = b.consents[customer.value()];
   c.state = Consent::State::kOptedIn;
   c.source = source;
+  c.topics = *set;
   c.changed_at_us = NowUs();
   EmitConsent(b, customer.value(), c, &ch);
   return Commit(ch, lock);

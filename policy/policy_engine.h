@@ -19,6 +19,7 @@
 #include "policy/clock.h"
 #include "policy/consent.h"
 #include "policy/decision.h"
+#include "policy/message_compliance.h"
 #include "policy/messaging_tier.h"
 #include "policy/number_status.h"
 #include "policy/outgoing_message.h"
@@ -103,18 +104,25 @@ class PolicyEngine {
   std::vector<absl::StatusOr<Decision>> CheckBatch(absl::Span<const OutgoingMessage> messages);
 
   // --- Events ---
-  absl::Status RecordInbound(PhoneNumber number, PhoneNumber customer);
+  // The customer wrote (opens the service window). If `text` is an opt-out
+  // keyword the customer is opted out too; returns whether that happened.
+  absl::StatusOr<bool> RecordInbound(PhoneNumber number, PhoneNumber customer,
+                                     absl::string_view text = "");
   absl::StatusOr<DeliveryOutcome> RecordDelivered(PhoneNumber number, PhoneNumber customer);
   // Gives back the slot of an admitted conversation whose message failed.
   // FAILED_PRECONDITION if nothing for this customer awaits delivery.
   absl::Status RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer);
   absl::Status RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind);
-  absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source);
+  // Opt-in to the given topics (1-64 characters each); none means every topic.
+  absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
+                           absl::Span<const std::string> topics = {});
   absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer);
 
   // --- Queries ---
   absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);
   absl::StatusOr<Consent> GetConsent(PhoneNumber number, PhoneNumber customer);
+  // The topic names in a consent's topic set (empty for "every topic").
+  std::vector<std::string> TopicNames(TopicSet topics) const;
   absl::StatusOr<MessageTemplate> GetTemplate(absl::string_view business_id,
                                               absl::string_view name,
                                               absl::string_view language);
@@ -162,6 +170,14 @@ class PolicyEngine {
   absl::Status Commit(StateChanges& ch, absl::ReleasableMutexLock& lock);
   absl::Status CheckHealthy() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
+  // Interns topic names (at most kMaxTopics distinct ones).
+  absl::StatusOr<TopicSet> InternTopics(absl::Span<const std::string> names)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The topic's bit, or 0 if no consent has ever named it.
+  TopicSet TopicBit(absl::string_view name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  std::vector<std::string> TopicNamesLocked(TopicSet topics) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool IsOptOutKeyword(absl::string_view text) const;
+
   // Record encoders.
   void EmitBusiness(const Business& b, StateChanges* ch) const;
   void EmitPool(const LimitPool& p, StateChanges* ch) const;
@@ -183,6 +199,8 @@ class PolicyEngine {
   absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<uint64_t, std::unique_ptr<BusinessNumber>> numbers_ ABSL_GUARDED_BY(mu_);
   absl::flat_hash_map<ThreadKey, ServiceWindow> threads_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, int> topic_ids_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::string> topic_names_ ABSL_GUARDED_BY(mu_);
 };
 
 // Validates a business id: 1 to 64 characters of [A-Za-z0-9_.-].

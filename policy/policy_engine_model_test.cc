@@ -34,6 +34,8 @@ PolicyProfile ModelProfile(bool flags) {
   p.verified_start_level = 0;
   p.quality.medium_threshold = 4;
   p.quality.low_threshold = 8;
+  p.frequency_cap_per_day = 0;  // The reference model does not count sends.
+  p.marketing_cap_per_day = 0;
   return p;
 }
 
@@ -328,7 +330,9 @@ std::string RunSequence(uint64_t seed, int steps, const Mix& mix = kBalanced) {
   PhoneNumber numbers[kNumbers] = {Num("+14155550100"), Num("+14155550101")};
   for (PhoneNumber n : numbers) (void)engine.RegisterNumber(n, "b");
   (void)engine.PutTemplate("b", {"ok", "en", TemplateCategory::kUtility, TemplateStatus::kApproved});
-  (void)engine.PutTemplate("b", {"paused", "en", TemplateCategory::kMarketing, TemplateStatus::kPaused});
+  MessageTemplate paused{"paused", "en", TemplateCategory::kMarketing, TemplateStatus::kPaused};
+  paused.footer = "Reply STOP to opt out";
+  if (!engine.PutTemplate("b", paused).ok()) return "setup: PutTemplate failed";
   auto customer = [](int c) { return PhoneNumber::FromDigitsValue(447700000000ULL + c); };
   const int64_t jumps[] = {1 * kMin, 10 * kMin, 15 * kMin, kHour, 6 * kHour, 23 * kHour, kDay, 3 * kDay};
 

@@ -295,7 +295,9 @@ TEST_F(EngineTest, OnlyApprovedTemplatesMaySend) {
                {TemplateStatus::kDisabled, ReasonCode::kTemplateDisabled},
                {TemplateStatus::kApproved, ReasonCode::kAllowed}};
   for (const Case& c : cases) {
-    ASSERT_TRUE(engine_->PutTemplate("acme", {"promo", "en_US", TemplateCategory::kMarketing, c.status}).ok());
+    MessageTemplate promo{"promo", "en_US", TemplateCategory::kMarketing, c.status};
+    promo.footer = "Reply STOP to unsubscribe";
+    ASSERT_TRUE(engine_->PutTemplate("acme", promo).ok());
     Decision d = Check(m);
     EXPECT_EQ(d.reason, c.reason) << TemplateStatusName(c.status);
     EXPECT_EQ(d.allowed, c.reason == ReasonCode::kAllowed);
@@ -511,7 +513,10 @@ TEST_F(EngineTest, RestoreFromJournalRebuildsTheSameState) {
   ASSERT_TRUE(engine_->RecordOptOut(kBiz, Customer(3)).ok());
   ASSERT_TRUE(engine_->RecordInbound(kBiz, Customer(4)).ok());
   Block(3, SignalKind::kReport);
-  ASSERT_TRUE(engine_->PutTemplate("acme", {"p", "de", TemplateCategory::kMarketing, TemplateStatus::kPaused}).ok());
+  MessageTemplate p{"p", "de", TemplateCategory::kMarketing, TemplateStatus::kPaused};
+  p.body = "Hallo {{1}}";
+  p.buttons = {{TemplateButton::Kind::kQuickReply, "Abmelden (stop)"}};
+  ASSERT_TRUE(engine_->PutTemplate("acme", p).ok());
 
   PolicyEngine restored(SmallLadder(), &clock_, nullptr);
   for (const auto& [key, value] : journal_.records()) {
@@ -527,6 +532,8 @@ TEST_F(EngineTest, RestoreFromJournalRebuildsTheSameState) {
   EXPECT_EQ(restored.Check(Template(Customer(3)))->reason, ReasonCode::kOptedOut);
   EXPECT_TRUE(restored.Check(Session(Customer(4)))->allowed);
   EXPECT_EQ(restored.GetTemplate("acme", "p", "de")->status, TemplateStatus::kPaused);
+  EXPECT_EQ(restored.GetTemplate("acme", "p", "de")->body, "Hallo {{1}}");
+  EXPECT_EQ(restored.GetTemplate("acme", "p", "de")->buttons.size(), 1u);
   OptIn(Customer(5));
   ASSERT_TRUE(restored.RecordOptIn(kBiz, Customer(5), OptInSource::kSms).ok());
   EXPECT_EQ(restored.Check(Template(Customer(5)))->reason, ReasonCode::kLimitReached);

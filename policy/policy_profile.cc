@@ -32,6 +32,10 @@ absl::Status PolicyProfile::Validate() const {
   if (upgrade_delay < absl::ZeroDuration()) {
     return absl::InvalidArgumentError("profile.upgrade_delay must not be negative");
   }
+  if (frequency_cap_per_day < 0 || marketing_cap_per_day < 0 || frequency_cap_per_day > 1000 ||
+      marketing_cap_per_day > 1000) {
+    return absl::InvalidArgumentError("profile frequency caps must be 0 (off) to 1000");
+  }
   return quality.Validate();
 }
 

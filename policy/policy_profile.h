@@ -7,6 +7,7 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
+#include "policy/message_compliance.h"
 #include "policy/quality.h"
 
 namespace wapolicy {
@@ -63,6 +64,25 @@ struct PolicyProfile {
   bool require_registered_templates = true;
 
   QualityModel quality;
+
+  // Content limits for session messages and templates (the platform's).
+  MessageLimits message_limits;
+
+  // --- The brief's quality guidance, made enforceable (each on by default) ---
+  // Opt-in is scoped to topics: a template's topic must be in the customer's
+  // consent, and marketing inside a service window needs marketing consent.
+  bool scoped_opt_in = true;
+  // Business-initiated messages per customer (per business) in a rolling 24h;
+  // 0 turns a cap off. Marketing templates are also capped on their own.
+  int frequency_cap_per_day = 10;
+  int marketing_cap_per_day = 2;
+  // A marketing template must offer a way out: a quick reply or footer
+  // containing one of these (case-insensitive). Empty turns the rule off.
+  std::vector<std::string> opt_out_phrases = {"stop", "unsubscribe", "opt out", "opt-out"};
+  // An inbound message that is exactly one of these (case-insensitive,
+  // surrounding spaces and punctuation ignored) opts the customer out.
+  std::vector<std::string> opt_out_keywords = {"STOP", "STOP ALL", "UNSUBSCRIBE", "OPT OUT",
+                                               "OPTOUT", "CANCEL", "END", "QUIT"};
 
   int top_level() const { return static_cast<int>(ladder.size()) - 1; }
   int64_t LimitAt(int level) const { return ladder[level]; }

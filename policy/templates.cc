@@ -1,5 +1,7 @@
 #include "policy/templates.h"
 
+#include "absl/strings/ascii.h"
+
 namespace wapolicy {
 
 absl::string_view TemplateCategoryName(TemplateCategory c) {
@@ -20,6 +22,25 @@ absl::string_view TemplateStatusName(TemplateStatus s) {
     case TemplateStatus::kDisabled: return "DISABLED";
   }
   return "UNKNOWN";
+}
+
+std::string MessageTemplate::EffectiveTopic() const {
+  if (!topic.empty()) return topic;
+  return absl::AsciiStrToLower(TemplateCategoryName(category));
+}
+
+int CountVariables(absl::string_view text) {
+  int n = 0;
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != '{' || text[i + 1] != '{') continue;
+    size_t j = i + 2;
+    while (j < text.size() && text[j] >= '0' && text[j] <= '9') ++j;
+    if (j > i + 2 && j + 1 < text.size() && text[j] == '}' && text[j + 1] == '}') {
+      ++n;
+      i = j + 1;
+    }
+  }
+  return n;
 }
 
 }  // namespace wapolicy

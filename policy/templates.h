@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 
@@ -22,13 +23,40 @@ enum class TemplateStatus : uint8_t {
 };
 absl::string_view TemplateStatusName(TemplateStatus s);
 
-// A registered message template of one business, identified by name and language.
+// What a template's header shows.
+enum class HeaderFormat : uint8_t { kNone = 0, kText = 1, kImage = 2, kVideo = 3, kDocument = 4 };
+
+// An interactive template button: a quick reply, or a call to action that
+// dials a number or opens a URL (static, or dynamic with one variable at its
+// end), or copies a code.
+struct TemplateButton {
+  enum class Kind : uint8_t { kQuickReply = 0, kUrl = 1, kPhoneNumber = 2, kCopyCode = 3 };
+  Kind kind = Kind::kQuickReply;
+  std::string text;
+  std::string url;           // kUrl; "{{1}}" at its end makes it dynamic.
+  std::string phone_number;  // kPhoneNumber, E.164.
+};
+
+// A registered message template of one business, identified by name and
+// language. `topic` is what the customer must have opted in to; empty means
+// the category's name in lower case ("marketing", "utility", "authentication").
 struct MessageTemplate {
   std::string name;
   std::string language;
   TemplateCategory category = TemplateCategory::kUtility;
   TemplateStatus status = TemplateStatus::kPending;
+  std::string topic;
+  HeaderFormat header_format = HeaderFormat::kNone;
+  std::string header_text;
+  std::string body;
+  std::string footer;
+  std::vector<TemplateButton> buttons;
+
+  std::string EffectiveTopic() const;
 };
+
+// Number of {{n}} variables in template text.
+int CountVariables(absl::string_view text);
 
 }  // namespace wapolicy
 

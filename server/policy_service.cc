@@ -94,8 +94,12 @@ grpc::Status PolicyServiceImpl::ReportEvent(grpc::ServerContext*, const v1::Even
   auto c = ParsePhoneField("customer", req->customer());
   if (!c.ok()) return ToGrpc(c.status());
   switch (req->event_case()) {
-    case v1::EventRequest::kInbound:
-      return ToGrpc(engine_->RecordInbound(*bn, *c));
+    case v1::EventRequest::kInbound: {
+      absl::StatusOr<bool> opted_out = engine_->RecordInbound(*bn, *c, req->inbound().text());
+      if (!opted_out.ok()) return ToGrpc(opted_out.status());
+      out->set_opted_out(*opted_out);
+      return grpc::Status::OK;
+    }
     case v1::EventRequest::kDelivered: {
       absl::StatusOr<DeliveryOutcome> o = engine_->RecordDelivered(*bn, *c);
       if (!o.ok()) return ToGrpc(o.status());
@@ -114,7 +118,8 @@ grpc::Status PolicyServiceImpl::ReportEvent(grpc::ServerContext*, const v1::Even
     case v1::EventRequest::kOptIn: {
       absl::StatusOr<OptInSource> s = FromProto(req->opt_in().source());
       if (!s.ok()) return ToGrpc(s.status());
-      return ToGrpc(engine_->RecordOptIn(*bn, *c, *s));
+      std::vector<std::string> topics(req->opt_in().topics().begin(), req->opt_in().topics().end());
+      return ToGrpc(engine_->RecordOptIn(*bn, *c, *s, topics));
     }
     case v1::EventRequest::kOptOut:
       return ToGrpc(engine_->RecordOptOut(*bn, *c));
@@ -165,6 +170,16 @@ grpc::Status PolicyAdminImpl::RemoveTemplate(grpc::ServerContext*,
                                              v1::RemoveTemplateResponse*) {
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   return ToGrpc(engine_->RemoveTemplate(req->business_id(), req->name(), req->language()));
+}
+
+grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext*, const v1::GetTemplateRequest* req,
+                                          v1::Template* out) {
+  if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
+  absl::StatusOr<MessageTemplate> t =
+      engine_->GetTemplate(req->business_id(), req->name(), req->language());
+  if (!t.ok()) return ToGrpc(t.status());
+  ToProto(*t, req->business_id(), out);
+  return grpc::Status::OK;
 }
 
 grpc::Status PolicyAdminImpl::AdvanceClock(grpc::ServerContext*,

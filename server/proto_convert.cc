@@ -31,18 +31,35 @@ absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::str
         return absl::InvalidArgumentError(
             absl::StrCat(prefix, "template_message.language must be 1 to 16 characters"));
       }
+      if (t.parameters_size() > 100) {
+        return absl::InvalidArgumentError(absl::StrCat(prefix, "template_message.parameters: at most 100"));
+      }
+      for (int i = 0; i < t.parameters_size(); ++i) {
+        if (t.parameters(i).size() > 32768) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(prefix, "template_message.parameters[", i, "]: at most 32 KiB"));
+        }
+      }
       m.kind = MessageKind::kTemplate;
       m.template_name = t.name();
       m.template_language = t.language();
+      m.template_parameters.assign(t.parameters().begin(), t.parameters().end());
       break;
     }
     case v1::CheckRequest::kSession: {
-      const int type = req.session().type();
+      const v1::SessionRef& ses = req.session();
+      int type = ses.type();
+      if (ses.content_case() != v1::SessionRef::CONTENT_NOT_SET) {
+        m.content = std::make_shared<const SessionContent>(FromProto(ses));
+        const int content_type = static_cast<int>(TypeOf(*m.content)) + 1;
+        if (type == v1::SESSION_TYPE_UNSPECIFIED) type = content_type;
+      }
       if (type <= v1::SESSION_TYPE_UNSPECIFIED || type > v1::MULTI_PRODUCT) {
         return absl::InvalidArgumentError(absl::StrCat(prefix, "session.type: unknown value ", type));
       }
       m.kind = MessageKind::kSession;
       m.session_type = static_cast<SessionType>(type - 1);
+      m.marketing = ses.marketing();
       break;
     }
     default:
@@ -74,12 +91,6 @@ absl::StatusOr<OptInSource> FromProto(v1::OptInSource s) {
 
 absl::StatusOr<MessageTemplate> FromProto(const v1::Template& t) {
   MessageTemplate out;
-  if (t.name().empty() || t.name().size() > 512) {
-    return absl::InvalidArgumentError("name must be 1 to 512 characters");
-  }
-  if (t.language().empty() || t.language().size() > 16) {
-    return absl::InvalidArgumentError("language must be 1 to 16 characters");
-  }
   out.name = t.name();
   out.language = t.language();
   const int cat = t.category(), st = t.status();
@@ -89,9 +100,102 @@ absl::StatusOr<MessageTemplate> FromProto(const v1::Template& t) {
   if (st < v1::APPROVED || st > v1::DISABLED) {
     return absl::InvalidArgumentError(absl::StrCat("status: unknown or unset value ", st));
   }
+  if (t.header_format() < v1::HEADER_NONE || t.header_format() > v1::HEADER_DOCUMENT) {
+    return absl::InvalidArgumentError("header_format: unknown value");
+  }
   out.category = static_cast<TemplateCategory>(cat - 1);
   out.status = static_cast<TemplateStatus>(st - 1);
+  out.topic = t.topic();
+  out.header_format = static_cast<HeaderFormat>(t.header_format());
+  out.header_text = t.header_text();
+  out.body = t.body();
+  out.footer = t.footer();
+  if (t.buttons_size() > 64) return absl::InvalidArgumentError("buttons: far too many");
+  for (int i = 0; i < t.buttons_size(); ++i) {
+    const v1::TemplateButton& b = t.buttons(i);
+    if (b.kind() < v1::TemplateButton::QUICK_REPLY || b.kind() > v1::TemplateButton::COPY_CODE) {
+      return absl::InvalidArgumentError(absl::StrCat("buttons[", i, "].kind: unknown or unset"));
+    }
+    out.buttons.push_back({static_cast<TemplateButton::Kind>(b.kind() - 1), b.text(), b.url(),
+                           b.phone_number()});
+  }
   return out;
+}
+
+void ToProto(const MessageTemplate& t, absl::string_view business_id, v1::Template* out) {
+  out->set_business_id(std::string(business_id));
+  out->set_name(t.name);
+  out->set_language(t.language);
+  out->set_category(static_cast<v1::TemplateCategory>(static_cast<int>(t.category) + 1));
+  out->set_status(static_cast<v1::TemplateStatus>(static_cast<int>(t.status) + 1));
+  out->set_topic(t.topic);
+  out->set_header_format(static_cast<v1::HeaderFormat>(t.header_format));
+  out->set_header_text(t.header_text);
+  out->set_body(t.body);
+  out->set_footer(t.footer);
+  for (const TemplateButton& b : t.buttons) {
+    v1::TemplateButton* p = out->add_buttons();
+    p->set_kind(static_cast<v1::TemplateButton::Kind>(static_cast<int>(b.kind) + 1));
+    p->set_text(b.text);
+    p->set_url(b.url);
+    p->set_phone_number(b.phone_number);
+  }
+}
+
+SessionContent FromProto(const v1::SessionRef& s) {
+  switch (s.content_case()) {
+    case v1::SessionRef::kText:
+      return TextContent{s.text().body()};
+    case v1::SessionRef::kMedia: {
+      const v1::MediaContent& m = s.media();
+      const int type = m.type();
+      MediaContent out;
+      // An unknown media type maps to TEXT, which ValidateMedia refuses by name.
+      out.type = type >= v1::IMAGE && type <= v1::STICKER ? static_cast<SessionType>(type - 1)
+                                                          : SessionType::kText;
+      out.mime_type = m.mime_type();
+      out.bytes = m.bytes();
+      out.animated = m.animated();
+      out.caption = m.caption();
+      return out;
+    }
+    case v1::SessionRef::kList: {
+      const v1::ListContent& l = s.list();
+      ListMessage out{l.header(), l.body(), l.footer(), l.button(), {}};
+      for (const v1::ListSection& sec : l.sections()) {
+        ListSection o{sec.title(), {}};
+        for (const v1::ListRow& r : sec.rows()) o.rows.push_back({r.id(), r.title(), r.description()});
+        out.sections.push_back(std::move(o));
+      }
+      return out;
+    }
+    case v1::SessionRef::kReplyButtons: {
+      const v1::ReplyButtonsContent& r = s.reply_buttons();
+      ReplyButtonsMessage out;
+      const int h = r.header();
+      out.header = h >= 0 && h <= 4 ? static_cast<ButtonsHeader>(h) : ButtonsHeader::kOther;
+      out.body = r.body();
+      out.footer = r.footer();
+      for (const v1::ReplyButton& b : r.buttons()) out.buttons.push_back({b.id(), b.label()});
+      return out;
+    }
+    case v1::SessionRef::kProduct:
+      return ProductMessage{s.product().catalog_id(), s.product().product_id(), s.product().body()};
+    case v1::SessionRef::kMultiProduct: {
+      const v1::MultiProductContent& mp = s.multi_product();
+      MultiProductMessage out{mp.header(), mp.body(), {}};
+      for (const v1::ProductSection& sec : mp.sections()) {
+        out.sections.push_back({sec.title(), {sec.product_ids().begin(), sec.product_ids().end()}});
+      }
+      return out;
+    }
+    case v1::SessionRef::kContacts:
+      return ContactsMessage{s.contacts().contacts()};
+    case v1::SessionRef::kLocation:
+      return LocationMessage{s.location().latitude(), s.location().longitude()};
+    default:
+      return TextContent{};
+  }
 }
 
 int64_t UnixMillisOrZero(absl::Time t) {

@@ -20,6 +20,8 @@ absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::str
 absl::StatusOr<SignalKind> FromProto(v1::BlockReason r);
 absl::StatusOr<OptInSource> FromProto(v1::OptInSource s);
 absl::StatusOr<MessageTemplate> FromProto(const v1::Template& t);
+SessionContent FromProto(const v1::SessionRef& s);  // The content (caller checks it is set).
+void ToProto(const MessageTemplate& t, absl::string_view business_id, v1::Template* out);
 
 void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out);
 void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberState* out);
