@@ -127,5 +127,70 @@ TEST(MessageComplianceTest, MultiProductAtMostThirtyItemsInTenSections) {
   ExpectInvalid(ValidateMultiProduct(m, kL), "products.sections");
 }
 
+MessageTemplate GoodTemplate() {
+  MessageTemplate t{"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved};
+  t.header_format = HeaderFormat::kText;
+  t.header_text = "Order {{1}}";
+  t.body = "Hi {{1}}, order {{2}} ships today.";
+  t.footer = "Acme";
+  return t;
+}
+
+TEST(TemplateComplianceTest, ComponentLimits) {
+  const std::vector<std::string> phrases = {"stop"};
+  EXPECT_TRUE(ValidateTemplate(GoodTemplate(), kL, phrases).ok());
+  MessageTemplate t = GoodTemplate();
+  t.header_text = "{{1}} and {{2}}";
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "header_text");
+  t = GoodTemplate();
+  t.header_text = std::string(61, 'h');
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "header_text");
+  t = GoodTemplate();
+  t.body = std::string(1025, 'b');
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "body");
+  t = GoodTemplate();
+  t.footer = std::string(61, 'f');
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "footer");
+  t = GoodTemplate();
+  t.buttons.assign(11, {TemplateButton::Kind::kQuickReply, "ok"});
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons");
+  t.buttons.assign(10, {TemplateButton::Kind::kQuickReply, "ok"});
+  EXPECT_TRUE(ValidateTemplate(t, kL, phrases).ok());
+  t.buttons[0].text = std::string(26, 'x');
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[0].text");
+}
+
+TEST(TemplateComplianceTest, CallToActionButtons) {
+  const std::vector<std::string> phrases;
+  using K = TemplateButton::Kind;
+  MessageTemplate t = GoodTemplate();
+  t.buttons = {{K::kUrl, "Track", "https://acme.example/track/{{1}}"},
+               {K::kUrl, "Shop", "https://acme.example/shop"},
+               {K::kPhoneNumber, "Call us", "", "+14155550100"}};
+  EXPECT_TRUE(ValidateTemplate(t, kL, phrases).ok());
+  t.buttons.push_back({K::kUrl, "More", "https://acme.example/more"});
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "URL buttons");
+  t.buttons.pop_back();
+  t.buttons.push_back({K::kPhoneNumber, "Call", "", "+14155550101"});
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "phone-number buttons");
+  t.buttons.pop_back();
+  t.buttons[0].url = "https://acme.example/{{1}}/track";  // Variable not at the end.
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[0].url");
+  t.buttons[0].url = "https://acme.example/{{1}}/{{2}}";
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[0].url");
+  t.buttons[0].url = "https://acme.example/" + std::string(2000, 'a');
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[0].url");
+  t.buttons[0].url = "ftp://acme.example";
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[0].url");
+  t.buttons[0].url = "https://acme.example/t";
+  t.buttons[2].phone_number = "0800 123";
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[2].phone_number");
+}
+
+TEST(TemplateComplianceTest, CountsVariables) {
+  EXPECT_EQ(CountVariables("Hi {{1}}, {{2}} and {{10}}"), 3);
+  EXPECT_EQ(CountVariables("{{}} {1} {{a}} {{1}"), 0);
+}
+
 }  // namespace
 }  // namespace wapolicy
