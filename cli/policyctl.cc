@@ -16,6 +16,11 @@
 //   advance   --seconds          (servers started with --fake_clock only)
 //   info
 //   link      --number --text    (click-to-chat links; no server needed)
+//
+// check also takes --params (template parameters), --text (session text),
+// --mime/--bytes/--caption (session media) and --marketing; event takes
+// --text (inbound) and --topics (opt_in); template takes --topic,
+// --header_text, --body, --footer and --buttons.
 
 #include <cstdio>
 #include <string>
@@ -27,6 +32,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/text_format.h"
@@ -54,7 +60,19 @@ ABSL_FLAG(bool, official, false, "Official Business Account (business).");
 ABSL_FLAG(std::string, category, "utility", "Template category (template).");
 ABSL_FLAG(std::string, status, "approved", "Template status (template).");
 ABSL_FLAG(int64_t, seconds, 0, "Seconds to move the fake clock (advance).");
-ABSL_FLAG(std::string, text, "", "Pre-filled text (link).");
+ABSL_FLAG(std::string, text, "", "Text: link pre-fill, inbound message text, or session text body.");
+ABSL_FLAG(std::vector<std::string>, topics, {}, "Opt-in topics, comma-separated (event --type=opt_in).");
+ABSL_FLAG(std::vector<std::string>, params, {}, "Template body parameters, comma-separated (check).");
+ABSL_FLAG(bool, marketing, false, "Declare a session message promotional (check).");
+ABSL_FLAG(std::string, mime, "", "Media MIME type (check --session=image|video|audio|document|sticker).");
+ABSL_FLAG(int64_t, bytes, 0, "Media size in bytes (check).");
+ABSL_FLAG(std::string, caption, "", "Media caption (check).");
+ABSL_FLAG(std::string, topic, "", "Template opt-in topic (template).");
+ABSL_FLAG(std::string, header_text, "", "Template text header (template).");
+ABSL_FLAG(std::string, body, "", "Template body (template).");
+ABSL_FLAG(std::string, footer, "", "Template footer (template).");
+ABSL_FLAG(std::vector<std::string>, buttons, {},
+          "Template buttons, comma-separated: quick:TEXT, url:TEXT:URL, phone:TEXT:NUMBER (template).");
 
 namespace {
 
@@ -183,13 +201,27 @@ int main(int argc, char** argv) {
         return Usage("--session: unknown type (text, image, video, audio, document, sticker, "
                      "contacts, location, interactive_list, reply_buttons, single_product, multi_product)");
       }
-      req.mutable_session()->set_type(t);
+      v1::SessionRef* ses = req.mutable_session();
+      ses->set_type(t);
+      ses->set_marketing(absl::GetFlag(FLAGS_marketing));
+      if (t == v1::TEXT && !absl::GetFlag(FLAGS_text).empty()) {
+        ses->mutable_text()->set_body(absl::GetFlag(FLAGS_text));
+      } else if (t >= v1::IMAGE && t <= v1::STICKER && !absl::GetFlag(FLAGS_mime).empty()) {
+        v1::MediaContent* m = ses->mutable_media();
+        m->set_type(t);
+        m->set_mime_type(absl::GetFlag(FLAGS_mime));
+        m->set_bytes(absl::GetFlag(FLAGS_bytes));
+        m->set_caption(absl::GetFlag(FLAGS_caption));
+      }
     } else {
       const std::string name = absl::GetFlag(FLAGS_template_name).empty()
                                    ? absl::GetFlag(FLAGS_name)
                                    : absl::GetFlag(FLAGS_template_name);
       req.mutable_template_message()->set_name(name);
       req.mutable_template_message()->set_language(absl::GetFlag(FLAGS_language));
+      for (const std::string& p : absl::GetFlag(FLAGS_params)) {
+        req.mutable_template_message()->add_parameters(p);
+      }
     }
     v1::Decision d;
     grpc::Status s = svc->Check(&ctx, req, &d);
@@ -201,7 +233,7 @@ int main(int argc, char** argv) {
     req.set_business_number(absl::GetFlag(FLAGS_number));
     req.set_customer(absl::GetFlag(FLAGS_customer));
     const std::string type = absl::GetFlag(FLAGS_type);
-    if (type == "inbound") req.mutable_inbound();
+    if (type == "inbound") req.mutable_inbound()->set_text(absl::GetFlag(FLAGS_text));
     else if (type == "delivered") req.mutable_delivered();
     else if (type == "failed") req.mutable_delivery_failed();
     else if (type == "reported") req.mutable_reported();
@@ -214,6 +246,7 @@ int main(int argc, char** argv) {
       v1::OptInSource src;
       if (!ParseEnum(v1::OptInSource_descriptor(), absl::GetFlag(FLAGS_source), &src)) return Usage("--source: unknown");
       req.mutable_opt_in()->set_source(src);
+      for (const std::string& topic : absl::GetFlag(FLAGS_topics)) req.mutable_opt_in()->add_topics(topic);
     } else {
       return Usage("--type: inbound, delivered, failed, blocked, reported, opt_in or opt_out");
     }
@@ -221,7 +254,8 @@ int main(int argc, char** argv) {
     grpc::Status s = svc->ReportEvent(&ctx, req, &r);
     if (s.ok()) {
       if (absl::GetFlag(FLAGS_json)) Print(r);
-      else std::printf("ok%s\n", r.delivery_outcome() ? absl::StrCat(" ", v1::DeliveryOutcome_Name(r.delivery_outcome())).c_str() : "");
+      else std::printf("ok%s%s\n", r.delivery_outcome() ? absl::StrCat(" ", v1::DeliveryOutcome_Name(r.delivery_outcome())).c_str() : "",
+                       r.opted_out() ? " (opt-out keyword: customer opted out)" : "");
     }
     return Report(s);
   }
@@ -263,6 +297,31 @@ int main(int argc, char** argv) {
     if (!ParseEnum(v1::TemplateStatus_descriptor(), absl::GetFlag(FLAGS_status), &st)) return Usage("--status: unknown");
     t.set_category(c);
     t.set_status(st);
+    t.set_topic(absl::GetFlag(FLAGS_topic));
+    if (!absl::GetFlag(FLAGS_header_text).empty()) {
+      t.set_header_format(v1::HEADER_TEXT);
+      t.set_header_text(absl::GetFlag(FLAGS_header_text));
+    }
+    t.set_body(absl::GetFlag(FLAGS_body));
+    t.set_footer(absl::GetFlag(FLAGS_footer));
+    for (const std::string& spec : absl::GetFlag(FLAGS_buttons)) {
+      std::vector<std::string> parts = absl::StrSplit(spec, absl::MaxSplits(':', 2));
+      v1::TemplateButton* b = t.add_buttons();
+      if (parts[0] == "quick" && parts.size() >= 2) {
+        b->set_kind(v1::TemplateButton::QUICK_REPLY);
+        b->set_text(parts[1]);
+      } else if (parts[0] == "url" && parts.size() == 3) {
+        b->set_kind(v1::TemplateButton::URL);
+        b->set_text(parts[1]);
+        b->set_url(parts[2]);
+      } else if (parts[0] == "phone" && parts.size() == 3) {
+        b->set_kind(v1::TemplateButton::PHONE_NUMBER);
+        b->set_text(parts[1]);
+        b->set_phone_number(parts[2]);
+      } else {
+        return Usage(absl::StrCat("--buttons: cannot read '", spec, "' (quick:TEXT, url:TEXT:URL, phone:TEXT:NUMBER)"));
+      }
+    }
     v1::PutTemplateResponse r;
     grpc::Status s = admin->PutTemplate(&ctx, t, &r);
     if (s.ok()) std::printf("ok\n");

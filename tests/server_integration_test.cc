@@ -355,6 +355,85 @@ TEST_F(ServerTest, BadInputIsRejectedWithTheFieldNamedAndChangesNothing) {
   EXPECT_TRUE(MustCheck(TemplateCheck(Customer(1))).allowed());  // Still serving.
 }
 
+TEST_F(ServerTest, ComplianceRulesThroughTheServer) {
+  StartServer();
+  ASSERT_TRUE(Setup().ok());
+  // A marketing template without a way to opt out is refused at registration.
+  v1::Template offer;
+  offer.set_business_id("acme");
+  offer.set_name("offer");
+  offer.set_language("en_US");
+  offer.set_category(v1::MARKETING);
+  offer.set_status(v1::APPROVED);
+  offer.set_body("Hello {{1}}, 20% off today");
+  v1::PutTemplateResponse tr;
+  {
+    grpc::ClientContext c;
+    grpc::Status s = server_->admin().PutTemplate(&c, offer, &tr);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(s.error_message().find("opt out"), std::string::npos) << s.error_message();
+  }
+  v1::TemplateButton* stop = offer.add_buttons();
+  stop->set_kind(v1::TemplateButton::QUICK_REPLY);
+  stop->set_text("Stop promotions");
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(server_->admin().PutTemplate(&c, offer, &tr).ok());
+  }
+  // Scoped opt-in: order updates only.
+  const std::string c1 = Customer(1);
+  ASSERT_TRUE(Event(c1, [](v1::EventRequest* e) {
+                e->mutable_opt_in()->set_source(v1::WEBSITE);
+                e->mutable_opt_in()->add_topics("utility");
+              }).ok());
+  EXPECT_TRUE(MustCheck(TemplateCheck(c1)).allowed());
+  v1::CheckRequest promo = TemplateCheck(c1);
+  promo.mutable_template_message()->set_name("offer");
+  EXPECT_EQ(MustCheck(promo).reason(), v1::TOPIC_NOT_CONSENTED);
+  // Parameters must match the body's variables.
+  ASSERT_TRUE(Event(c1, [](v1::EventRequest* e) { e->mutable_opt_in()->set_source(v1::WEBSITE); }).ok());
+  promo.mutable_template_message()->add_parameters("Ann");
+  promo.mutable_template_message()->add_parameters("extra");
+  EXPECT_EQ(MustCheck(promo).reason(), v1::MESSAGE_INVALID);
+  promo.mutable_template_message()->mutable_parameters()->RemoveLast();
+  EXPECT_TRUE(MustCheck(promo).allowed());
+  // Session content rules: a list with 11 rows is refused with the rule.
+  ASSERT_TRUE(Event(c1, [](v1::EventRequest* e) { e->mutable_inbound()->set_text("menu?"); }).ok());
+  v1::CheckRequest list = SessionCheck(c1);
+  list.mutable_session()->clear_type();
+  v1::ListContent* l = list.mutable_session()->mutable_list();
+  l->set_body("Pick");
+  l->set_button("Options");
+  v1::ListSection* sec = l->add_sections();
+  for (int i = 0; i < 11; ++i) {
+    v1::ListRow* r = sec->add_rows();
+    r->set_id(absl::StrCat("r", i));
+    r->set_title("Row");
+  }
+  v1::Decision d = MustCheck(list);
+  EXPECT_EQ(d.reason(), v1::MESSAGE_INVALID);
+  EXPECT_NE(d.detail().find("rows"), std::string::npos) << d.detail();
+  sec->mutable_rows()->RemoveLast();
+  EXPECT_TRUE(MustCheck(list).allowed());
+  // An inbound STOP opts the customer out.
+  v1::EventResponse er;
+  ASSERT_TRUE(Event(c1, [](v1::EventRequest* e) { e->mutable_inbound()->set_text("STOP"); }, &er).ok());
+  EXPECT_TRUE(er.opted_out());
+  EXPECT_EQ(MustCheck(TemplateCheck(c1)).reason(), v1::OPTED_OUT);
+  // Templates keep their components across a restart.
+  Restart();
+  v1::GetTemplateRequest g;
+  g.set_business_id("acme");
+  g.set_name("offer");
+  g.set_language("en_US");
+  v1::Template got;
+  grpc::ClientContext gc;
+  ASSERT_TRUE(server_->admin().GetTemplate(&gc, g, &got).ok());
+  EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, offer))
+      << got.DebugString() << "vs\n" << offer.DebugString();
+  EXPECT_EQ(MustCheck(TemplateCheck(c1)).reason(), v1::OPTED_OUT);
+}
+
 TEST_F(ServerTest, AdvanceClockIsRefusedOnTheWallClock) {
   StartServer("", /*fake_clock=*/false);
   v1::AdvanceClockRequest ac;

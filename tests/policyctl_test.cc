@@ -1,0 +1,76 @@
+// policyctl against a real server: human and --json output, and clear errors.
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "tests/server_process.h"
+
+namespace wapolicy {
+namespace {
+
+struct CliRun {
+  int exit_code;
+  std::string out;  // stdout and stderr.
+};
+
+CliRun Policyctl(const std::string& args) {
+  const std::string cmd = "cli/policyctl " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  const int status = pclose(p);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(PolicyctlTest, DrivesTheServerAndExplainsNo) {
+  ServerProcess server(MakeTempDir("ctl"), {"--fake_clock=2026-01-01T00:00:00Z"});
+  ASSERT_TRUE(server.Start());
+  const std::string s = "--server=" + server.address() + " ";
+  const std::string n = " --number=+14155550100 --customer=+447700900001";
+  EXPECT_EQ(Policyctl(s + "business --business=acme").exit_code, 0);
+  EXPECT_EQ(Policyctl(s + "register --number=+14155550100 --business=acme").exit_code, 0);
+  EXPECT_EQ(Policyctl(s + "template --business=acme --name=hello --category=utility --body='Hi {{1}}'").exit_code, 0);
+  CliRun r = Policyctl(s + "check --name=hello" + n);
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("HOLD  NOT_OPTED_IN"), std::string::npos) << r.out;
+  EXPECT_EQ(Policyctl(s + "event --type=opt_in --source=sms" + n).exit_code, 0);
+  r = Policyctl(s + "--json check --name=hello --params=Ann" + n);
+  EXPECT_NE(r.out.find("\"allowed\":true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"effect\":\"OPENS_BUSINESS_INITIATED\""), std::string::npos) << r.out;
+  r = Policyctl(s + "event --type=delivered" + n);
+  EXPECT_NE(r.out.find("STARTED_CONVERSATION"), std::string::npos) << r.out;
+  r = Policyctl(s + "state --number=+14155550100");
+  EXPECT_NE(r.out.find("used 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("CONNECTED"), std::string::npos) << r.out;
+  r = Policyctl(s + "advance --seconds=86400");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  // Wrong input: the server names the field; the exit code says it failed.
+  r = Policyctl(s + "check --name=hello --number=+1-415 --customer=+447700900001");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("INVALID_ARGUMENT: business_number"), std::string::npos) << r.out;
+  r = Policyctl(s + "frobnicate");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("unknown command"), std::string::npos) << r.out;
+  server.Kill(SIGKILL);
+  // Server down.
+  r = Policyctl(s + "--timeout=2s state --number=+14155550100");
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_NE(r.out.find("not reachable"), std::string::npos) << r.out;
+}
+
+TEST(PolicyctlTest, PrintsClickToChatLinksWithoutAServer) {
+  CliRun r = Policyctl("link --number=+917834811114 --text='Hi there'");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "https://wa.me/917834811114?text=Hi%20there\nwhatsapp://send?phone=917834811114&text=Hi%20there\n");
+  r = Policyctl("link --number='+91 78348 11114' --text=x");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--number"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace wapolicy
