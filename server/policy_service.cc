@@ -26,32 +26,43 @@ void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, v1::CheckResult*
   p->set_decision_id(ids_.Next());
 }
 
-grpc::Status PolicyServiceImpl::Check(grpc::ServerContext*, const v1::CheckRequest* req,
-                                      v1::Decision* out) {
-  absl::StatusOr<OutgoingMessage> m = FromProto(*req);
-  if (!m.ok()) return ToGrpc(m.status());
-  absl::StatusOr<Decision> d = engine_->Check(*m);
-  if (!d.ok()) return ToGrpc(d.status());
-  ToProto(*d, engine_->profile(), out);
-  out->set_decision_id(ids_.Next());
-  return grpc::Status::OK;
+namespace {
+
+grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const grpc::Status& s) {
+  grpc::ServerUnaryReactor* r = ctx->DefaultReactor();
+  r->Finish(s);
+  return r;
 }
 
-grpc::Status PolicyServiceImpl::CheckBatch(grpc::ServerContext*, const v1::CheckBatchRequest* req,
-                                           v1::CheckBatchResponse* out) {
-  if (req->checks_size() > max_batch_) {
+}  // namespace
+
+grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* ctx,
+                                                   const v1::CheckRequest* req, v1::Decision* out) {
+  absl::StatusOr<OutgoingMessage> m = FromProto(*req);
+  if (!m.ok()) return Done(ctx, ToGrpc(m.status()));
+  absl::StatusOr<Decision> d = engine_->Check(*m);
+  if (!d.ok()) return Done(ctx, ToGrpc(d.status()));
+  ToProto(*d, engine_->profile(), out);
+  out->set_decision_id(ids_.Next());
+  return Done(ctx, grpc::Status::OK);
+}
+
+grpc::Status PolicyServiceImpl::DecideBatch(
+    const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
+    google::protobuf::RepeatedPtrField<v1::CheckResult>* results) {
+  if (checks.size() > max_batch_) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                         absl::StrCat("checks: at most ", max_batch_, " per batch, got ",
-                                     req->checks_size()));
+                                     checks.size()));
   }
   // Invalid entries are answered with their error; the rest are decided in
   // one engine call (one lock, one durable write).
   std::vector<OutgoingMessage> valid;
-  std::vector<int> index(req->checks_size(), -1);
-  std::vector<absl::Status> errors(req->checks_size());
-  valid.reserve(req->checks_size());
-  for (int i = 0; i < req->checks_size(); ++i) {
-    absl::StatusOr<OutgoingMessage> m = FromProto(req->checks(i), absl::StrCat("checks[", i, "]."));
+  std::vector<int> index(checks.size(), -1);
+  std::vector<absl::Status> errors(checks.size());
+  valid.reserve(checks.size());
+  for (int i = 0; i < checks.size(); ++i) {
+    absl::StatusOr<OutgoingMessage> m = FromProto(checks.Get(i), absl::StrCat("checks[", i, "]."));
     if (m.ok()) {
       index[i] = static_cast<int>(valid.size());
       valid.push_back(*std::move(m));
@@ -60,8 +71,9 @@ grpc::Status PolicyServiceImpl::CheckBatch(grpc::ServerContext*, const v1::Check
     }
   }
   std::vector<absl::StatusOr<Decision>> decided = engine_->CheckBatch(valid);
-  for (int i = 0; i < req->checks_size(); ++i) {
-    v1::CheckResult* r = out->add_results();
+  results->Reserve(checks.size());
+  for (int i = 0; i < checks.size(); ++i) {
+    v1::CheckResult* r = results->Add();
     if (index[i] < 0) {
       Fill(errors[i], r);
     } else {
@@ -71,31 +83,63 @@ grpc::Status PolicyServiceImpl::CheckBatch(grpc::ServerContext*, const v1::Check
   return grpc::Status::OK;
 }
 
-grpc::Status PolicyServiceImpl::Decide(
-    grpc::ServerContext*, grpc::ServerReaderWriter<v1::CheckResult, v1::CheckRequest>* stream) {
-  v1::CheckRequest req;
-  while (stream->Read(&req)) {
-    v1::CheckResult result;
-    absl::StatusOr<OutgoingMessage> m = FromProto(req);
-    if (!m.ok()) {
-      Fill(m.status(), &result);
-    } else {
-      Fill(engine_->Check(*m), &result);
-    }
-    if (!stream->Write(result)) break;
-  }
-  return grpc::Status::OK;
+grpc::ServerUnaryReactor* PolicyServiceImpl::CheckBatch(grpc::CallbackServerContext* ctx,
+                                                        const v1::CheckBatchRequest* req,
+                                                        v1::CheckBatchResponse* out) {
+  return Done(ctx, DecideBatch(req->checks(), out->mutable_results()));
 }
 
-grpc::Status PolicyServiceImpl::ReportEvent(grpc::ServerContext*, const v1::EventRequest* req,
-                                            v1::EventResponse* out) {
-  auto bn = ParsePhoneField("business_number", req->business_number());
+namespace {
+
+// One Decide stream: read a batch, decide it, write the answers, read the next.
+class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse> {
+ public:
+  explicit DecideReactor(PolicyServiceImpl* service) : service_(service) { StartRead(&request_); }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status::OK);  // The client closed its side.
+      return;
+    }
+    response_.Clear();
+    grpc::Status s = service_->DecideBatch(request_.checks(), response_.mutable_results());
+    if (!s.ok()) {
+      Finish(s);
+      return;
+    }
+    StartWrite(&response_);
+  }
+  void OnWriteDone(bool ok) override {
+    if (!ok) {
+      Finish(grpc::Status(grpc::StatusCode::UNAVAILABLE, "stream broken"));
+      return;
+    }
+    request_.Clear();
+    StartRead(&request_);
+  }
+  void OnDone() override { delete this; }
+
+ private:
+  PolicyServiceImpl* service_;
+  v1::DecideRequest request_;
+  v1::DecideResponse response_;
+};
+
+}  // namespace
+
+grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse>* PolicyServiceImpl::Decide(
+    grpc::CallbackServerContext*) {
+  return new DecideReactor(this);
+}
+
+grpc::Status PolicyServiceImpl::ApplyEvent(const v1::EventRequest& req, v1::EventResponse* out) {
+  auto bn = ParsePhoneField("business_number", req.business_number());
   if (!bn.ok()) return ToGrpc(bn.status());
-  auto c = ParsePhoneField("customer", req->customer());
+  auto c = ParsePhoneField("customer", req.customer());
   if (!c.ok()) return ToGrpc(c.status());
-  switch (req->event_case()) {
+  switch (req.event_case()) {
     case v1::EventRequest::kInbound: {
-      absl::StatusOr<bool> opted_out = engine_->RecordInbound(*bn, *c, req->inbound().text());
+      absl::StatusOr<bool> opted_out = engine_->RecordInbound(*bn, *c, req.inbound().text());
       if (!opted_out.ok()) return ToGrpc(opted_out.status());
       out->set_opted_out(*opted_out);
       return grpc::Status::OK;
@@ -109,16 +153,16 @@ grpc::Status PolicyServiceImpl::ReportEvent(grpc::ServerContext*, const v1::Even
     case v1::EventRequest::kDeliveryFailed:
       return ToGrpc(engine_->RecordDeliveryFailed(*bn, *c));
     case v1::EventRequest::kBlocked: {
-      absl::StatusOr<SignalKind> k = FromProto(req->blocked().reason());
+      absl::StatusOr<SignalKind> k = FromProto(req.blocked().reason());
       if (!k.ok()) return ToGrpc(k.status());
       return ToGrpc(engine_->RecordSignal(*bn, *c, *k));
     }
     case v1::EventRequest::kReported:
       return ToGrpc(engine_->RecordSignal(*bn, *c, SignalKind::kReport));
     case v1::EventRequest::kOptIn: {
-      absl::StatusOr<OptInSource> s = FromProto(req->opt_in().source());
+      absl::StatusOr<OptInSource> s = FromProto(req.opt_in().source());
       if (!s.ok()) return ToGrpc(s.status());
-      std::vector<std::string> topics(req->opt_in().topics().begin(), req->opt_in().topics().end());
+      std::vector<std::string> topics(req.opt_in().topics().begin(), req.opt_in().topics().end());
       return ToGrpc(engine_->RecordOptIn(*bn, *c, *s, topics));
     }
     case v1::EventRequest::kOptOut:
@@ -130,15 +174,40 @@ grpc::Status PolicyServiceImpl::ReportEvent(grpc::ServerContext*, const v1::Even
   }
 }
 
-grpc::Status PolicyServiceImpl::GetNumberState(grpc::ServerContext*,
-                                               const v1::GetNumberStateRequest* req,
-                                               v1::NumberState* out) {
+grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvent(grpc::CallbackServerContext* ctx,
+                                                         const v1::EventRequest* req,
+                                                         v1::EventResponse* out) {
+  return Done(ctx, ApplyEvent(*req, out));
+}
+
+grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerContext* ctx,
+                                                          const v1::EventBatchRequest* req,
+                                                          v1::EventBatchResponse* out) {
+  if (req->events_size() > max_batch_) {
+    return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                  absl::StrCat("events: at most ", max_batch_, " per batch, got ",
+                                               req->events_size())));
+  }
+  for (int i = 0; i < req->events_size(); ++i) {
+    v1::EventResult* r = out->add_results();
+    grpc::Status s = ApplyEvent(req->events(i), r->mutable_response());
+    if (!s.ok()) {
+      r->mutable_error()->set_code(static_cast<int>(s.error_code()));
+      r->mutable_error()->set_message(absl::StrCat("events[", i, "].", s.error_message()));
+    }
+  }
+  return Done(ctx, grpc::Status::OK);
+}
+
+grpc::ServerUnaryReactor* PolicyServiceImpl::GetNumberState(grpc::CallbackServerContext* ctx,
+                                                            const v1::GetNumberStateRequest* req,
+                                                            v1::NumberState* out) {
   auto bn = ParsePhoneField("business_number", req->business_number());
-  if (!bn.ok()) return ToGrpc(bn.status());
+  if (!bn.ok()) return Done(ctx, ToGrpc(bn.status()));
   absl::StatusOr<NumberSnapshot> s = engine_->GetNumberState(*bn);
-  if (!s.ok()) return ToGrpc(s.status());
+  if (!s.ok()) return Done(ctx, ToGrpc(s.status()));
   ToProto(*s, engine_->profile(), out);
-  return grpc::Status::OK;
+  return Done(ctx, grpc::Status::OK);
 }
 
 grpc::Status PolicyAdminImpl::UpsertBusiness(grpc::ServerContext*,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "google/protobuf/repeated_field.h"
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
@@ -22,22 +23,36 @@ class DecisionIds {
   std::atomic<uint64_t> next_{1};
 };
 
-// The send pipelines' API: translates protos to policy calls.
-class PolicyServiceImpl final : public v1::PolicyService::Service {
+// The send pipelines' API: translates protos to policy calls. Callback API:
+// decisions run on gRPC's own threads with no hand-off.
+class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
  public:
   PolicyServiceImpl(PolicyEngine* engine, int max_batch) : engine_(engine), max_batch_(max_batch) {}
 
-  grpc::Status Check(grpc::ServerContext*, const v1::CheckRequest* req, v1::Decision* out) override;
-  grpc::Status CheckBatch(grpc::ServerContext*, const v1::CheckBatchRequest* req,
-                          v1::CheckBatchResponse* out) override;
-  grpc::Status Decide(grpc::ServerContext*,
-                      grpc::ServerReaderWriter<v1::CheckResult, v1::CheckRequest>* stream) override;
-  grpc::Status ReportEvent(grpc::ServerContext*, const v1::EventRequest* req,
-                           v1::EventResponse* out) override;
-  grpc::Status GetNumberState(grpc::ServerContext*, const v1::GetNumberStateRequest* req,
-                              v1::NumberState* out) override;
+  grpc::ServerUnaryReactor* Check(grpc::CallbackServerContext* ctx, const v1::CheckRequest* req,
+                                  v1::Decision* out) override;
+  grpc::ServerUnaryReactor* CheckBatch(grpc::CallbackServerContext* ctx,
+                                       const v1::CheckBatchRequest* req,
+                                       v1::CheckBatchResponse* out) override;
+  grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse>* Decide(
+      grpc::CallbackServerContext* ctx) override;
+  grpc::ServerUnaryReactor* ReportEvent(grpc::CallbackServerContext* ctx,
+                                        const v1::EventRequest* req,
+                                        v1::EventResponse* out) override;
+  grpc::ServerUnaryReactor* ReportEvents(grpc::CallbackServerContext* ctx,
+                                         const v1::EventBatchRequest* req,
+                                         v1::EventBatchResponse* out) override;
+  grpc::ServerUnaryReactor* GetNumberState(grpc::CallbackServerContext* ctx,
+                                           const v1::GetNumberStateRequest* req,
+                                           v1::NumberState* out) override;
+
+  // Decides a batch in order (invalid entries answered with their error);
+  // INVALID_ARGUMENT if it is larger than max_batch.
+  grpc::Status DecideBatch(const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
+                           google::protobuf::RepeatedPtrField<v1::CheckResult>* results);
 
  private:
+  grpc::Status ApplyEvent(const v1::EventRequest& req, v1::EventResponse* out);
   void Fill(const absl::StatusOr<Decision>& d, v1::CheckResult* out);
   PolicyEngine* engine_;
   const int max_batch_;

@@ -224,11 +224,21 @@ TEST_F(ServerTest, BatchAndStreamAnswerLikeSingleCalls) {
   batch.assign(bresp.results().begin(), bresp.results().end());
   grpc::ClientContext sc;
   auto rw = server_->service().Decide(&sc);
-  for (int c : sequence) {
-    ASSERT_TRUE(rw->Write(request(2, c)));
-    v1::CheckResult r;
-    ASSERT_TRUE(rw->Read(&r));
-    stream.push_back(r);
+  // The first four checks as one stream message, the rest one per message.
+  v1::DecideRequest first;
+  for (int i = 0; i < 4; ++i) *first.add_checks() = request(2, sequence[i]);
+  ASSERT_TRUE(rw->Write(first));
+  v1::DecideResponse answer;
+  ASSERT_TRUE(rw->Read(&answer));
+  ASSERT_EQ(answer.results_size(), 4);
+  stream.assign(answer.results().begin(), answer.results().end());
+  for (size_t i = 4; i < std::size(sequence); ++i) {
+    v1::DecideRequest one;
+    *one.add_checks() = request(2, sequence[i]);
+    ASSERT_TRUE(rw->Write(one));
+    ASSERT_TRUE(rw->Read(&answer));
+    ASSERT_EQ(answer.results_size(), 1);
+    stream.push_back(answer.results(0));
   }
   rw->WritesDone();
   ASSERT_TRUE(rw->Finish().ok());
@@ -251,6 +261,7 @@ TEST_F(ServerTest, BatchAndStreamAnswerLikeSingleCalls) {
         << i << "\n" << single[i].DebugString() << "vs stream\n" << stream[i].DebugString();
   }
   EXPECT_EQ(single[7].error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(single[7].error().message().find("customer"), std::string::npos);
   EXPECT_EQ(single[5].decision().reason(), v1::LIMIT_REACHED);
 }
 
@@ -313,6 +324,20 @@ TEST_F(ServerTest, BadInputIsRejectedWithTheFieldNamedAndChangesNothing) {
   expect(server_->service().CheckBatch(&bc, big, &bresp), grpc::StatusCode::INVALID_ARGUMENT, "checks");
 
   expect(Event(Customer(1), [](v1::EventRequest*) {}), grpc::StatusCode::INVALID_ARGUMENT, "event");
+  {
+    v1::EventBatchRequest eb;
+    eb.add_events()->set_business_number("x");
+    v1::EventRequest* no_event = eb.add_events();
+    no_event->set_business_number(kBiz);
+    no_event->set_customer(Customer(9));
+    v1::EventBatchResponse ebr;
+    grpc::ClientContext ec;
+    ASSERT_TRUE(server_->service().ReportEvents(&ec, eb, &ebr).ok());
+    ASSERT_EQ(ebr.results_size(), 2);
+    EXPECT_EQ(ebr.results(0).error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+    EXPECT_NE(ebr.results(0).error().message().find("events[0].business_number"), std::string::npos);
+    EXPECT_NE(ebr.results(1).error().message().find("events[1].event"), std::string::npos);
+  }
   expect(Event(Customer(1), [](v1::EventRequest* e) { e->mutable_blocked()->set_reason(static_cast<v1::BlockReason>(42)); }),
          grpc::StatusCode::INVALID_ARGUMENT, "blocked.reason");
   expect(Event(Customer(1), [](v1::EventRequest* e) { e->mutable_opt_in()->set_source(static_cast<v1::OptInSource>(42)); }),
@@ -432,6 +457,31 @@ TEST_F(ServerTest, ComplianceRulesThroughTheServer) {
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, offer))
       << got.DebugString() << "vs\n" << offer.DebugString();
   EXPECT_EQ(MustCheck(TemplateCheck(c1)).reason(), v1::OPTED_OUT);
+}
+
+TEST_F(ServerTest, ReportEventsAppliesEachEventInOrder) {
+  StartServer();
+  ASSERT_TRUE(Setup().ok());
+  v1::EventBatchRequest eb;
+  auto add = [&](const std::function<void(v1::EventRequest*)>& set) {
+    v1::EventRequest* e = eb.add_events();
+    e->set_business_number(kBiz);
+    e->set_customer(Customer(1));
+    set(e);
+  };
+  add([](v1::EventRequest* e) { e->mutable_opt_in()->set_source(v1::SMS); });
+  add([](v1::EventRequest* e) { e->mutable_delivery_failed(); });  // Nothing pending: error.
+  add([](v1::EventRequest* e) { e->mutable_blocked()->set_reason(v1::SPAM); });
+  add([](v1::EventRequest* e) { e->mutable_inbound()->set_text("stop"); });
+  v1::EventBatchResponse ebr;
+  grpc::ClientContext ec;
+  ASSERT_TRUE(server_->service().ReportEvents(&ec, eb, &ebr).ok());
+  ASSERT_EQ(ebr.results_size(), 4);
+  EXPECT_TRUE(ebr.results(0).has_response());
+  EXPECT_EQ(ebr.results(1).error().code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_TRUE(ebr.results(3).response().opted_out());
+  EXPECT_EQ(State().signals_7d().spam(), 1);
+  EXPECT_EQ(MustCheck(TemplateCheck(Customer(1))).reason(), v1::OPTED_OUT);
 }
 
 TEST_F(ServerTest, AdvanceClockIsRefusedOnTheWallClock) {
