@@ -36,6 +36,12 @@ absl::StatusOr<PolicyProfile> ApplyProfileConfig(PolicyProfile p, absl::string_v
   if (c.has_require_registered_templates()) {
     p.require_registered_templates = c.require_registered_templates();
   }
+  if (c.has_scoped_opt_in()) p.scoped_opt_in = c.scoped_opt_in();
+  if (c.has_frequency_cap_per_day()) p.frequency_cap_per_day = c.frequency_cap_per_day();
+  if (c.has_marketing_cap_per_day()) p.marketing_cap_per_day = c.marketing_cap_per_day();
+  if (c.opt_out_keywords_size() > 0) {
+    p.opt_out_keywords.assign(c.opt_out_keywords().begin(), c.opt_out_keywords().end());
+  }
   const v1::QualityModelConfig& q = c.quality();
   if (q.has_weight_no_longer_needed()) p.quality.weights[0] = q.weight_no_longer_needed();
   if (q.has_weight_didnt_sign_up()) p.quality.weights[1] = q.weight_didnt_sign_up();

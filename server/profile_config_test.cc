@@ -17,6 +17,12 @@ TEST(ProfileConfigTest, OverridesOnlyWhatIsSet) {
   EXPECT_EQ(p->quality.low_threshold, 50);
   EXPECT_EQ(p->quality.medium_threshold, DefaultProfile().quality.medium_threshold);
   EXPECT_EQ(p->service_window, absl::Hours(24));
+  auto q = ApplyProfileConfig(DefaultProfile(), "frequency_cap_per_day: 0 scoped_opt_in: false opt_out_keywords: ['BASTA']");
+  ASSERT_TRUE(q.ok()) << q.status();
+  EXPECT_EQ(q->frequency_cap_per_day, 0);
+  EXPECT_FALSE(q->scoped_opt_in);
+  EXPECT_EQ(q->opt_out_keywords, std::vector<std::string>{"BASTA"});
+  EXPECT_FALSE(ApplyProfileConfig(DefaultProfile(), "frequency_cap_per_day: -1").ok());
 }
 
 TEST(ProfileConfigTest, RejectsBadTextAndInconsistentProfiles) {

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark in one run: the gRPC floor, the Redis+Lua peer, a
+# batched floor, and policy_server's Check, CheckBatch and Decide, all under
+# the same closed-loop load shape on this machine; then the server's RSS with
+# 10M tracked customer conversations. Prints one table (markdown).
+#
+#   bench/compare.sh [SECONDS=10] [THREADS=2] [INFLIGHT=8]
+#
+# Everything talks to 127.0.0.1 only; every process it starts is stopped at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-10}
+THREADS=${2:-2}
+INFLIGHT=${3:-8}
+SHARED=${SHARED:-$(cd .. && pwd)/shared}
+PEERS=/tmp/peers
+WORK=$(mktemp -d /tmp/wapolicy_compare_XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+./tools/setup.sh
+missing=()
+for p in libhiredis-dev redis-server; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if ((${#missing[@]})); then
+  apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
+fi
+bash "$SHARED/bench-peers/build.sh" >&2
+bazel build -c opt //server:policy_server //bench:make_requests //bench:stream_load >&2
+BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+
+REDIS_PORT=$(free_port); FLOOR_PORT=$(free_port); POLICY_PORT=$(free_port)
+# Redis with the same durability as policy_server's default: append-only file,
+# no fsync per write (survives a killed process, not a lost machine).
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --appendonly yes --appendfsync no --save "" \
+  --dir "$WORK" --daemonize no >"$WORK/redis.log" 2>&1 & PIDS+=($!)
+"$PEERS/echo_server" "127.0.0.1:$FLOOR_PORT" 2>"$WORK/floor.log" & PIDS+=($!)
+mkdir -p "$WORK/data"
+"$BIN/server/policy_server" --listen="127.0.0.1:$POLICY_PORT" --data_dir="$WORK/data" \
+  --config=bench/bench_profile.textproto 2>"$WORK/policy.log" & PIDS+=($!)
+POLICY_PID=$!
+wait_port "$REDIS_PORT"; wait_port "$FLOOR_PORT"; wait_port "$POLICY_PORT"
+
+"$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --seed --out="$WORK" >&2
+
+field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
+declare -A RPS P50 P99 PER
+run() {  # name, records per call, command...
+  local name=$1 per=$2; shift 2
+  echo "running $name: $*" >&2
+  local out; out=$("$@" 2>>"$WORK/load.log" | tail -1)
+  echo "  $out" >&2
+  RPS[$name]=$(field "$out" rps); P50[$name]=$(field "$out" p50_us); P99[$name]=$(field "$out" p99_us)
+  PER[$name]=$per
+}
+run floor 1 "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_single.req" "$THREADS" "$SECS" "$INFLIGHT"
+run redis 1 "$PEERS/redis_limiter" "$REDIS_PORT" "$THREADS" "$SECS" "$INFLIGHT"
+run floor_batched 100 "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_batch.req" "$THREADS" "$SECS" "$INFLIGHT"
+run Check 1 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+run CheckBatch 100 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+run Decide 100 "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+
+# Memory: 100 numbers x 100,000 customers = 10M tracked conversations.
+"$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --admit >&2
+RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/$POLICY_PID/status)
+CONV=10000000
+
+dec() { awk -v r="$1" -v p="$2" 'BEGIN { printf "%.0f", r * p }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
+echo
+echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); load: $THREADS threads x $INFLIGHT in flight, ${SECS}s each."
+echo
+echo "| shape | calls/s | decisions/s | p50 µs | p99 µs | vs floor | vs Redis peer |"
+echo "|---|---|---|---|---|---|---|"
+for n in floor redis floor_batched Check CheckBatch Decide; do
+  d=$(dec "${RPS[$n]}" "${PER[$n]}")
+  vs_floor=-; vs_peer=-
+  case $n in
+    Check) vs_floor=$(ratio "${RPS[$n]}" "${RPS[floor]}");;
+    CheckBatch|Decide) vs_floor=$(ratio "$d" "$(dec "${RPS[floor_batched]}" 100)");;
+  esac
+  case $n in Check|CheckBatch|Decide) vs_peer=$(ratio "$d" "${RPS[redis]}");; esac
+  echo "| $n | ${RPS[$n]} | $d | ${P50[$n]} | ${P99[$n]} | $vs_floor | $vs_peer |"
+done
+echo
+echo "policy_server RSS with $CONV tracked conversations: $((RSS_KB / 1024)) MiB ($(awk -v k="$RSS_KB" -v c="$CONV" 'BEGIN { printf "%.0f", k * 1024 / c }') bytes per conversation)."
