@@ -12,7 +12,9 @@ namespace wapolicy {
 DecisionIds::DecisionIds() : boot_(absl::BitGen()()) {}
 
 std::string DecisionIds::Next() {
-  return absl::StrFormat("%016x-%x", boot_, next_.fetch_add(1, std::memory_order_relaxed));
+  // "<boot in hex>-<counter>": unique across restarts, cheap to make.
+  return absl::StrCat(absl::Hex(boot_, absl::kZeroPad16), "-",
+                      next_.fetch_add(1, std::memory_order_relaxed));
 }
 
 void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, v1::CheckResult* out) {

@@ -22,6 +22,7 @@ _LIBS = {
     "gtest_main": ["gtest_main"],
     "benchmark": ["benchmark"],
     "benchmark_main": ["-lbenchmark_main", "-lbenchmark"],
+    "jemalloc": ["jemalloc"],
 }
 
 def _pkg_config(ctx, modules):
