@@ -111,5 +111,23 @@ void BM_CheckBatch(benchmark::State& state) {
 }
 BENCHMARK(BM_CheckBatch)->Arg(100)->Arg(1000);
 
+// Batches of new admissions: every check opens a conversation and is written.
+void BM_CheckBatchNewAdmissions(benchmark::State& state) {
+  const int64_t tracked = state.range(0), batch = 100, fresh = 2000000;
+  Fixture f(tracked, fresh, /*durable=*/true);
+  std::vector<OutgoingMessage> messages(batch);
+  for (auto _ : state) {
+    if (f.next_fresh + batch > tracked + fresh) {
+      state.SkipWithError("ran out of fresh customers");
+      break;
+    }
+    for (auto& m : messages) m = Fixture::Message(f.next_fresh++);
+    auto out = f.engine->CheckBatch(messages);
+    benchmark::DoNotOptimize(out);
+  }
+  state.SetItemsProcessed(state.iterations() * batch);
+}
+BENCHMARK(BM_CheckBatchNewAdmissions)->Arg(1000)->Iterations(15000);
+
 }  // namespace
 }  // namespace wapolicy
