@@ -380,7 +380,7 @@ absl::Status PolicyEngine::Restore(StateFamily family, absl::string_view key,
       }
       Business* b = FindBusiness(business);
       if (b == nullptr) return corrupt();
-      b->templates[{t.name, t.language}] = t;
+      b->templates[t.name][t.language] = t;
       return absl::OkStatus();
     }
   }
@@ -523,7 +523,7 @@ absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const Mess
     return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
   }
   StateChanges ch;
-  b->templates[{t.name, t.language}] = t;
+  b->templates[t.name][t.language] = t;
   EmitTemplate(*b, t, false, &ch);
   return Commit(ch, lock);
 }
@@ -536,13 +536,15 @@ absl::Status PolicyEngine::RemoveTemplate(absl::string_view business_id, absl::s
   if (b == nullptr) {
     return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
   }
-  auto it = b->templates.find(std::make_pair(std::string(name), std::string(language)));
-  if (it == b->templates.end()) {
+  const MessageTemplate* t = b->FindTemplate(name, language);
+  if (t == nullptr) {
     return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
   }
   StateChanges ch;
-  EmitTemplate(*b, it->second, true, &ch);
-  b->templates.erase(it);
+  EmitTemplate(*b, *t, true, &ch);
+  auto by_name = b->templates.find(name);
+  by_name->second.erase(language);
+  if (by_name->second.empty()) b->templates.erase(by_name);
   return Commit(ch, lock);
 }
 
@@ -583,15 +585,15 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
 
   const MessageTemplate* tpl = nullptr;
   if (m.kind == MessageKind::kTemplate) {
-    auto t = b.templates.find(std::make_pair(m.template_name, m.template_language));
-    if (t == b.templates.end()) {
+    const MessageTemplate* found_template = b.FindTemplate(m.template_name, m.template_language);
+    if (found_template == nullptr) {
       if (profile_.require_registered_templates) {
         return Deny(d, ReasonCode::kTemplateUnknown,
                     absl::StrCat("template '", m.template_name, "' (", m.template_language,
                                  ") is not registered for business ", b.id));
       }
-    } else if (t->second.status != TemplateStatus::kApproved) {
-      const TemplateStatus st = t->second.status;
+    } else if (found_template->status != TemplateStatus::kApproved) {
+      const TemplateStatus st = found_template->status;
       const ReasonCode r = st == TemplateStatus::kPaused     ? ReasonCode::kTemplatePaused
                            : st == TemplateStatus::kDisabled ? ReasonCode::kTemplateDisabled
                                                              : ReasonCode::kTemplateNotApproved;
@@ -599,7 +601,7 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
                   absl::StrCat("template '", m.template_name, "' (", m.template_language,
                                ") is ", TemplateStatusName(st), "; only APPROVED templates may be sent"));
     } else {
-      tpl = &t->second;
+      tpl = found_template;
     }
     if (tpl != nullptr && !m.template_parameters.empty()) {
       const int vars = CountVariables(tpl->body);
@@ -1061,11 +1063,11 @@ absl::StatusOr<MessageTemplate> PolicyEngine::GetTemplate(absl::string_view busi
   if (b == nullptr) {
     return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
   }
-  auto it = b->templates.find(std::make_pair(std::string(name), std::string(language)));
-  if (it == b->templates.end()) {
+  const MessageTemplate* t = b->FindTemplate(name, language);
+  if (t == nullptr) {
     return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
   }
-  return it->second;
+  return *t;
 }
 
 std::vector<PhoneNumber> PolicyEngine::Numbers() const {
@@ -1104,7 +1106,7 @@ PolicyEngine::Stats PolicyEngine::stats() const {
   s.threads = threads_.size();
   for (const auto& [id, b] : businesses_) {
     s.consents += b->consents.size();
-    s.templates += b->templates.size();
+    for (const auto& [name, by_language] : b->templates) s.templates += by_language.size();
   }
   return s;
 }

@@ -150,7 +150,14 @@ class PolicyEngine {
     bool official = false;
     std::vector<LimitPool*> pools;
     absl::flat_hash_map<uint64_t, Consent> consents;
-    absl::flat_hash_map<std::pair<std::string, std::string>, MessageTemplate> templates;
+    // name -> language -> template; looked up by string_view without copies.
+    absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, MessageTemplate>> templates;
+    const MessageTemplate* FindTemplate(absl::string_view name, absl::string_view language) const {
+      auto by_name = templates.find(name);
+      if (by_name == templates.end()) return nullptr;
+      auto t = by_name->second.find(language);
+      return t == by_name->second.end() ? nullptr : &t->second;
+    }
   };
   using ThreadKey = std::pair<uint64_t, uint64_t>;  // (number, customer)
 

@@ -64,12 +64,14 @@ grpc::Status PolicyServiceImpl::DecideBatch(
   std::vector<absl::Status> errors(checks.size());
   valid.reserve(checks.size());
   for (int i = 0; i < checks.size(); ++i) {
-    absl::StatusOr<OutgoingMessage> m = FromProto(checks.Get(i), absl::StrCat("checks[", i, "]."));
+    absl::StatusOr<OutgoingMessage> m = FromProto(checks.Get(i));
     if (m.ok()) {
       index[i] = static_cast<int>(valid.size());
       valid.push_back(*std::move(m));
     } else {
-      errors[i] = m.status();
+      // Name the entry only on the (rare) error path.
+      errors[i] = absl::Status(m.status().code(),
+                               absl::StrCat("checks[", i, "].", m.status().message()));
     }
   }
   std::vector<absl::StatusOr<Decision>> decided = engine_->CheckBatch(valid);
