@@ -113,14 +113,14 @@ absl::Status PolicyEngine::CheckHealthy() const {
   return absl::OkStatus();
 }
 
-absl::Status PolicyEngine::Commit(StateChanges& ch, absl::ReleasableMutexLock& lock) {
+absl::Status PolicyEngine::Commit(StateChanges& ch, std::unique_lock<std::mutex>& lock) {
   if (ch.empty() || journal_ == nullptr) return absl::OkStatus();
   const uint64_t ticket = journal_->Append(std::move(ch));
   ch.clear();
-  lock.Release();
+  lock.unlock();
   absl::Status s = journal_->Await(ticket);
   if (!s.ok()) {
-    absl::MutexLock relock(&mu_);
+    std::lock_guard<std::mutex> relock(mu_);
     if (failed_.ok()) failed_ = s;
     return absl::UnavailableError(absl::StrCat("state journal write failed: ", s.message()));
   }
@@ -241,7 +241,7 @@ void PolicyEngine::EmitTemplate(const Business& b, const MessageTemplate& t, boo
 
 absl::Status PolicyEngine::Restore(StateFamily family, absl::string_view key,
                                    absl::string_view value) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   ByteReader k(key), v(value);
   auto corrupt = [&]() {
     return absl::DataLossError(absl::StrCat("corrupt ", StateFamilyName(family), " record"));
@@ -460,7 +460,7 @@ void PolicyEngine::OnNewConversation(BusinessNumber& n, int64_t now, StateChange
 absl::Status PolicyEngine::UpsertBusiness(absl::string_view business_id, bool verified,
                                           bool official) {
   if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   StateChanges ch;
   auto& slot = businesses_[business_id];
@@ -488,7 +488,7 @@ absl::Status PolicyEngine::UpsertBusiness(absl::string_view business_id, bool ve
 
 absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view business_id) {
   if (!number.valid()) return absl::InvalidArgumentError("number is not a valid E.164 number");
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   if (FindBusiness(business_id) == nullptr) {
     return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
@@ -516,7 +516,7 @@ absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const Mess
     return absl::InvalidArgumentError(absl::StrCat("template.", s.message()));
   }
   if (t.topic.size() > 64) return absl::InvalidArgumentError("template.topic: at most 64 characters");
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   Business* b = FindBusiness(business_id);
   if (b == nullptr) {
@@ -530,7 +530,7 @@ absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const Mess
 
 absl::Status PolicyEngine::RemoveTemplate(absl::string_view business_id, absl::string_view name,
                                           absl::string_view language) {
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   Business* b = FindBusiness(business_id);
   if (b == nullptr) {
@@ -745,7 +745,7 @@ absl::StatusOr<Decision> PolicyEngine::CheckLocked(const OutgoingMessage& m, int
 }
 
 absl::StatusOr<Decision> PolicyEngine::Check(const OutgoingMessage& message) {
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   StateChanges ch;
   absl::StatusOr<Decision> d = CheckLocked(message, NowUs(), &ch);
@@ -757,7 +757,7 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
     absl::Span<const OutgoingMessage> messages) {
   std::vector<absl::StatusOr<Decision>> out;
   out.reserve(messages.size());
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) {
     out.assign(messages.size(), s);
     return out;
@@ -776,7 +776,7 @@ absl::StatusOr<bool> PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber
                                                  absl::string_view text) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
   if (text.size() > 65536) return absl::InvalidArgumentError("inbound.text: at most 64 KiB");
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> n = FindNumber(number);
   if (!n.ok()) return n.status();
@@ -858,14 +858,14 @@ std::vector<std::string> PolicyEngine::TopicNamesLocked(TopicSet topics) const {
 }
 
 std::vector<std::string> PolicyEngine::TopicNames(TopicSet topics) const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return TopicNamesLocked(topics);
 }
 
 absl::StatusOr<DeliveryOutcome> PolicyEngine::RecordDelivered(PhoneNumber number,
                                                               PhoneNumber customer) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -905,7 +905,7 @@ absl::StatusOr<DeliveryOutcome> PolicyEngine::RecordDelivered(PhoneNumber number
 
 absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -928,7 +928,7 @@ absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber 
 absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer,
                                         SignalKind kind) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -959,7 +959,7 @@ absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer
 absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
                                        OptInSource source, absl::Span<const std::string> topics) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -978,7 +978,7 @@ absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
 
 absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer) {
   if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -995,7 +995,7 @@ absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer
 // Queries and upkeep
 
 absl::StatusOr<NumberSnapshot> PolicyEngine::GetNumberState(PhoneNumber number) {
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
@@ -1047,7 +1047,7 @@ absl::StatusOr<NumberSnapshot> PolicyEngine::GetNumberState(PhoneNumber number) 
 }
 
 absl::StatusOr<Consent> PolicyEngine::GetConsent(PhoneNumber number, PhoneNumber customer) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
   const Business& b = *FindBusiness((*found)->business_id);
@@ -1058,7 +1058,7 @@ absl::StatusOr<Consent> PolicyEngine::GetConsent(PhoneNumber number, PhoneNumber
 absl::StatusOr<MessageTemplate> PolicyEngine::GetTemplate(absl::string_view business_id,
                                                           absl::string_view name,
                                                           absl::string_view language) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Business* b = FindBusiness(business_id);
   if (b == nullptr) {
     return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
@@ -1071,7 +1071,7 @@ absl::StatusOr<MessageTemplate> PolicyEngine::GetTemplate(absl::string_view busi
 }
 
 std::vector<PhoneNumber> PolicyEngine::Numbers() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   std::vector<PhoneNumber> out;
   for (const auto& [v, n] : numbers_) out.push_back(n->number);
   std::sort(out.begin(), out.end());
@@ -1079,7 +1079,7 @@ std::vector<PhoneNumber> PolicyEngine::Numbers() const {
 }
 
 absl::Status PolicyEngine::Sweep() {
-  absl::ReleasableMutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   StateChanges ch;
   const int64_t now = NowUs();
@@ -1097,7 +1097,7 @@ absl::Status PolicyEngine::Sweep() {
 }
 
 PolicyEngine::Stats PolicyEngine::stats() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   Stats s;
   s.businesses = businesses_.size();
   s.numbers = numbers_.size();

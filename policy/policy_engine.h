@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "policy/clock.h"
@@ -163,26 +163,22 @@ class PolicyEngine {
 
   int64_t NowUs() const { return absl::ToUnixMicros(clock_->Now()); }
   std::string PoolIdFor(PhoneNumber number, absl::string_view business_id) const;
-  LimitPool* GetOrCreatePool(const std::string& id, absl::string_view business_id)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<BusinessNumber*> FindNumber(PhoneNumber n) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  Business* FindBusiness(absl::string_view id) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  LimitPool* GetOrCreatePool(const std::string& id, absl::string_view business_id);
+  absl::StatusOr<BusinessNumber*> FindNumber(PhoneNumber n);
+  Business* FindBusiness(absl::string_view id);
 
-  void Advance(BusinessNumber& n, int64_t now, StateChanges* ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<Decision> CheckLocked(const OutgoingMessage& m, int64_t now, StateChanges* ch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  void OnNewConversation(BusinessNumber& n, int64_t now, StateChanges* ch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Advance(BusinessNumber& n, int64_t now, StateChanges* ch);
+  absl::StatusOr<Decision> CheckLocked(const OutgoingMessage& m, int64_t now, StateChanges* ch);
+  void OnNewConversation(BusinessNumber& n, int64_t now, StateChanges* ch);
   // Appends `ch` to the journal, releases `lock`, and waits until durable.
-  absl::Status Commit(StateChanges& ch, absl::ReleasableMutexLock& lock);
-  absl::Status CheckHealthy() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status Commit(StateChanges& ch, std::unique_lock<std::mutex>& lock);
+  absl::Status CheckHealthy() const;
 
   // Interns topic names (at most kMaxTopics distinct ones).
-  absl::StatusOr<TopicSet> InternTopics(absl::Span<const std::string> names)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<TopicSet> InternTopics(absl::Span<const std::string> names);
   // The topic's bit, or 0 if no consent has ever named it.
-  TopicSet TopicBit(absl::string_view name) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  std::vector<std::string> TopicNamesLocked(TopicSet topics) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  TopicSet TopicBit(absl::string_view name) const;
+  std::vector<std::string> TopicNamesLocked(TopicSet topics) const;
   bool IsOptOutKeyword(absl::string_view text) const;
 
   // Record encoders.
@@ -200,14 +196,17 @@ class PolicyEngine {
   const Clock* const clock_;
   StateJournal* const journal_;
 
-  mutable absl::Mutex mu_;
-  absl::Status failed_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::unique_ptr<Business>> businesses_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<uint64_t, std::unique_ptr<BusinessNumber>> numbers_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<ThreadKey, ServiceWindow> threads_ ABSL_GUARDED_BY(mu_);
-  absl::flat_hash_map<std::string, int> topic_ids_ ABSL_GUARDED_BY(mu_);
-  std::vector<std::string> topic_names_ ABSL_GUARDED_BY(mu_);
+  // Guards everything below. A std::mutex (pthread) rather than absl::Mutex:
+  // Debian's prebuilt Abseil is not ThreadSanitizer-instrumented, so TSan
+  // could not see absl::Mutex's happens-before edges.
+  mutable std::mutex mu_;
+  absl::Status failed_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Business>> businesses_;
+  absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<BusinessNumber>> numbers_;
+  absl::flat_hash_map<ThreadKey, ServiceWindow> threads_;
+  absl::flat_hash_map<std::string, int> topic_ids_;
+  std::vector<std::string> topic_names_;
 };
 
 // Validates a business id: 1 to 64 characters of [A-Za-z0-9_.-].

@@ -51,21 +51,19 @@ RocksStateStore::~RocksStateStore() {
 }
 
 uint64_t RocksStateStore::Append(StateChanges changes) {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   queue_.push_back(std::move(changes));
   return ++appended_;
 }
 
 absl::Status RocksStateStore::Await(uint64_t ticket) {
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     if (!failed_.ok()) return failed_;
     if (durable_ >= ticket) return absl::OkStatus();
     if (writing_) {
       // Another waiter is writing; it or the next one will cover this ticket.
-      mu_.Await(absl::Condition(
-          +[](RocksStateStore* s) ABSL_EXCLUSIVE_LOCKS_REQUIRED(s->mu_) { return !s->writing_; },
-          this));
+      written_.wait(lock, [this] { return !writing_; });
       continue;
     }
     // Lead: write everything appended so far in one batch.
@@ -74,9 +72,9 @@ absl::Status RocksStateStore::Await(uint64_t ticket) {
                                     std::make_move_iterator(queue_.end()));
     queue_.clear();
     const uint64_t upto = appended_;
-    mu_.Unlock();
+    lock.unlock();
     absl::Status s = Write(group);
-    mu_.Lock();
+    lock.lock();
     writing_ = false;
     ++writes_;
     if (!s.ok()) {
@@ -84,6 +82,7 @@ absl::Status RocksStateStore::Await(uint64_t ticket) {
     } else {
       durable_ = upto;
     }
+    written_.notify_all();
   }
 }
 
@@ -102,7 +101,7 @@ absl::Status RocksStateStore::Write(const std::vector<StateChanges>& group) {
 }
 
 uint64_t RocksStateStore::writes() const {
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return writes_;
 }
 
