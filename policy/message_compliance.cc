@@ -234,8 +234,15 @@ absl::Status ValidateTemplate(const MessageTemplate& t, const MessageLimits& l,
           return absl::InvalidArgumentError(f + ".url: must start with https:// or http://");
         }
         const int vars = CountVariables(b.url);
-        const bool ends_with_var = b.url.size() >= 5 && b.url.compare(b.url.size() - 2, 2, "}}") == 0 &&
-                                   CountVariables(b.url.substr(b.url.rfind("{{"))) == 1;
+        // Dynamic: exactly one variable, and it is what the URL ends with.
+        // (A URL ending in "}}" need not contain "{{": found by fuzzing.)
+        const size_t open = b.url.rfind("{{");
+        bool ends_with_var = false;
+        if (open != std::string::npos) {
+          size_t j = open + 2;
+          while (j < b.url.size() && absl::ascii_isdigit(b.url[j])) ++j;
+          ends_with_var = j > open + 2 && j + 2 == b.url.size() && b.url.compare(j, 2, "}}") == 0;
+        }
         if (vars > 1 || (vars == 1 && !ends_with_var)) {
           return absl::InvalidArgumentError(
               f + ".url: a dynamic URL has one variable, at its end");

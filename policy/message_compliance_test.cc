@@ -180,6 +180,10 @@ TEST(TemplateComplianceTest, CallToActionButtons) {
   ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[0].url");
   t.buttons[0].url = "https://acme.example/" + std::string(2000, 'a');
   ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[0].url");
+  t.buttons[0].url = "https://acme.example/}}";  // Ends like a variable but has none (fuzzer find).
+  EXPECT_TRUE(ValidateTemplate(t, kL, phrases).ok());
+  t.buttons[0].url = "https://acme.example/{{1}}}}";
+  ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[0].url");
   t.buttons[0].url = "ftp://acme.example";
   ExpectInvalid(ValidateTemplate(t, kL, phrases), "buttons[0].url");
   t.buttons[0].url = "https://acme.example/t";
