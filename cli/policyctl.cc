@@ -16,6 +16,9 @@
 //   advance   --seconds          (servers started with --fake_clock only)
 //   info
 //   link      --number --text    (click-to-chat links; no server needed)
+//   hash-token --token           (the line to put in the server's --tokens_file)
+//
+// --token sends 'authorization: Bearer <token>'; --tls_ca_file connects with TLS.
 //
 // check also takes --params (template parameters), --text (session text),
 // --mime/--bytes/--caption (session media) and --marketing; event takes
@@ -23,6 +26,8 @@
 // --header_text, --body, --footer and --buttons.
 
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -39,11 +44,14 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "policy/click_to_chat.h"
+#include "server/token_authority.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "policy_server address.");
 ABSL_FLAG(bool, json, false, "Print responses as JSON.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline for each call.");
+ABSL_FLAG(std::string, token, "", "Bearer token for a server started with --tokens_file (hash-token: the token to hash).");
+ABSL_FLAG(std::string, tls_ca_file, "", "Connect with TLS, trusting this PEM CA / certificate.");
 ABSL_FLAG(std::string, number, "", "Business phone number, E.164.");
 ABSL_FLAG(std::string, customer, "", "Customer phone number, E.164.");
 ABSL_FLAG(std::string, template_name, "", "Template name (check); --name works too.");
@@ -170,11 +178,16 @@ int Report(const grpc::Status& s) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "policyctl [--server=HOST:PORT] [--json] check|event|state|business|register|template|"
-      "untemplate|advance|info|link [--flags]");
+      "untemplate|advance|info|link|hash-token [--flags]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Usage("give exactly one command");
   const std::string cmd = args[1];
 
+  if (cmd == "hash-token") {
+    if (absl::GetFlag(FLAGS_token).empty()) return Usage("hash-token needs --token");
+    std::printf("%s\n", TokenAuthority::HashToken(absl::GetFlag(FLAGS_token)).c_str());
+    return 0;
+  }
   if (cmd == "link") {
     auto a = WaMeLink(absl::GetFlag(FLAGS_number), absl::GetFlag(FLAGS_text));
     auto b = WhatsAppDeepLink(absl::GetFlag(FLAGS_number), absl::GetFlag(FLAGS_text));
@@ -183,10 +196,23 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials());
+  std::shared_ptr<grpc::ChannelCredentials> creds = grpc::InsecureChannelCredentials();
+  if (!absl::GetFlag(FLAGS_tls_ca_file).empty()) {
+    std::ifstream in(absl::GetFlag(FLAGS_tls_ca_file));
+    if (!in) return Usage("--tls_ca_file: cannot read it");
+    std::stringstream pem;
+    pem << in.rdbuf();
+    grpc::SslCredentialsOptions options;
+    options.pem_root_certs = pem.str();
+    creds = grpc::SslCredentials(options);
+  }
+  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), creds);
   auto svc = v1::PolicyService::NewStub(channel);
   auto admin = v1::PolicyAdmin::NewStub(channel);
   grpc::ClientContext ctx;
+  if (!absl::GetFlag(FLAGS_token).empty()) {
+    ctx.AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_token));
+  }
   ctx.set_deadline(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_timeout)));
 

@@ -1078,6 +1078,15 @@ std::vector<PhoneNumber> PolicyEngine::Numbers() const {
   return out;
 }
 
+absl::StatusOr<std::string> PolicyEngine::BusinessOf(PhoneNumber number) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = numbers_.find(number.value());
+  if (it == numbers_.end()) {
+    return absl::NotFoundError(absl::StrCat("number ", number.E164(), " is not registered"));
+  }
+  return it->second->business_id;
+}
+
 absl::Status PolicyEngine::Sweep() {
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;

@@ -127,6 +127,8 @@ class PolicyEngine {
                                               absl::string_view name,
                                               absl::string_view language);
   std::vector<PhoneNumber> Numbers() const;
+  // The business a number is registered to; NOT_FOUND if none.
+  absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
 
   // --- Upkeep ---
   // Settles due flags and upgrades and drops expired conversations and

@@ -21,6 +21,7 @@
 #include "policy/policy_engine.h"
 #include "server/policy_service.h"
 #include "server/profile_config.h"
+#include "server/token_authority.h"
 #include "storage/state_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to listen on (port 0 picks a free one).");
@@ -36,6 +37,11 @@ ABSL_FLAG(int, max_message_bytes, 16 << 20, "Largest request accepted.");
 ABSL_FLAG(absl::Duration, sweep_interval, absl::Seconds(60),
           "How often expired conversations and windows are garbage-collected.");
 ABSL_FLAG(std::string, port_file, "", "Write the bound port here once serving (for tests).");
+ABSL_FLAG(std::string, tokens_file, "",
+          "Callers' tokens (SHA-256 hashes, one per line: '<hash> admin' or '<hash> business <id>'). "
+          "Empty: no authentication (every caller is an admin), for loopback development.");
+ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve TLS (with --tls_key_file).");
+ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.");
 
 namespace {
 
@@ -95,13 +101,38 @@ int main(int argc, char** argv) {
   absl::StatusOr<int64_t> loaded = (*store)->LoadInto(engine);
   if (!loaded.ok()) return Fail(absl::StrCat("loading state: ", loaded.status().message()));
 
-  PolicyServiceImpl service(&engine, absl::GetFlag(FLAGS_max_batch));
-  PolicyAdminImpl admin(&engine, fake_clock.get());
+  std::unique_ptr<TokenAuthority> auth;
+  if (!absl::GetFlag(FLAGS_tokens_file).empty()) {
+    auto loaded_auth = TokenAuthority::LoadFile(absl::GetFlag(FLAGS_tokens_file));
+    if (!loaded_auth.ok()) return Fail(std::string(loaded_auth.status().message()));
+    auth = *std::move(loaded_auth);
+  }
+  std::shared_ptr<grpc::ServerCredentials> creds = grpc::InsecureServerCredentials();
+  if (!absl::GetFlag(FLAGS_tls_cert_file).empty() || !absl::GetFlag(FLAGS_tls_key_file).empty()) {
+    auto read = [](const std::string& path, std::string* out) {
+      std::ifstream in(path);
+      if (!in) return false;
+      std::stringstream ss;
+      ss << in.rdbuf();
+      *out = ss.str();
+      return true;
+    };
+    grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+    if (!read(absl::GetFlag(FLAGS_tls_cert_file), &pair.cert_chain) ||
+        !read(absl::GetFlag(FLAGS_tls_key_file), &pair.private_key)) {
+      return Fail("--tls_cert_file and --tls_key_file must both name readable PEM files");
+    }
+    grpc::SslServerCredentialsOptions options;
+    options.pem_key_cert_pairs.push_back(pair);
+    creds = grpc::SslServerCredentials(options);
+  }
+  PolicyServiceImpl service(&engine, absl::GetFlag(FLAGS_max_batch), auth.get());
+  PolicyAdminImpl admin(&engine, fake_clock.get(), auth.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), creds, &port);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
   builder.RegisterService(&service);
   builder.RegisterService(&admin);
@@ -117,11 +148,13 @@ int main(int argc, char** argv) {
   const PolicyEngine::Stats stats = engine.stats();
   std::fprintf(stderr,
                "policy_server: listening on %s (port %d), data dir %s, durability %s, profile %s "
-               "rev %lld, %s clock; loaded %lld records: %zu businesses, %zu numbers, %zu "
+               "rev %lld, %s clock, %s, %s; loaded %lld records: %zu businesses, %zu numbers, %zu "
                "tracked conversations\n",
                absl::GetFlag(FLAGS_listen).c_str(), port, data_dir.c_str(),
                absl::GetFlag(FLAGS_durability).c_str(), profile->name.c_str(),
                static_cast<long long>(profile->revision), fake_clock ? "fake" : "wall",
+               auth ? absl::StrCat(auth->size(), " tokens").c_str() : "no authentication",
+               absl::GetFlag(FLAGS_tls_cert_file).empty() ? "plaintext" : "TLS",
                static_cast<long long>(*loaded), stats.businesses, stats.numbers,
                stats.ledger_entries);
 

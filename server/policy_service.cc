@@ -38,10 +38,29 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const grpc::Sta
 
 }  // namespace
 
+absl::StatusOr<Caller> PolicyServiceImpl::Who(const grpc::CallbackServerContext* ctx) const {
+  if (auth_ == nullptr) return Caller{true, ""};
+  return auth_->Authenticate(ctx->client_metadata());
+}
+
+absl::Status PolicyServiceImpl::MayUse(const Caller& caller, PhoneNumber number) const {
+  if (caller.admin) return absl::OkStatus();
+  absl::StatusOr<std::string> business = engine_->BusinessOf(number);
+  if (!business.ok() || *business != caller.business_id) {
+    return absl::PermissionDeniedError(absl::StrCat("business_number ", number.E164(),
+                                                    " is not a number of business ",
+                                                    caller.business_id));
+  }
+  return absl::OkStatus();
+}
+
 grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* ctx,
                                                    const v1::CheckRequest* req, v1::Decision* out) {
+  absl::StatusOr<Caller> caller = Who(ctx);
+  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
   absl::StatusOr<OutgoingMessage> m = FromProto(*req);
   if (!m.ok()) return Done(ctx, ToGrpc(m.status()));
+  if (absl::Status s = MayUse(*caller, m->business_number); !s.ok()) return Done(ctx, ToGrpc(s));
   absl::StatusOr<Decision> d = engine_->Check(*m);
   if (!d.ok()) return Done(ctx, ToGrpc(d.status()));
   ToProto(*d, engine_->profile(), out);
@@ -50,7 +69,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* 
 }
 
 grpc::Status PolicyServiceImpl::DecideBatch(
-    const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
+    const Caller& caller, const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
     google::protobuf::RepeatedPtrField<v1::CheckResult>* results) {
   if (checks.size() > max_batch_) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
@@ -65,6 +84,9 @@ grpc::Status PolicyServiceImpl::DecideBatch(
   valid.reserve(checks.size());
   for (int i = 0; i < checks.size(); ++i) {
     absl::StatusOr<OutgoingMessage> m = FromProto(checks.Get(i));
+    if (m.ok()) {
+      if (absl::Status s = MayUse(caller, m->business_number); !s.ok()) m = s;
+    }
     if (m.ok()) {
       index[i] = static_cast<int>(valid.size());
       valid.push_back(*std::move(m));
@@ -90,7 +112,9 @@ grpc::Status PolicyServiceImpl::DecideBatch(
 grpc::ServerUnaryReactor* PolicyServiceImpl::CheckBatch(grpc::CallbackServerContext* ctx,
                                                         const v1::CheckBatchRequest* req,
                                                         v1::CheckBatchResponse* out) {
-  return Done(ctx, DecideBatch(req->checks(), out->mutable_results()));
+  absl::StatusOr<Caller> caller = Who(ctx);
+  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
+  return Done(ctx, DecideBatch(*caller, req->checks(), out->mutable_results()));
 }
 
 namespace {
@@ -98,7 +122,10 @@ namespace {
 // One Decide stream: read a batch, decide it, write the answers, read the next.
 class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse> {
  public:
-  explicit DecideReactor(PolicyServiceImpl* service) : service_(service) { StartRead(&request_); }
+  DecideReactor(PolicyServiceImpl* service, Caller caller)
+      : service_(service), caller_(std::move(caller)) {
+    StartRead(&request_);
+  }
 
   void OnReadDone(bool ok) override {
     if (!ok) {
@@ -106,7 +133,7 @@ class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1
       return;
     }
     response_.Clear();
-    grpc::Status s = service_->DecideBatch(request_.checks(), response_.mutable_results());
+    grpc::Status s = service_->DecideBatch(caller_, request_.checks(), response_.mutable_results());
     if (!s.ok()) {
       Finish(s);
       return;
@@ -125,20 +152,32 @@ class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1
 
  private:
   PolicyServiceImpl* service_;
+  const Caller caller_;
   v1::DecideRequest request_;
   v1::DecideResponse response_;
 };
 
 }  // namespace
 
+// Refuses a stream whose caller is unknown.
+class RefusedStream final : public grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse> {
+ public:
+  explicit RefusedStream(const grpc::Status& s) { Finish(s); }
+  void OnDone() override { delete this; }
+};
+
 grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse>* PolicyServiceImpl::Decide(
-    grpc::CallbackServerContext*) {
-  return new DecideReactor(this);
+    grpc::CallbackServerContext* ctx) {
+  absl::StatusOr<Caller> caller = Who(ctx);
+  if (!caller.ok()) return new RefusedStream(ToGrpc(caller.status()));
+  return new DecideReactor(this, *std::move(caller));
 }
 
-grpc::Status PolicyServiceImpl::ApplyEvent(const v1::EventRequest& req, v1::EventResponse* out) {
+grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::EventRequest& req,
+                                           v1::EventResponse* out) {
   auto bn = ParsePhoneField("business_number", req.business_number());
   if (!bn.ok()) return ToGrpc(bn.status());
+  if (absl::Status s = MayUse(caller, *bn); !s.ok()) return ToGrpc(s);
   auto c = ParsePhoneField("customer", req.customer());
   if (!c.ok()) return ToGrpc(c.status());
   switch (req.event_case()) {
@@ -181,12 +220,16 @@ grpc::Status PolicyServiceImpl::ApplyEvent(const v1::EventRequest& req, v1::Even
 grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvent(grpc::CallbackServerContext* ctx,
                                                          const v1::EventRequest* req,
                                                          v1::EventResponse* out) {
-  return Done(ctx, ApplyEvent(*req, out));
+  absl::StatusOr<Caller> caller = Who(ctx);
+  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
+  return Done(ctx, ApplyEvent(*caller, *req, out));
 }
 
 grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerContext* ctx,
                                                           const v1::EventBatchRequest* req,
                                                           v1::EventBatchResponse* out) {
+  absl::StatusOr<Caller> caller = Who(ctx);
+  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
   if (req->events_size() > max_batch_) {
     return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                                   absl::StrCat("events: at most ", max_batch_, " per batch, got ",
@@ -194,7 +237,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerCo
   }
   for (int i = 0; i < req->events_size(); ++i) {
     v1::EventResult* r = out->add_results();
-    grpc::Status s = ApplyEvent(req->events(i), r->mutable_response());
+    grpc::Status s = ApplyEvent(*caller, req->events(i), r->mutable_response());
     if (!s.ok()) {
       r->mutable_error()->set_code(static_cast<int>(s.error_code()));
       r->mutable_error()->set_message(absl::StrCat("events[", i, "].", s.error_message()));
@@ -206,47 +249,72 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* PolicyServiceImpl::GetNumberState(grpc::CallbackServerContext* ctx,
                                                             const v1::GetNumberStateRequest* req,
                                                             v1::NumberState* out) {
+  absl::StatusOr<Caller> caller = Who(ctx);
+  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
   auto bn = ParsePhoneField("business_number", req->business_number());
   if (!bn.ok()) return Done(ctx, ToGrpc(bn.status()));
+  if (absl::Status st = MayUse(*caller, *bn); !st.ok()) return Done(ctx, ToGrpc(st));
   absl::StatusOr<NumberSnapshot> s = engine_->GetNumberState(*bn);
   if (!s.ok()) return Done(ctx, ToGrpc(s.status()));
   ToProto(*s, engine_->profile(), out);
   return Done(ctx, grpc::Status::OK);
 }
 
-grpc::Status PolicyAdminImpl::UpsertBusiness(grpc::ServerContext*,
+grpc::Status PolicyAdminImpl::RequireAdmin(const grpc::ServerContext* ctx) const {
+  if (auth_ == nullptr) return grpc::Status::OK;
+  absl::StatusOr<Caller> caller = auth_->Authenticate(ctx->client_metadata());
+  if (!caller.ok()) return ToGrpc(caller.status());
+  if (!caller->admin) {
+    return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
+                        absl::StrCat("PolicyAdmin needs an admin token; this token is business ",
+                                     caller->business_id, "'s"));
+  }
+  return grpc::Status::OK;
+}
+
+#define WAPOLICY_REQUIRE_ADMIN(ctx)                          \
+  do {                                                       \
+    if (grpc::Status s = RequireAdmin(ctx); !s.ok()) return s; \
+  } while (0)
+
+grpc::Status PolicyAdminImpl::UpsertBusiness(grpc::ServerContext* ctx,
                                              const v1::UpsertBusinessRequest* req,
                                              v1::UpsertBusinessResponse*) {
+  WAPOLICY_REQUIRE_ADMIN(ctx);
   return ToGrpc(engine_->UpsertBusiness(req->business_id(), req->verified(),
                                         req->official_business_account()));
 }
 
-grpc::Status PolicyAdminImpl::RegisterNumber(grpc::ServerContext*,
+grpc::Status PolicyAdminImpl::RegisterNumber(grpc::ServerContext* ctx,
                                              const v1::RegisterNumberRequest* req,
                                              v1::RegisterNumberResponse*) {
+  WAPOLICY_REQUIRE_ADMIN(ctx);
   auto bn = ParsePhoneField("business_number", req->business_number());
   if (!bn.ok()) return ToGrpc(bn.status());
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   return ToGrpc(engine_->RegisterNumber(*bn, req->business_id()));
 }
 
-grpc::Status PolicyAdminImpl::PutTemplate(grpc::ServerContext*, const v1::Template* req,
+grpc::Status PolicyAdminImpl::PutTemplate(grpc::ServerContext* ctx, const v1::Template* req,
                                           v1::PutTemplateResponse*) {
+  WAPOLICY_REQUIRE_ADMIN(ctx);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   absl::StatusOr<MessageTemplate> t = FromProto(*req);
   if (!t.ok()) return ToGrpc(t.status());
   return ToGrpc(engine_->PutTemplate(req->business_id(), *t));
 }
 
-grpc::Status PolicyAdminImpl::RemoveTemplate(grpc::ServerContext*,
+grpc::Status PolicyAdminImpl::RemoveTemplate(grpc::ServerContext* ctx,
                                              const v1::RemoveTemplateRequest* req,
                                              v1::RemoveTemplateResponse*) {
+  WAPOLICY_REQUIRE_ADMIN(ctx);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   return ToGrpc(engine_->RemoveTemplate(req->business_id(), req->name(), req->language()));
 }
 
-grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext*, const v1::GetTemplateRequest* req,
+grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext* ctx, const v1::GetTemplateRequest* req,
                                           v1::Template* out) {
+  WAPOLICY_REQUIRE_ADMIN(ctx);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   absl::StatusOr<MessageTemplate> t =
       engine_->GetTemplate(req->business_id(), req->name(), req->language());
@@ -255,9 +323,10 @@ grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext*, const v1::GetTem
   return grpc::Status::OK;
 }
 
-grpc::Status PolicyAdminImpl::AdvanceClock(grpc::ServerContext*,
+grpc::Status PolicyAdminImpl::AdvanceClock(grpc::ServerContext* ctx,
                                            const v1::AdvanceClockRequest* req,
                                            v1::AdvanceClockResponse* out) {
+  WAPOLICY_REQUIRE_ADMIN(ctx);
   if (fake_clock_ == nullptr) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "AdvanceClock needs a server started with --fake_clock");
@@ -271,8 +340,9 @@ grpc::Status PolicyAdminImpl::AdvanceClock(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status PolicyAdminImpl::GetServerInfo(grpc::ServerContext*, const v1::GetServerInfoRequest*,
+grpc::Status PolicyAdminImpl::GetServerInfo(grpc::ServerContext* ctx, const v1::GetServerInfoRequest*,
                                             v1::GetServerInfoResponse* out) {
+  WAPOLICY_REQUIRE_ADMIN(ctx);
   out->set_profile_name(engine_->profile().name);
   out->set_profile_revision(engine_->profile().revision);
   out->set_now_unix_ms(absl::ToUnixMillis(engine_->Now()));

@@ -11,6 +11,7 @@
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
+#include "server/token_authority.h"
 
 namespace wapolicy {
 
@@ -50,7 +51,9 @@ class ArenaMessageAllocator final : public grpc::MessageAllocator<Request, Respo
 // decisions run on gRPC's own threads with no hand-off.
 class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
  public:
-  PolicyServiceImpl(PolicyEngine* engine, int max_batch) : engine_(engine), max_batch_(max_batch) {
+  // `auth` may be null: every caller is then an admin (loopback development).
+  PolicyServiceImpl(PolicyEngine* engine, int max_batch, const TokenAuthority* auth = nullptr)
+      : engine_(engine), max_batch_(max_batch), auth_(auth) {
     SetMessageAllocatorFor_CheckBatch(&batch_allocator_);
     SetMessageAllocatorFor_ReportEvents(&events_allocator_);
   }
@@ -72,16 +75,23 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
                                            const v1::GetNumberStateRequest* req,
                                            v1::NumberState* out) override;
 
-  // Decides a batch in order (invalid entries answered with their error);
-  // INVALID_ARGUMENT if it is larger than max_batch.
-  grpc::Status DecideBatch(const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
+  // Decides a batch in order (invalid or forbidden entries answered with
+  // their error); INVALID_ARGUMENT if it is larger than max_batch.
+  grpc::Status DecideBatch(const Caller& caller,
+                           const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
                            google::protobuf::RepeatedPtrField<v1::CheckResult>* results);
+  // The caller behind a call's metadata (an admin when auth is off).
+  absl::StatusOr<Caller> Who(const grpc::CallbackServerContext* ctx) const;
 
  private:
-  grpc::Status ApplyEvent(const v1::EventRequest& req, v1::EventResponse* out);
+  // PERMISSION_DENIED unless the caller may act for this number's business.
+  // Unknown numbers are refused the same way, so tokens learn nothing.
+  absl::Status MayUse(const Caller& caller, PhoneNumber number) const;
+  grpc::Status ApplyEvent(const Caller& caller, const v1::EventRequest& req, v1::EventResponse* out);
   void Fill(const absl::StatusOr<Decision>& d, v1::CheckResult* out);
   PolicyEngine* engine_;
   const int max_batch_;
+  const TokenAuthority* auth_;
   DecisionIds ids_;
   ArenaMessageAllocator<v1::CheckBatchRequest, v1::CheckBatchResponse> batch_allocator_;
   ArenaMessageAllocator<v1::EventBatchRequest, v1::EventBatchResponse> events_allocator_;
@@ -90,8 +100,9 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
 // The operators' API. AdvanceClock works only with a fake clock.
 class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
  public:
-  PolicyAdminImpl(PolicyEngine* engine, ManualClock* fake_clock)
-      : engine_(engine), fake_clock_(fake_clock) {}
+  PolicyAdminImpl(PolicyEngine* engine, ManualClock* fake_clock,
+                  const TokenAuthority* auth = nullptr)
+      : engine_(engine), fake_clock_(fake_clock), auth_(auth) {}
 
   grpc::Status UpsertBusiness(grpc::ServerContext*, const v1::UpsertBusinessRequest* req,
                               v1::UpsertBusinessResponse*) override;
@@ -109,8 +120,11 @@ class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
                              v1::GetServerInfoResponse* out) override;
 
  private:
+  // UNAUTHENTICATED / PERMISSION_DENIED unless an admin token was presented.
+  grpc::Status RequireAdmin(const grpc::ServerContext* ctx) const;
   PolicyEngine* engine_;
   ManualClock* fake_clock_;  // Null on the wall clock.
+  const TokenAuthority* auth_;
 };
 
 }  // namespace wapolicy

@@ -63,6 +63,12 @@ TEST(PolicyctlTest, DrivesTheServerAndExplainsNo) {
   EXPECT_NE(r.out.find("not reachable"), std::string::npos) << r.out;
 }
 
+TEST(PolicyctlTest, HashesTokensForTheTokensFile) {
+  CliRun r = Policyctl("hash-token --token=abc");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n");
+}
+
 TEST(PolicyctlTest, PrintsClickToChatLinksWithoutAServer) {
   CliRun r = Policyctl("link --number=+917834811114 --text='Hi there'");
   EXPECT_EQ(r.exit_code, 0);

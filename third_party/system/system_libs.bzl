@@ -23,6 +23,7 @@ _LIBS = {
     "benchmark": ["benchmark"],
     "benchmark_main": ["-lbenchmark_main", "-lbenchmark"],
     "jemalloc": ["jemalloc"],
+    "crypto": ["libcrypto"],
 }
 
 def _pkg_config(ctx, modules):
