@@ -17,6 +17,7 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "grpcpp/resource_quota.h"
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
 #include "server/policy_service.h"
@@ -33,7 +34,13 @@ ABSL_FLAG(std::string, config, "", "ProfileConfig file (protobuf text format) ov
 ABSL_FLAG(std::string, fake_clock, "",
           "Test mode: start a fake clock at this RFC 3339 time and allow PolicyAdmin.AdvanceClock.");
 ABSL_FLAG(int, max_batch, 10000, "Most checks in one CheckBatch.");
-ABSL_FLAG(int, max_message_bytes, 16 << 20, "Largest request accepted.");
+ABSL_FLAG(int64_t, memtable_budget_mb, 256, "Memory for RocksDB's memtables, all families together (MiB).");
+ABSL_FLAG(int, max_message_bytes, 4 << 20,
+          "Largest request accepted (bytes); larger ones get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int, max_inflight, 256,
+          "Calls (and stream messages) worked on at once; more get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, memory_quota_mb, 1024,
+          "gRPC's memory quota for buffers in flight (MiB); past it calls are refused.");
 ABSL_FLAG(absl::Duration, sweep_interval, absl::Seconds(60),
           "How often expired conversations and windows are garbage-collected.");
 ABSL_FLAG(std::string, port_file, "", "Write the bound port here once serving (for tests).");
@@ -95,7 +102,7 @@ int main(int argc, char** argv) {
   }
 
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  auto store = RocksStateStore::Open(data_dir, durability);
+  auto store = RocksStateStore::Open(data_dir, durability, absl::GetFlag(FLAGS_memtable_budget_mb));
   if (!store.ok()) return Fail(std::string(store.status().message()));
   PolicyEngine engine(*profile, clock, store->get());
   absl::StatusOr<int64_t> loaded = (*store)->LoadInto(engine);
@@ -126,7 +133,8 @@ int main(int argc, char** argv) {
     options.pem_key_cert_pairs.push_back(pair);
     creds = grpc::SslServerCredentials(options);
   }
-  PolicyServiceImpl service(&engine, absl::GetFlag(FLAGS_max_batch), auth.get());
+  PolicyServiceImpl service(&engine, absl::GetFlag(FLAGS_max_batch), auth.get(),
+                            absl::GetFlag(FLAGS_max_inflight));
   PolicyAdminImpl admin(&engine, fake_clock.get(), auth.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -134,6 +142,9 @@ int main(int argc, char** argv) {
   int port = 0;
   builder.AddListeningPort(absl::GetFlag(FLAGS_listen), creds, &port);
   builder.SetMaxReceiveMessageSize(absl::GetFlag(FLAGS_max_message_bytes));
+  grpc::ResourceQuota quota("policy_server");
+  quota.Resize(static_cast<size_t>(absl::GetFlag(FLAGS_memory_quota_mb)) << 20);
+  builder.SetResourceQuota(quota);
   builder.RegisterService(&service);
   builder.RegisterService(&admin);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -38,6 +38,20 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const grpc::Sta
 
 }  // namespace
 
+grpc::Status PolicyServiceImpl::Admit(const grpc::CallbackServerContext* ctx,
+                                      InflightLimiter::Slot* slot) {
+  *slot = limiter_.Acquire();
+  if (!*slot) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        absl::StrCat("server busy: ", limiter_.max(),
+                                     " calls in flight; retry with backoff"));
+  }
+  if (ctx->deadline() < std::chrono::system_clock::now()) {
+    return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before the call ran");
+  }
+  return grpc::Status::OK;
+}
+
 absl::StatusOr<Caller> PolicyServiceImpl::Who(const grpc::CallbackServerContext* ctx) const {
   if (auth_ == nullptr) return Caller{true, ""};
   return auth_->Authenticate(ctx->client_metadata());
@@ -56,6 +70,8 @@ absl::Status PolicyServiceImpl::MayUse(const Caller& caller, PhoneNumber number)
 
 grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* ctx,
                                                    const v1::CheckRequest* req, v1::Decision* out) {
+  InflightLimiter::Slot slot(nullptr);
+  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
   absl::StatusOr<OutgoingMessage> m = FromProto(*req);
@@ -112,6 +128,8 @@ grpc::Status PolicyServiceImpl::DecideBatch(
 grpc::ServerUnaryReactor* PolicyServiceImpl::CheckBatch(grpc::CallbackServerContext* ctx,
                                                         const v1::CheckBatchRequest* req,
                                                         v1::CheckBatchResponse* out) {
+  InflightLimiter::Slot slot(nullptr);
+  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
   return Done(ctx, DecideBatch(*caller, req->checks(), out->mutable_results()));
@@ -122,8 +140,8 @@ namespace {
 // One Decide stream: read a batch, decide it, write the answers, read the next.
 class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse> {
  public:
-  DecideReactor(PolicyServiceImpl* service, Caller caller)
-      : service_(service), caller_(std::move(caller)) {
+  DecideReactor(PolicyServiceImpl* service, const grpc::CallbackServerContext* ctx, Caller caller)
+      : service_(service), ctx_(ctx), caller_(std::move(caller)) {
     StartRead(&request_);
   }
 
@@ -133,7 +151,9 @@ class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1
       return;
     }
     response_.Clear();
-    grpc::Status s = service_->DecideBatch(caller_, request_.checks(), response_.mutable_results());
+    InflightLimiter::Slot slot(nullptr);
+    grpc::Status s = service_->Admit(ctx_, &slot);
+    if (s.ok()) s = service_->DecideBatch(caller_, request_.checks(), response_.mutable_results());
     if (!s.ok()) {
       Finish(s);
       return;
@@ -152,6 +172,7 @@ class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1
 
  private:
   PolicyServiceImpl* service_;
+  const grpc::CallbackServerContext* ctx_;
   const Caller caller_;
   v1::DecideRequest request_;
   v1::DecideResponse response_;
@@ -170,7 +191,7 @@ grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse>* PolicyServiceImp
     grpc::CallbackServerContext* ctx) {
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return new RefusedStream(ToGrpc(caller.status()));
-  return new DecideReactor(this, *std::move(caller));
+  return new DecideReactor(this, ctx, *std::move(caller));
 }
 
 grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::EventRequest& req,
@@ -220,6 +241,8 @@ grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::Event
 grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvent(grpc::CallbackServerContext* ctx,
                                                          const v1::EventRequest* req,
                                                          v1::EventResponse* out) {
+  InflightLimiter::Slot slot(nullptr);
+  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
   return Done(ctx, ApplyEvent(*caller, *req, out));
@@ -228,6 +251,8 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvent(grpc::CallbackServerCon
 grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerContext* ctx,
                                                           const v1::EventBatchRequest* req,
                                                           v1::EventBatchResponse* out) {
+  InflightLimiter::Slot slot(nullptr);
+  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
   if (req->events_size() > max_batch_) {
@@ -249,6 +274,8 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerCo
 grpc::ServerUnaryReactor* PolicyServiceImpl::GetNumberState(grpc::CallbackServerContext* ctx,
                                                             const v1::GetNumberStateRequest* req,
                                                             v1::NumberState* out) {
+  InflightLimiter::Slot slot(nullptr);
+  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
   auto bn = ParsePhoneField("business_number", req->business_number());

@@ -47,13 +47,56 @@ class ArenaMessageAllocator final : public grpc::MessageAllocator<Request, Respo
   };
 };
 
+// Counts calls being worked on; refuses new ones past a bound, so a flood
+// gets RESOURCE_EXHAUSTED instead of queueing without end.
+class InflightLimiter {
+ public:
+  explicit InflightLimiter(int max) : max_(max) {}
+  // A slot, or null if the server is at its bound (the caller answers RESOURCE_EXHAUSTED).
+  class Slot {
+   public:
+    explicit Slot(std::atomic<int>* n) : n_(n) {}
+    Slot(Slot&& o) noexcept : n_(o.n_) { o.n_ = nullptr; }
+    Slot& operator=(Slot&& o) noexcept {
+      if (this != &o) {
+        Release();
+        n_ = o.n_;
+        o.n_ = nullptr;
+      }
+      return *this;
+    }
+    ~Slot() { Release(); }
+    explicit operator bool() const { return n_ != nullptr; }
+
+   private:
+    void Release() {
+      if (n_ != nullptr) n_->fetch_sub(1, std::memory_order_relaxed);
+      n_ = nullptr;
+    }
+    std::atomic<int>* n_;
+  };
+  Slot Acquire() {
+    if (inflight_.fetch_add(1, std::memory_order_relaxed) >= max_) {
+      inflight_.fetch_sub(1, std::memory_order_relaxed);
+      return Slot(nullptr);
+    }
+    return Slot(&inflight_);
+  }
+  int max() const { return max_; }
+
+ private:
+  const int max_;
+  std::atomic<int> inflight_{0};
+};
+
 // The send pipelines' API: translates protos to policy calls. Callback API:
 // decisions run on gRPC's own threads with no hand-off.
 class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
  public:
   // `auth` may be null: every caller is then an admin (loopback development).
-  PolicyServiceImpl(PolicyEngine* engine, int max_batch, const TokenAuthority* auth = nullptr)
-      : engine_(engine), max_batch_(max_batch), auth_(auth) {
+  PolicyServiceImpl(PolicyEngine* engine, int max_batch, const TokenAuthority* auth = nullptr,
+                    int max_inflight = 1 << 20)
+      : engine_(engine), max_batch_(max_batch), auth_(auth), limiter_(max_inflight) {
     SetMessageAllocatorFor_CheckBatch(&batch_allocator_);
     SetMessageAllocatorFor_ReportEvents(&events_allocator_);
   }
@@ -82,6 +125,9 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
                            google::protobuf::RepeatedPtrField<v1::CheckResult>* results);
   // The caller behind a call's metadata (an admin when auth is off).
   absl::StatusOr<Caller> Who(const grpc::CallbackServerContext* ctx) const;
+  // Admits a call: RESOURCE_EXHAUSTED past the in-flight bound, DEADLINE_EXCEEDED
+  // if its deadline passed while it waited.
+  grpc::Status Admit(const grpc::CallbackServerContext* ctx, InflightLimiter::Slot* slot);
 
  private:
   // PERMISSION_DENIED unless the caller may act for this number's business.
@@ -92,6 +138,7 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   PolicyEngine* engine_;
   const int max_batch_;
   const TokenAuthority* auth_;
+  InflightLimiter limiter_;
   DecisionIds ids_;
   ArenaMessageAllocator<v1::CheckBatchRequest, v1::CheckBatchResponse> batch_allocator_;
   ArenaMessageAllocator<v1::EventBatchRequest, v1::EventBatchResponse> events_allocator_;

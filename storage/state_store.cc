@@ -1,5 +1,7 @@
 #include "storage/state_store.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
@@ -16,7 +18,8 @@ absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksStateStore>> RocksStateStore::Open(const std::string& dir,
-                                                                        Durability durability) {
+                                                                        Durability durability,
+                                                                        int64_t memtable_budget_mb) {
   std::unique_ptr<RocksStateStore> store(new RocksStateStore());
   store->durability_ = durability;
   rocksdb::DBOptions options;
@@ -24,11 +27,14 @@ absl::StatusOr<std::unique_ptr<RocksStateStore>> RocksStateStore::Open(const std
   options.create_missing_column_families = true;
   options.paranoid_checks = true;
   options.max_background_jobs = 2;
+  // One memory budget for every family's memtables: without it each of the
+  // seven families could hold 3 x 128 MiB before flushing.
+  options.db_write_buffer_size = static_cast<size_t>(std::max<int64_t>(memtable_budget_mb, 8)) << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   rocksdb::ColumnFamilyOptions cf_options;
   // Writes dominate and the whole state is read only at start: large
   // memtables, few flushes, cheap compression.
-  cf_options.write_buffer_size = 128 << 20;
+  cf_options.write_buffer_size = std::min<size_t>(128 << 20, options.db_write_buffer_size / 2);
   cf_options.max_write_buffer_number = 3;
   cf_options.compression = rocksdb::kLZ4Compression;
   cf_options.level0_file_num_compaction_trigger = 8;

@@ -31,8 +31,11 @@ enum class Durability { kProcess = 0, kMachine = 1 };
 // WAL (fsynced in machine durability), so concurrent requests share writes.
 class RocksStateStore final : public StateJournal {
  public:
+  // `memtable_budget_mb` bounds the memory of all column families' memtables
+  // together (RocksDB flushes the largest when it is reached).
   static absl::StatusOr<std::unique_ptr<RocksStateStore>> Open(const std::string& dir,
-                                                               Durability durability);
+                                                               Durability durability,
+                                                               int64_t memtable_budget_mb = 256);
   ~RocksStateStore() override;
 
   uint64_t Append(StateChanges changes) override;

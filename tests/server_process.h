@@ -80,6 +80,16 @@ class ServerProcess {
   v1::PolicyService::Stub& service() { return *service_; }
   v1::PolicyAdmin::Stub& admin() { return *admin_; }
   const std::string& address() const { return address_; }
+  pid_t pid() const { return pid_; }
+  // Resident memory of the server process, in KiB (0 if unknown).
+  int64_t RssKb() const {
+    std::ifstream in("/proc/" + std::to_string(pid_) + "/status");
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+    }
+    return 0;
+  }
 
  private:
   std::string data_dir_;
