@@ -1,6 +1,8 @@
 // policy_server: the WhatsApp Business send-policy engine over gRPC, with its
 // state in an embedded RocksDB.
 
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -52,11 +54,6 @@ ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.")
 
 namespace {
 
-absl::Notification* g_stop = nullptr;
-void OnSignal(int) {
-  if (g_stop != nullptr && !g_stop->HasBeenNotified()) g_stop->Notify();
-}
-
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "policy_server: %s\n", msg.c_str());
   return 2;
@@ -67,6 +64,14 @@ int Fail(const std::string& msg) {
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using namespace wapolicy;
+
+  // SIGTERM / SIGINT are taken by one thread with sigwait (below), not by a
+  // handler: block them before any other thread starts so all inherit the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   absl::StatusOr<PolicyProfile> profile = BaseProfile(absl::GetFlag(FLAGS_profile));
   if (!profile.ok()) return Fail(std::string(profile.status().message()));
@@ -170,9 +175,11 @@ int main(int argc, char** argv) {
                stats.ledger_entries);
 
   absl::Notification stop;
-  g_stop = &stop;
-  std::signal(SIGTERM, OnSignal);
-  std::signal(SIGINT, OnSignal);
+  std::thread signals([&] {
+    int sig = 0;
+    sigwait(&stop_signals, &sig);
+    stop.Notify();
+  });
   std::thread sweeper([&] {
     while (!stop.WaitForNotificationWithTimeout(absl::GetFlag(FLAGS_sweep_interval))) {
       if (absl::Status s = engine.Sweep(); !s.ok()) {
@@ -182,7 +189,9 @@ int main(int argc, char** argv) {
   });
   stop.WaitForNotification();
   std::fprintf(stderr, "policy_server: shutting down\n");
+  // In-flight calls get up to 5 s to finish; everything they answered is in the WAL.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  signals.join();
   sweeper.join();
   return 0;
 }

@@ -2,6 +2,9 @@
 
 #include <atomic>
 #include <fstream>
+#include <future>
+
+#include "grpcpp/generic/generic_stub.h"
 #include <mutex>
 #include <random>
 #include <set>
@@ -482,6 +485,24 @@ TEST_F(ServerTest, ReportEventsAppliesEachEventInOrder) {
   EXPECT_TRUE(ebr.results(3).response().opted_out());
   EXPECT_EQ(State().signals_7d().spam(), 1);
   EXPECT_EQ(MustCheck(TemplateCheck(Customer(1))).reason(), v1::OPTED_OUT);
+}
+
+TEST_F(ServerTest, HealthServiceAnswersServing) {
+  StartServer();
+  // grpc.health.v1.Health/Check with an empty HealthCheckRequest, as raw bytes.
+  grpc::GenericStub stub(grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+  grpc::ClientContext ctx;
+  grpc::Slice empty("");
+  grpc::ByteBuffer request(&empty, 1), response;
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                 [&](grpc::Status s) { done.set_value(s); });
+  ASSERT_TRUE(done.get_future().get().ok());
+  std::vector<grpc::Slice> slices;
+  ASSERT_TRUE(response.Dump(&slices).ok());
+  std::string bytes;
+  for (const grpc::Slice& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
 }
 
 TEST_F(ServerTest, AdvanceClockIsRefusedOnTheWallClock) {
