@@ -772,31 +772,44 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
 // ---------------------------------------------------------------------------
 // Events
 
-absl::StatusOr<bool> PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber customer,
-                                                 absl::string_view text) {
-  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  if (text.size() > 65536) return absl::InvalidArgumentError("inbound.text: at most 64 KiB");
+template <typename Body>
+auto PolicyEngine::OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body) {
+  using Result = decltype(body(std::declval<BusinessNumber&>(), int64_t{0},
+                               std::declval<StateChanges*>()));
+  if (!customer.valid()) {
+    return Result(absl::InvalidArgumentError("customer is not a valid E.164 number"));
+  }
   std::unique_lock<std::mutex> lock(mu_);
-  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  absl::StatusOr<BusinessNumber*> n = FindNumber(number);
-  if (!n.ok()) return n.status();
+  if (absl::Status s = CheckHealthy(); !s.ok()) return Result(s);
+  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  if (!found.ok()) return Result(found.status());
   StateChanges ch;
   const int64_t now = NowUs();
-  Advance(**n, now, &ch);
-  const ThreadKey key{number.value(), customer.value()};
-  ServiceWindow& w = threads_[key];
-  w.last_inbound_us = now;
-  EmitThread(key, &w, &ch);
-  const bool opt_out = IsOptOutKeyword(text);
-  if (opt_out) {
-    Business& b = *FindBusiness((*n)->business_id);
-    Consent& c = b.consents[customer.value()];
-    c.state = Consent::State::kOptedOut;
-    c.changed_at_us = now;
-    EmitConsent(b, customer.value(), c, &ch);
-  }
-  if (absl::Status s = Commit(ch, lock); !s.ok()) return s;
-  return opt_out;
+  Advance(**found, now, &ch);
+  Result result = body(**found, now, &ch);
+  if (absl::Status s = Commit(ch, lock); !s.ok()) return Result(s);
+  return result;
+}
+
+absl::StatusOr<bool> PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber customer,
+                                                 absl::string_view text) {
+  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now,
+                                             StateChanges* ch) -> absl::StatusOr<bool> {
+    if (text.size() > 65536) return absl::InvalidArgumentError("inbound.text: at most 64 KiB");
+    const ThreadKey key{number.value(), customer.value()};
+    ServiceWindow& w = threads_[key];
+    w.last_inbound_us = now;
+    EmitThread(key, &w, ch);
+    const bool opt_out = IsOptOutKeyword(text);
+    if (opt_out) {
+      Business& b = *FindBusiness(n.business_id);
+      Consent& c = b.consents[customer.value()];
+      c.state = Consent::State::kOptedOut;
+      c.changed_at_us = now;
+      EmitConsent(b, customer.value(), c, ch);
+    }
+    return opt_out;
+  });
 }
 
 bool PolicyEngine::IsOptOutKeyword(absl::string_view text) const {
@@ -864,131 +877,94 @@ std::vector<std::string> PolicyEngine::TopicNames(TopicSet topics) const {
 
 absl::StatusOr<DeliveryOutcome> PolicyEngine::RecordDelivered(PhoneNumber number,
                                                               PhoneNumber customer) {
-  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  std::unique_lock<std::mutex> lock(mu_);
-  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
-  if (!found.ok()) return found.status();
-  BusinessNumber& n = **found;
-  StateChanges ch;
-  const int64_t now = NowUs();
-  Advance(n, now, &ch);
-  LimitPool& p = *n.pool;
-  const uint64_t c = customer.value();
-  auto emit = [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, &ch); };
-  const int64_t end = now + Us(profile_.conversation_length);
-  DeliveryOutcome outcome;
-  const ConversationWindow* w = p.ledger.Find(c);
-  if (w != nullptr && w->open_at(now)) {
-    if (w->pending) {
+  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now,
+                                             StateChanges* ch) -> absl::StatusOr<DeliveryOutcome> {
+    LimitPool& p = *n.pool;
+    const uint64_t c = customer.value();
+    auto emit = [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, ch); };
+    const int64_t end = now + Us(profile_.conversation_length);
+    const ConversationWindow* w = p.ledger.Find(c);
+    if (w != nullptr && w->open_at(now)) {
+      if (!w->pending) return DeliveryOutcome::kInOpenConversation;
       // The first delivery fixes the conversation's 24h start.
       p.ledger.Start(c, now, end, emit);
-      OnNewConversation(n, now, &ch);
-      outcome = DeliveryOutcome::kStartedConversation;
-    } else {
-      outcome = DeliveryOutcome::kInOpenConversation;
+      OnNewConversation(n, now, ch);
+      return DeliveryOutcome::kStartedConversation;
     }
-  } else {
     auto t = threads_.find({number.value(), c});
     if (t != threads_.end() && (t->second.window_open(now, Us(profile_.service_window)) ||
                                 t->second.user_conversation_open(now))) {
-      outcome = DeliveryOutcome::kInUserConversation;
-    } else {
-      p.ledger.Start(c, now, end, emit);
-      OnNewConversation(n, now, &ch);
-      outcome = DeliveryOutcome::kStartedUnadmitted;
+      return DeliveryOutcome::kInUserConversation;
     }
-  }
-  if (absl::Status s = Commit(ch, lock); !s.ok()) return s;
-  return outcome;
+    p.ledger.Start(c, now, end, emit);
+    OnNewConversation(n, now, ch);
+    return DeliveryOutcome::kStartedUnadmitted;
+  });
 }
 
 absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer) {
-  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  std::unique_lock<std::mutex> lock(mu_);
-  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
-  if (!found.ok()) return found.status();
-  BusinessNumber& n = **found;
-  StateChanges ch;
-  Advance(n, NowUs(), &ch);
-  LimitPool& p = *n.pool;
-  const bool released = p.ledger.Release(
-      customer.value(), [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, &ch); });
-  absl::Status committed = Commit(ch, lock);
-  if (!committed.ok()) return committed;
-  if (!released) {
-    return absl::FailedPreconditionError(
-        "customer: no admitted conversation awaits delivery for this customer (already delivered, "
-        "failed, or timed out)");
-  }
-  return absl::OkStatus();
+  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t, StateChanges* ch) {
+    LimitPool& p = *n.pool;
+    const bool released = p.ledger.Release(
+        customer.value(), [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, ch); });
+    if (!released) {
+      return absl::FailedPreconditionError(
+          "customer: no admitted conversation awaits delivery for this customer (already "
+          "delivered, failed, or timed out)");
+    }
+    return absl::OkStatus();
+  });
 }
 
 absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer,
                                         SignalKind kind) {
-  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  std::unique_lock<std::mutex> lock(mu_);
-  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
-  if (!found.ok()) return found.status();
-  BusinessNumber& n = **found;
-  StateChanges ch;
-  const int64_t now = NowUs();
-  Advance(n, now, &ch);
-  const int64_t horizon = now - Us(profile_.quality.lookback);
-  while (!n.signals.empty() && n.signals.front().at_us <= horizon) n.signals.pop_front();
-  const QualityRating before = profile_.quality.Rate(n.signals, FromUs(now));
-  n.signals.push_back({now, kind});
-  const QualityRating after = profile_.quality.Rate(n.signals, FromUs(now));
-  if (after == QualityRating::kLow && before != QualityRating::kLow) {
-    n.low_since_us = now;
-    if (profile_.flagged_enabled && !n.flagged()) {
-      n.flagged_since_us = now;
-      if (n.pool->has_pending_upgrade()) {  // No upgrade while Flagged.
-        n.pool->pending_level = -1;
-        n.pool->pending_at_us = 0;
-        EmitPool(*n.pool, &ch);
+  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now, StateChanges* ch) {
+    const int64_t horizon = now - Us(profile_.quality.lookback);
+    while (!n.signals.empty() && n.signals.front().at_us <= horizon) n.signals.pop_front();
+    const QualityRating before = profile_.quality.Rate(n.signals, FromUs(now));
+    n.signals.push_back({now, kind});
+    const QualityRating after = profile_.quality.Rate(n.signals, FromUs(now));
+    if (after == QualityRating::kLow && before != QualityRating::kLow) {
+      n.low_since_us = now;
+      if (profile_.flagged_enabled && !n.flagged()) {
+        n.flagged_since_us = now;
+        if (n.pool->has_pending_upgrade()) {  // No upgrade while Flagged.
+          n.pool->pending_level = -1;
+          n.pool->pending_at_us = 0;
+          EmitPool(*n.pool, ch);
+        }
       }
     }
-  }
-  EmitNumber(n, &ch);
-  return Commit(ch, lock);
+    EmitNumber(n, ch);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
                                        OptInSource source, absl::Span<const std::string> topics) {
-  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  std::unique_lock<std::mutex> lock(mu_);
-  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
-  if (!found.ok()) return found.status();
-  Business& b = *FindBusiness((*found)->business_id);
-  absl::StatusOr<TopicSet> set = InternTopics(topics);
-  if (!set.ok()) return set.status();
-  StateChanges ch;
-  Consent& c = b.consents[customer.value()];
-  c.state = Consent::State::kOptedIn;
-  c.source = source;
-  c.topics = *set;
-  c.changed_at_us = NowUs();
-  EmitConsent(b, customer.value(), c, &ch);
-  return Commit(ch, lock);
+  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now, StateChanges* ch) {
+    Business& b = *FindBusiness(n.business_id);
+    absl::StatusOr<TopicSet> set = InternTopics(topics);
+    if (!set.ok()) return set.status();
+    Consent& c = b.consents[customer.value()];
+    c.state = Consent::State::kOptedIn;
+    c.source = source;
+    c.topics = *set;
+    c.changed_at_us = now;
+    EmitConsent(b, customer.value(), c, ch);
+    return absl::OkStatus();
+  });
 }
 
 absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer) {
-  if (!customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  std::unique_lock<std::mutex> lock(mu_);
-  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
-  if (!found.ok()) return found.status();
-  Business& b = *FindBusiness((*found)->business_id);
-  StateChanges ch;
-  Consent& c = b.consents[customer.value()];
-  c.state = Consent::State::kOptedOut;
-  c.changed_at_us = NowUs();
-  EmitConsent(b, customer.value(), c, &ch);
-  return Commit(ch, lock);
+  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now, StateChanges* ch) {
+    Business& b = *FindBusiness(n.business_id);
+    Consent& c = b.consents[customer.value()];
+    c.state = Consent::State::kOptedOut;
+    c.changed_at_us = now;
+    EmitConsent(b, customer.value(), c, ch);
+    return absl::OkStatus();
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -170,6 +170,12 @@ class PolicyEngine {
   Business* FindBusiness(absl::string_view id);
 
   void Advance(BusinessNumber& n, int64_t now, StateChanges* ch);
+  // The shape of every event: checks the customer, locks, finds the number,
+  // applies the time-driven rules, runs `body(number, now, changes)`, and
+  // commits what changed (even when `body` refuses: expiries are real).
+  // Returns body's result, or the error that came first.
+  template <typename Body>
+  auto OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body);
   absl::StatusOr<Decision> CheckLocked(const OutgoingMessage& m, int64_t now, StateChanges* ch);
   void OnNewConversation(BusinessNumber& n, int64_t now, StateChanges* ch);
   // Appends `ch` to the journal, releases `lock`, and waits until durable.
