@@ -145,8 +145,9 @@ void PrintState(const v1::NumberState& s) {
               "no_reason=%lld reports=%lld\n",
               (long long)c.no_longer_needed(), (long long)c.didnt_sign_up(), (long long)c.spam(),
               (long long)c.offensive_messages(), (long long)c.no_reason(), (long long)c.reports());
-  std::printf("  limit:      %s (tier level %d%s), used %lld, pending %lld\n",
-              s.limit() < 0 ? "unlimited" : absl::StrCat(s.limit()).c_str(), s.tier_level(),
+  std::printf("  limit:      %s (%s, level %d%s), used %lld, pending %lld\n",
+              s.limit() < 0 ? "unlimited" : absl::StrCat(s.limit()).c_str(),
+              v1::MessagingTier_Name(s.tier()).c_str(), s.tier_level(),
               s.per_portfolio_limit() ? ", shared by the portfolio" : "",
               (long long)s.used(), (long long)s.pending());
   std::printf("  unique 7d:  %lld\n", (long long)s.unique_customers_7d());

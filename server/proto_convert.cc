@@ -218,6 +218,18 @@ void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out)
   out->set_profile_revision(profile.revision);
 }
 
+v1::MessagingTier TierOf(int64_t limit) {
+  switch (limit) {
+    case 250: return v1::TIER_250;
+    case 1000: return v1::TIER_1K;
+    case 2000: return v1::TIER_2K;
+    case 10000: return v1::TIER_10K;
+    case 100000: return v1::TIER_100K;
+    case kUnlimited: return v1::TIER_UNLIMITED;
+    default: return v1::TIER_CUSTOM;
+  }
+}
+
 void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberState* out) {
   out->set_business_number(s.number.E164());
   out->set_business_id(s.business_id);
@@ -237,12 +249,14 @@ void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberSt
   c->set_reports(s.signals_7d[5]);
   out->set_tier_level(s.level);
   out->set_limit(s.limit);
+  out->set_tier(TierOf(s.limit));
   out->set_used(s.used);
   out->set_pending(s.pending);
   out->set_unique_customers_7d(s.recent_unique);
   out->set_upgrade_pending(s.pending_level >= 0);
   if (s.pending_level >= 0) {
     out->set_upgrade_limit(s.pending_limit);
+    out->set_upgrade_tier(TierOf(s.pending_limit));
     out->set_upgrade_at_unix_ms(UnixMillisOrZero(s.pending_at));
   }
   out->set_flagged_since_unix_ms(UnixMillisOrZero(s.flagged_since));

@@ -26,6 +26,7 @@ void ToProto(const MessageTemplate& t, absl::string_view business_id, v1::Templa
 void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out);
 void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberState* out);
 v1::DeliveryOutcome ToProto(DeliveryOutcome o);
+v1::MessagingTier TierOf(int64_t limit);
 
 grpc::Status ToGrpc(const absl::Status& s);
 int64_t UnixMillisOrZero(absl::Time t);  // 0 for infinite past/future.

@@ -194,6 +194,7 @@ TEST_F(ServerTest, QualitySignalsFlagTheNumberAndItSettlesOnDaySeven) {
   s = State();
   EXPECT_EQ(s.status(), v1::CONNECTED);
   EXPECT_EQ(s.limit(), 1000);  // Recovered by decay: tier kept.
+  EXPECT_EQ(s.tier(), v1::TIER_1K);
 }
 
 TEST_F(ServerTest, BatchAndStreamAnswerLikeSingleCalls) {
