@@ -16,7 +16,9 @@ for p in clang-14 libclang-rt-14-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -q >&2; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$p" >&2; }
 done
 mkdir -p "$OUT/gen" "$OUT/obj"
-protoc -I. --cpp_out="$OUT/gen" proto/wapolicy/v1/policy.proto || exit 1
+if [ ! -f "$OUT/gen/proto/wapolicy/v1/policy.pb.h" ] || [ proto/wapolicy/v1/policy.proto -nt "$OUT/gen/proto/wapolicy/v1/policy.pb.h" ]; then
+  protoc -I. --cpp_out="$OUT/gen" proto/wapolicy/v1/policy.proto || exit 1
+fi
 FLAGS=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -I. -I"$OUT/gen")
 SRCS=(policy/phone_number.cc policy/quality.cc policy/policy_profile.cc policy/conversations.cc
       policy/message_content.cc policy/templates.cc policy/message_compliance.cc policy/consent.cc
@@ -26,7 +28,9 @@ LIBS=$(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format 
        absl_hash absl_raw_hash_set absl_btree absl_flat_hash_map absl_cord protobuf grpc++)
 compile() {
   local src=$1 obj="$OUT/obj/$(echo "$1" | tr '/' '_').o"
-  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] || [ -n "$(find policy server proto -newer "$obj" -name '*.h' | head -1)" ]; then
+  # Rebuild when the source, any project header or any generated header is newer.
+  if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] ||
+     [ -n "$(find policy server "$OUT/gen" -newer "$obj" -name '*.h' | head -1)" ]; then
     clang++ "${FLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || return 1
   fi
   echo "$obj"
