@@ -9,12 +9,15 @@
 
 namespace wapolicy {
 
-DecisionIds::DecisionIds() : boot_(absl::BitGen()()) {}
+DecisionIds::DecisionIds()
+    : prefix_(absl::StrCat(absl::Hex(absl::BitGen()(), absl::kZeroPad16), "-")) {}
 
-std::string DecisionIds::Next() {
-  // "<boot in hex>-<counter>": unique across restarts, cheap to make.
-  return absl::StrCat(absl::Hex(boot_, absl::kZeroPad16), "-",
-                      next_.fetch_add(1, std::memory_order_relaxed));
+void DecisionIds::Next(std::string* out) {
+  // "<boot in hex>-<counter>": unique across restarts; no temporary string.
+  const absl::AlphaNum counter(next_.fetch_add(1, std::memory_order_relaxed));  // Formats in place.
+  out->reserve(prefix_.size() + counter.size());
+  out->assign(prefix_);
+  out->append(counter.data(), counter.size());
 }
 
 void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, v1::CheckResult* out) {
@@ -25,7 +28,7 @@ void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, v1::CheckResult*
   }
   v1::Decision* p = out->mutable_decision();
   ToProto(*d, engine_->profile(), p);
-  p->set_decision_id(ids_.Next());
+  ids_.Next(p->mutable_decision_id());
 }
 
 namespace {
@@ -80,7 +83,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* 
   absl::StatusOr<Decision> d = engine_->Check(*m);
   if (!d.ok()) return Done(ctx, ToGrpc(d.status()));
   ToProto(*d, engine_->profile(), out);
-  out->set_decision_id(ids_.Next());
+  ids_.Next(out->mutable_decision_id());
   return Done(ctx, grpc::Status::OK);
 }
 

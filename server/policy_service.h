@@ -19,10 +19,11 @@ namespace wapolicy {
 class DecisionIds {
  public:
   DecisionIds();
-  std::string Next();
+  // Writes the next id into `out` (a response field, often on an arena).
+  void Next(std::string* out);
 
  private:
-  uint64_t boot_;
+  std::string prefix_;  // "<boot in hex>-"
   std::atomic<uint64_t> next_{1};
 };
 

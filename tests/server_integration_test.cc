@@ -132,7 +132,10 @@ TEST_F(ServerTest, ConversationsOptInAndServiceWindowScenario) {
   EXPECT_FALSE(d.decision_id().empty());
   EXPECT_EQ(d.profile_name(), "brief-2023");
   ASSERT_TRUE(OptIn(c).ok());
+  const std::string first_id = d.decision_id();
   d = MustCheck(TemplateCheck(c));
+  EXPECT_NE(d.decision_id(), first_id);  // Unique, same boot prefix.
+  EXPECT_EQ(d.decision_id().substr(0, 17), first_id.substr(0, 17));
   EXPECT_TRUE(d.allowed());
   EXPECT_EQ(d.effect(), v1::OPENS_BUSINESS_INITIATED);
   EXPECT_EQ(d.limit(), 1000);
