@@ -55,7 +55,7 @@ TEST_F(ComplianceTest, OptInIsScopedToTopics) {
   EXPECT_NE(d.detail.find("marketing"), std::string::npos);
   ASSERT_TRUE(engine_->RecordOptIn(kBiz, kC, OptInSource::kInApp, {"financial_updates", "marketing"}).ok());
   EXPECT_TRUE(Check(Template("offer")).allowed);
-  EXPECT_EQ(engine_->TopicNames(engine_->GetConsent(kBiz, kC)->topics),
+  EXPECT_EQ(*engine_->ConsentTopics(kBiz, kC),
             (std::vector<std::string>{"financial_updates", "marketing"}));
 }
 

@@ -5,6 +5,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "policy/test_util.h"
 
@@ -544,6 +545,93 @@ TEST_F(EngineTest, RestoreRejectsCorruptRecords) {
   PolicyEngine e(DefaultProfile(), &clock_, nullptr);
   EXPECT_EQ(e.Restore(StateFamily::kNumber, "short", "").code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(e.Restore(StateFamily::kBusiness, "acme", "").code(), absl::StatusCode::kDataLoss);
+}
+
+// --- Shards: businesses never share state, numbers find theirs lock-free ---
+
+TEST_F(EngineTest, BusinessesInDifferentShardsStayApartAndBatchesSpanThem) {
+  PolicyEngine engine(SmallLadder(), &clock_, &journal_, /*shards=*/4);
+  std::vector<PhoneNumber> numbers;
+  for (int b = 0; b < 8; ++b) {  // 8 businesses over 4 shards.
+    const std::string id = absl::StrCat("biz", b);
+    ASSERT_TRUE(engine.UpsertBusiness(id, true, false).ok());
+    numbers.push_back(PhoneNumber::FromDigitsValue(14155550200ULL + b));
+    ASSERT_TRUE(engine.RegisterNumber(numbers.back(), id).ok());
+    ASSERT_TRUE(engine.PutTemplate(id, {"order_update", "en_US", TemplateCategory::kUtility,
+                                        TemplateStatus::kApproved}).ok());
+    ASSERT_TRUE(engine.RecordOptIn(numbers.back(), Customer(1), OptInSource::kSms).ok());
+  }
+  // Another business may not take a number, whichever shard it lives in.
+  EXPECT_EQ(engine.RegisterNumber(numbers[0], "biz1").code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(*engine.BusinessOf(numbers[3]), "biz3");
+  // Customer 1 opted in with every business; customer 2 with none.
+  std::vector<OutgoingMessage> batch;
+  for (int b = 0; b < 8; ++b) {
+    batch.push_back(Template(Customer(1), numbers[b]));
+    batch.push_back(Template(Customer(2), numbers[b]));
+  }
+  batch.push_back(Template(Customer(1), kBiz2));  // Not registered here.
+  std::vector<absl::StatusOr<Decision>> out = engine.CheckBatch(batch);
+  ASSERT_EQ(out.size(), batch.size());
+  for (int b = 0; b < 8; ++b) {
+    EXPECT_TRUE(out[2 * b]->allowed) << b;
+    EXPECT_EQ(out[2 * b + 1]->reason, ReasonCode::kNotOptedIn) << b;
+  }
+  EXPECT_EQ(out.back().status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(engine.Numbers().size(), 8u);
+  EXPECT_EQ(engine.stats().businesses, 8u);
+  // A rebuild from the journal routes every record back to its shard.
+  PolicyEngine restored(SmallLadder(), &clock_, nullptr, /*shards=*/4);
+  for (const auto& [key, value] : journal_.records()) {
+    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
+  }
+  for (int b = 0; b < 8; ++b) {
+    EXPECT_EQ(restored.GetNumberState(numbers[b])->used, 1) << b;
+    EXPECT_EQ(*restored.BusinessOf(numbers[b]), absl::StrCat("biz", b));
+  }
+}
+
+TEST_F(EngineTest, RegisteringPastMaxNumbersIsResourceExhausted) {
+  PolicyEngine engine(DefaultProfile(), &clock_, nullptr, /*shards=*/2, /*max_numbers=*/8);
+  ASSERT_TRUE(engine.UpsertBusiness("acme", true, false).ok());
+  int ok = 0;
+  absl::Status last;
+  for (int i = 0; i < 20; ++i) {
+    last = engine.RegisterNumber(PhoneNumber::FromDigitsValue(14155550300ULL + i), "acme");
+    ok += last.ok();
+  }
+  EXPECT_GE(ok, 8);
+  EXPECT_EQ(last.code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(EngineTest, ConcurrentLoadAcrossBusinessesKeepsEveryLimit) {
+  PolicyEngine engine(SmallLadder(), &clock_, &journal_, /*shards=*/4);
+  for (int b = 0; b < 4; ++b) {
+    const std::string id = absl::StrCat("biz", b);
+    ASSERT_TRUE(engine.UpsertBusiness(id, true, false).ok());
+    ASSERT_TRUE(engine.RegisterNumber(PhoneNumber::FromDigitsValue(14155550400ULL + b), id).ok());
+    ASSERT_TRUE(engine.PutTemplate(id, {"order_update", "en_US", TemplateCategory::kUtility,
+                                        TemplateStatus::kApproved}).ok());
+    for (int c = 0; c < 50; ++c) {
+      ASSERT_TRUE(engine.RecordOptIn(PhoneNumber::FromDigitsValue(14155550400ULL + b), Customer(c),
+                                     OptInSource::kSms).ok());
+    }
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 200; ++i) {
+        const PhoneNumber n = PhoneNumber::FromDigitsValue(14155550400ULL + (t + i) % 4);
+        (void)engine.Check(Template(Customer(i % 50), n));
+        if (i % 5 == 0) (void)engine.RecordInbound(n, Customer(i % 50), "hi");
+        if (i % 9 == 0) (void)engine.GetNumberState(n);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (int b = 0; b < 4; ++b) {
+    EXPECT_EQ(engine.GetNumberState(PhoneNumber::FromDigitsValue(14155550400ULL + b))->used, 2) << b;
+  }
 }
 
 TEST_F(EngineTest, SweepForgetsExpiredStateSoStorageDoesNotGrow) {
