@@ -9,21 +9,33 @@
 namespace wapolicy {
 
 // Big-endian fixed-width integers (so keys sort numerically) and
-// length-prefixed strings for the core's state records.
-inline void PutFixed64(std::string* out, uint64_t v) {
+// length-prefixed strings for the core's state records. `Out` is any byte
+// container with push_back and insert (std::string, RecordBytes).
+template <typename Out>
+void PutFixed64(Out* out, uint64_t v) {
   for (int i = 7; i >= 0; --i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
 }
-inline void PutFixed8(std::string* out, uint8_t v) { out->push_back(static_cast<char>(v)); }
-inline void PutString(std::string* out, absl::string_view s) {
-  PutFixed8(out, static_cast<uint8_t>(s.size() > 255 ? 255 : s.size()));
-  out->append(s.data(), s.size() > 255 ? 255 : s.size());
+template <typename Out>
+void PutFixed8(Out* out, uint8_t v) {
+  out->push_back(static_cast<char>(v));
 }
-
+template <typename Out>
+void PutRaw(Out* out, absl::string_view s) {
+  out->insert(out->end(), s.begin(), s.end());
+}
+// Up to 255 bytes, length first.
+template <typename Out>
+void PutString(Out* out, absl::string_view s) {
+  if (s.size() > 255) s = s.substr(0, 255);
+  PutFixed8(out, static_cast<uint8_t>(s.size()));
+  PutRaw(out, s);
+}
 // Strings up to 4 GiB (template bodies and the like).
-inline void PutBytes(std::string* out, absl::string_view s) {
+template <typename Out>
+void PutBytes(Out* out, absl::string_view s) {
   const uint32_t n = static_cast<uint32_t>(s.size());
   for (int i = 3; i >= 0; --i) out->push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  out->append(s.data(), s.size());
+  PutRaw(out, s);
 }
 
 // Reads what the Put* functions wrote; every Get fails (returns false) past the end.

@@ -132,14 +132,14 @@ absl::Status EngineShard::Commit(StateChanges& ch, std::unique_lock<std::mutex>&
 
 void EngineShard::EmitBusiness(const Business& b, StateChanges* ch) const {
   if (journal_ == nullptr) return;
-  StateChange c{StateFamily::kBusiness, false, b.id, {}};
+  StateChange c{StateFamily::kBusiness, false, ToRecordBytes(b.id), {}};
   PutFixed8(&c.value, (b.verified ? 1 : 0) | (b.official ? 2 : 0));
   ch->push_back(std::move(c));
 }
 
 void EngineShard::EmitPool(const LimitPool& p, StateChanges* ch) const {
   if (journal_ == nullptr) return;
-  StateChange c{StateFamily::kPool, false, p.id, {}};
+  StateChange c{StateFamily::kPool, false, ToRecordBytes(p.id), {}};
   PutString(&c.value, p.business_id);
   PutFixed8(&c.value, static_cast<uint8_t>(p.level));
   PutFixed8(&c.value, static_cast<uint8_t>(p.pending_level + 1));
@@ -149,7 +149,8 @@ void EngineShard::EmitPool(const LimitPool& p, StateChanges* ch) const {
 
 void EngineShard::EmitNumber(const BusinessNumber& n, StateChanges* ch) const {
   if (journal_ == nullptr) return;
-  StateChange c{StateFamily::kNumber, false, NumberKey(n.number.value()), {}};
+  StateChange c{StateFamily::kNumber, false, {}, {}};
+  PutFixed64(&c.key, n.number.value());
   PutString(&c.value, n.business_id);
   PutFixed64(&c.value, static_cast<uint64_t>(n.flagged_since_us));
   PutFixed64(&c.value, static_cast<uint64_t>(n.low_since_us));

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -24,13 +25,19 @@ enum class StateFamily : uint8_t {
 inline constexpr int kStateFamilyCount = 7;
 absl::string_view StateFamilyName(StateFamily f);
 
+// The bytes of a record's key or value. Nearly all fit inline (a
+// conversation record is 18 + 25 bytes), so making a record allocates nothing.
+using RecordBytes = absl::InlinedVector<char, 40>;
+inline RecordBytes ToRecordBytes(absl::string_view s) { return RecordBytes(s.begin(), s.end()); }
+inline absl::string_view View(const RecordBytes& b) { return absl::string_view(b.data(), b.size()); }
+
 // One record written (or erased) by a state change. Keys and values use the
 // core's own compact binary encoding; storage treats them as opaque bytes.
 struct StateChange {
   StateFamily family;
   bool erase = false;
-  std::string key;
-  std::string value;
+  RecordBytes key;
+  RecordBytes value;
 };
 using StateChanges = std::vector<StateChange>;
 

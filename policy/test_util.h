@@ -25,11 +25,11 @@ class MemoryJournal : public StateJournal {
     }
     ++commits_;
     for (const StateChange& c : changes) {
-      auto key = std::make_pair(static_cast<int>(c.family), c.key);
+      auto key = std::make_pair(static_cast<int>(c.family), std::string(View(c.key)));
       if (c.erase) {
         records_.erase(key);
       } else {
-        records_[key] = c.value;
+        records_[key] = std::string(View(c.value));
       }
     }
     return ++appended_;

@@ -97,7 +97,9 @@ absl::Status RocksStateStore::Write(const std::vector<StateChanges>& group) {
   for (const StateChanges& changes : group) {
     for (const StateChange& c : changes) {
       rocksdb::ColumnFamilyHandle* cf = families_[static_cast<int>(c.family)];
-      rocksdb::Status s = c.erase ? batch.Delete(cf, c.key) : batch.Put(cf, c.key, c.value);
+      const rocksdb::Slice key(c.key.data(), c.key.size());
+      rocksdb::Status s = c.erase ? batch.Delete(cf, key)
+                                  : batch.Put(cf, key, rocksdb::Slice(c.value.data(), c.value.size()));
       if (!s.ok()) return FromRocks(s, "building write batch");
     }
   }

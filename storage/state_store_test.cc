@@ -55,7 +55,8 @@ TEST(RocksStateStoreTest, ConcurrentCommitsAreGroupedAndAllDurable) {
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kEach; ++i) {
-        StateChanges ch{{StateFamily::kBusiness, false, "b" + std::to_string(t * kEach + i), "\1"}};
+        StateChanges ch{{StateFamily::kBusiness, false,
+                         ToRecordBytes("b" + std::to_string(t * kEach + i)), ToRecordBytes("\1")}};
         ASSERT_TRUE((*store)->Commit(std::move(ch)).ok());
       }
     });
