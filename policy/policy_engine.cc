@@ -10,7 +10,10 @@ namespace wapolicy {
 
 PolicyEngine::PolicyEngine(PolicyProfile profile, const Clock* clock, StateJournal* journal,
                            int shards, size_t max_numbers)
-    : profile_(std::move(profile)), clock_(clock), directory_(2 * max_numbers) {
+    : profile_(std::move(profile)),
+      clock_(clock),
+      max_numbers_(max_numbers),
+      directory_(2 * max_numbers) {
   shards_.reserve(std::max(shards, 1));
   for (int i = 0; i < std::max(shards, 1); ++i) {
     shards_.push_back(std::make_unique<EngineShard>(profile_, clock, journal));
@@ -52,9 +55,10 @@ absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view 
     return absl::AlreadyExistsError(
         absl::StrCat("number ", number.E164(), " is registered to another business"));
   }
-  if (!existing.has_value() && !directory_.Insert(number.value(), target)) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("too many business numbers (", directory_.size(), "); raise max_numbers"));
+  if (!existing.has_value() &&
+      (directory_.size() >= max_numbers_ || !directory_.Insert(number.value(), target))) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "business_number: the server holds its maximum of ", max_numbers_, " numbers (--max_numbers)"));
   }
   return shards_[target]->RegisterNumber(number, business_id);
 }

@@ -81,6 +81,7 @@ class PolicyEngine {
   const PolicyProfile profile_;
   const Clock* const clock_;
   std::vector<std::unique_ptr<EngineShard>> shards_;
+  const size_t max_numbers_;
   NumberDirectory directory_;
   std::mutex register_mu_;  // Serialises number registration (and directory inserts).
 };

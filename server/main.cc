@@ -36,6 +36,7 @@ ABSL_FLAG(std::string, config, "", "ProfileConfig file (protobuf text format) ov
 ABSL_FLAG(std::string, fake_clock, "",
           "Test mode: start a fake clock at this RFC 3339 time and allow PolicyAdmin.AdvanceClock.");
 ABSL_FLAG(int, max_batch, 10000, "Most checks in one CheckBatch.");
+ABSL_FLAG(int, max_numbers, 65536, "Most business phone numbers the server will register.");
 ABSL_FLAG(int64_t, memtable_budget_mb, 256, "Memory for RocksDB's memtables, all families together (MiB).");
 ABSL_FLAG(int, max_message_bytes, 4 << 20,
           "Largest request accepted (bytes); larger ones get RESOURCE_EXHAUSTED.");
@@ -109,7 +110,9 @@ int main(int argc, char** argv) {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   auto store = RocksStateStore::Open(data_dir, durability, absl::GetFlag(FLAGS_memtable_budget_mb));
   if (!store.ok()) return Fail(std::string(store.status().message()));
-  PolicyEngine engine(*profile, clock, store->get());
+  if (absl::GetFlag(FLAGS_max_numbers) < 1) return Fail("--max_numbers must be at least 1");
+  PolicyEngine engine(*profile, clock, store->get(), /*shards=*/16,
+                      static_cast<size_t>(absl::GetFlag(FLAGS_max_numbers)));
   absl::StatusOr<int64_t> loaded = (*store)->LoadInto(engine);
   if (!loaded.ok()) return Fail(absl::StrCat("loading state: ", loaded.status().message()));
 

@@ -84,6 +84,21 @@ TEST(LimitsTest, AFloodGetsResourceExhaustedAndTheServerStaysUp) {
   EXPECT_TRUE(StillServing(server));
 }
 
+TEST(LimitsTest, NumbersPastMaxNumbersAreRefused) {
+  ServerProcess server(MakeTempDir("limits"), {"--max_numbers=1"});
+  ASSERT_TRUE(server.Start());
+  RegisterAcme(server);  // The one number.
+  grpc::ClientContext c;
+  v1::RegisterNumberRequest r;
+  r.set_business_number("+14155550101");
+  r.set_business_id("acme");
+  v1::RegisterNumberResponse rr;
+  grpc::Status s = server.admin().RegisterNumber(&c, r, &rr);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("max_numbers"), std::string::npos) << s.error_message();
+  EXPECT_TRUE(StillServing(server));
+}
+
 TEST(LimitsTest, DeadlinesAreHonoured) {
   ServerProcess server(MakeTempDir("limits"), {});
   ASSERT_TRUE(server.Start());
