@@ -22,7 +22,8 @@ fi
 FLAGS=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -I. -I"$OUT/gen")
 SRCS=(policy/phone_number.cc policy/quality.cc policy/policy_profile.cc policy/conversations.cc
       policy/message_content.cc policy/templates.cc policy/message_compliance.cc policy/consent.cc
-      policy/decision.cc policy/number_status.cc policy/policy_engine.cc server/proto_convert.cc
+      policy/decision.cc policy/number_status.cc policy/engine_shard.cc policy/number_directory.cc
+      policy/policy_engine.cc server/proto_convert.cc
       "$OUT/gen/proto/wapolicy/v1/policy.pb.cc")
 LIBS=$(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format absl_time \
        absl_hash absl_raw_hash_set absl_btree absl_flat_hash_map absl_cord protobuf grpc++)

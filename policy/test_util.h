@@ -2,6 +2,7 @@
 #define WAPOLICY_POLICY_TEST_UTIL_H_
 
 #include <map>
+#include <mutex>
 #include <string>
 #include <utility>
 
@@ -15,10 +16,11 @@ namespace wapolicy {
 inline PhoneNumber Num(absl::string_view s) { return PhoneNumber::Parse(s).value(); }
 
 // A StateJournal held in memory: the latest value of every record, and a
-// switch to make commits fail.
+// switch to make commits fail. Thread-safe (shards append concurrently).
 class MemoryJournal : public StateJournal {
  public:
   uint64_t Append(StateChanges changes) override {
+    std::lock_guard<std::mutex> lock(mu_);
     if (fail_) {
       failed_ = true;
       return ++appended_;
@@ -35,14 +37,23 @@ class MemoryJournal : public StateJournal {
     return ++appended_;
   }
   absl::Status Await(uint64_t) override {
+    std::lock_guard<std::mutex> lock(mu_);
     return failed_ ? absl::InternalError("disk full (simulated)") : absl::OkStatus();
   }
-  // Every record, in StateFamily order (the order Restore needs).
+  // Every record, in StateFamily order (the order Restore needs). Read it
+  // only when no operation is running.
   const std::map<std::pair<int, std::string>, std::string>& records() const { return records_; }
-  void set_fail(bool f) { fail_ = f; }
-  int commits() const { return commits_; }
+  void set_fail(bool f) {
+    std::lock_guard<std::mutex> lock(mu_);
+    fail_ = f;
+  }
+  int commits() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return commits_;
+  }
 
  private:
+  mutable std::mutex mu_;
   std::map<std::pair<int, std::string>, std::string> records_;
   bool fail_ = false;
   bool failed_ = false;  // Sticky, like a real journal.
