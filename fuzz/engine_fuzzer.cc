@@ -20,7 +20,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   profile.quality.low_threshold = 8;
   profile.frequency_cap_per_day = 3;
   MemoryJournal journal;
-  PolicyEngine engine(profile, &clock, &journal);
+  PolicyEngine engine(profile, &clock, &journal, /*shards=*/2, /*max_numbers=*/8);
   (void)engine.UpsertBusiness("b", true, false);
   const PhoneNumber numbers[2] = {PhoneNumber::FromDigitsValue(14155550100ULL),
                                   PhoneNumber::FromDigitsValue(14155550101ULL)};
@@ -66,7 +66,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       default: (void)engine.Sweep(); break;
     }
   }
-  PolicyEngine rebuilt(profile, &clock, nullptr);
+  PolicyEngine rebuilt(profile, &clock, nullptr, /*shards=*/2, /*max_numbers=*/8);
   for (const auto& [key, value] : journal.records()) {
     if (!rebuilt.Restore(static_cast<StateFamily>(key.first), key.second, value).ok()) __builtin_trap();
   }

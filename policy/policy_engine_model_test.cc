@@ -324,7 +324,7 @@ std::string RunSequence(uint64_t seed, int steps, const Mix& mix = kBalanced) {
   auto pick = [&](int n) { return static_cast<int>(rng() % n); };
   const absl::Time t0 = absl::FromUnixSeconds(1767225600);
   ManualClock clock(t0);
-  PolicyEngine engine(ModelProfile(flags), &clock, nullptr);
+  PolicyEngine engine(ModelProfile(flags), &clock, nullptr, /*shards=*/2, /*max_numbers=*/8);
   Reference ref(ModelProfile(flags));
   (void)engine.UpsertBusiness("b", true, false);
   PhoneNumber numbers[kNumbers] = {Num("+14155550100"), Num("+14155550101")};
