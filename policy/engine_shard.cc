@@ -96,6 +96,24 @@ EngineShard::Business* EngineShard::FindBusiness(absl::string_view id) {
   return it == businesses_.end() ? nullptr : it->second.get();
 }
 
+absl::StatusOr<EngineShard::Business*> EngineShard::RequireBusiness(absl::string_view id) {
+  Business* b = FindBusiness(id);
+  if (b == nullptr) {
+    return absl::NotFoundError(absl::StrCat("business_id '", id, "' is not registered"));
+  }
+  return b;
+}
+
+absl::StatusOr<const MessageTemplate*> EngineShard::RequireTemplate(const Business& b,
+                                                                      absl::string_view name,
+                                                                      absl::string_view language) {
+  const MessageTemplate* t = b.FindTemplate(name, language);
+  if (t == nullptr) {
+    return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
+  }
+  return t;
+}
+
 absl::StatusOr<BusinessNumber*> EngineShard::FindNumber(PhoneNumber n) {
   if (!n.valid()) return absl::InvalidArgumentError("business_number is not a valid E.164 number");
   auto it = numbers_.find(n.value());
@@ -491,9 +509,7 @@ absl::Status EngineShard::RegisterNumber(PhoneNumber number, absl::string_view b
   if (!number.valid()) return absl::InvalidArgumentError("number is not a valid E.164 number");
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  if (FindBusiness(business_id) == nullptr) {
-    return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
-  }
+  if (absl::StatusOr<Business*> b = RequireBusiness(business_id); !b.ok()) return b.status();
   auto it = numbers_.find(number.value());
   if (it != numbers_.end()) {
     if (it->second->business_id == business_id) return absl::OkStatus();
@@ -519,13 +535,11 @@ absl::Status EngineShard::PutTemplate(absl::string_view business_id, const Messa
   if (t.topic.size() > 64) return absl::InvalidArgumentError("template.topic: at most 64 characters");
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  Business* b = FindBusiness(business_id);
-  if (b == nullptr) {
-    return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
-  }
+  absl::StatusOr<Business*> b = RequireBusiness(business_id);
+  if (!b.ok()) return b.status();
   StateChanges ch;
-  b->templates[t.name][t.language] = t;
-  EmitTemplate(*b, t, false, &ch);
+  (*b)->templates[t.name][t.language] = t;
+  EmitTemplate(**b, t, false, &ch);
   return Commit(ch, lock);
 }
 
@@ -533,19 +547,15 @@ absl::Status EngineShard::RemoveTemplate(absl::string_view business_id, absl::st
                                           absl::string_view language) {
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  Business* b = FindBusiness(business_id);
-  if (b == nullptr) {
-    return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
-  }
-  const MessageTemplate* t = b->FindTemplate(name, language);
-  if (t == nullptr) {
-    return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
-  }
+  absl::StatusOr<Business*> b = RequireBusiness(business_id);
+  if (!b.ok()) return b.status();
+  absl::StatusOr<const MessageTemplate*> t = RequireTemplate(**b, name, language);
+  if (!t.ok()) return t.status();
   StateChanges ch;
-  EmitTemplate(*b, *t, true, &ch);
-  auto by_name = b->templates.find(name);
+  EmitTemplate(**b, **t, true, &ch);
+  auto by_name = (*b)->templates.find(name);
   by_name->second.erase(language);
-  if (by_name->second.empty()) b->templates.erase(by_name);
+  if (by_name->second.empty()) (*b)->templates.erase(by_name);
   return Commit(ch, lock);
 }
 
@@ -1042,15 +1052,11 @@ absl::StatusOr<MessageTemplate> EngineShard::GetTemplate(absl::string_view busin
                                                           absl::string_view name,
                                                           absl::string_view language) {
   std::lock_guard<std::mutex> lock(mu_);
-  Business* b = FindBusiness(business_id);
-  if (b == nullptr) {
-    return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
-  }
-  const MessageTemplate* t = b->FindTemplate(name, language);
-  if (t == nullptr) {
-    return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
-  }
-  return *t;
+  absl::StatusOr<Business*> b = RequireBusiness(business_id);
+  if (!b.ok()) return b.status();
+  absl::StatusOr<const MessageTemplate*> t = RequireTemplate(**b, name, language);
+  if (!t.ok()) return t.status();
+  return **t;
 }
 
 std::vector<PhoneNumber> EngineShard::Numbers() const {

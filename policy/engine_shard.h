@@ -169,6 +169,11 @@ class EngineShard {
   LimitPool* GetOrCreatePool(const std::string& id, absl::string_view business_id);
   absl::StatusOr<BusinessNumber*> FindNumber(PhoneNumber n);
   Business* FindBusiness(absl::string_view id);
+  // NOT_FOUND naming the business / template when there is none.
+  absl::StatusOr<Business*> RequireBusiness(absl::string_view id);
+  static absl::StatusOr<const MessageTemplate*> RequireTemplate(const Business& b,
+                                                                absl::string_view name,
+                                                                absl::string_view language);
 
   void Advance(BusinessNumber& n, int64_t now, StateChanges* ch);
   // The shape of every event: checks the customer, locks, finds the number,

@@ -213,30 +213,7 @@ int main(int argc, char** argv) {
   absl::Time now = kT0;
   std::unique_ptr<ServerProcess> server = StartAt(dir, config, now);
   if (server == nullptr) return 1;
-  {
-    grpc::ClientContext c1, c3;
-    v1::UpsertBusinessRequest b;
-    b.set_business_id("acme");
-    b.set_verified(true);
-    v1::UpsertBusinessResponse br;
-    if (!server->admin().UpsertBusiness(&c1, b, &br).ok()) return 1;
-    for (int n = 0; n < kNumbers; ++n) {
-      grpc::ClientContext c2;
-      v1::RegisterNumberRequest r;
-      r.set_business_number(Number(n));
-      r.set_business_id("acme");
-      v1::RegisterNumberResponse rr;
-      if (!server->admin().RegisterNumber(&c2, r, &rr).ok()) return 1;
-    }
-    v1::Template t;
-    t.set_business_id("acme");
-    t.set_name("t");
-    t.set_language("en");
-    t.set_category(v1::UTILITY);
-    t.set_status(v1::APPROVED);
-    v1::PutTemplateResponse tr;
-    if (!server->admin().PutTemplate(&c3, t, &tr).ok()) return 1;
-  }
+  if (!SetUpBusiness(*server, "acme", {Number(0), Number(1)}).ok()) return 1;
   std::mt19937_64 rng(absl::GetFlag(FLAGS_seed));
   std::set<int> all_opted_out;
   std::vector<std::array<int64_t, kNumbers>> blocks_by_round;

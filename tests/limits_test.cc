@@ -23,16 +23,7 @@ v1::CheckBatchRequest BigBatch(int n) {
 }
 
 void RegisterAcme(ServerProcess& s) {
-  grpc::ClientContext c1, c2;
-  v1::UpsertBusinessRequest b;
-  b.set_business_id("acme");
-  v1::UpsertBusinessResponse br;
-  ASSERT_TRUE(s.admin().UpsertBusiness(&c1, b, &br).ok());
-  v1::RegisterNumberRequest r;
-  r.set_business_number("+14155550100");
-  r.set_business_id("acme");
-  v1::RegisterNumberResponse rr;
-  ASSERT_TRUE(s.admin().RegisterNumber(&c2, r, &rr).ok());
+  ASSERT_TRUE(SetUpBusiness(s, "acme", {"+14155550100"}, /*template_name=*/"").ok());
 }
 
 bool StillServing(ServerProcess& s) {

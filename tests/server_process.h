@@ -101,6 +101,38 @@ class ServerProcess {
   std::unique_ptr<v1::PolicyAdmin::Stub> admin_;
 };
 
+// Registers a verified business, its numbers and one APPROVED utility template
+// (name, "en") through the admin API.
+inline grpc::Status SetUpBusiness(ServerProcess& server, const std::string& business,
+                                  const std::vector<std::string>& numbers,
+                                  const std::string& template_name = "t") {
+  grpc::ClientContext c;
+  v1::UpsertBusinessRequest b;
+  b.set_business_id(business);
+  b.set_verified(true);
+  v1::UpsertBusinessResponse br;
+  grpc::Status s = server.admin().UpsertBusiness(&c, b, &br);
+  for (const std::string& number : numbers) {
+    if (!s.ok()) return s;
+    grpc::ClientContext rc;
+    v1::RegisterNumberRequest r;
+    r.set_business_number(number);
+    r.set_business_id(business);
+    v1::RegisterNumberResponse rr;
+    s = server.admin().RegisterNumber(&rc, r, &rr);
+  }
+  if (!s.ok() || template_name.empty()) return s;
+  grpc::ClientContext tc;
+  v1::Template t;
+  t.set_business_id(business);
+  t.set_name(template_name);
+  t.set_language("en");
+  t.set_category(v1::UTILITY);
+  t.set_status(v1::APPROVED);
+  v1::PutTemplateResponse tr;
+  return server.admin().PutTemplate(&tc, t, &tr);
+}
+
 }  // namespace wapolicy
 
 #endif  // WAPOLICY_TESTS_SERVER_PROCESS_H_

@@ -37,29 +37,7 @@ int main(int argc, char** argv) {
   ServerProcess server(dir, {"--config=" + config, "--fake_clock=2026-01-01T00:00:00Z",
                              "--sweep_interval=1s", "--memtable_budget_mb=32"});
   if (!server.Start()) return 1;
-  {
-    grpc::ClientContext c1, c2, c3;
-    v1::UpsertBusinessRequest b;
-    b.set_business_id("acme");
-    b.set_verified(true);
-    v1::UpsertBusinessResponse br;
-    v1::RegisterNumberRequest r;
-    r.set_business_number(kNumber);
-    r.set_business_id("acme");
-    v1::RegisterNumberResponse rr;
-    v1::Template t;
-    t.set_business_id("acme");
-    t.set_name("t");
-    t.set_language("en");
-    t.set_category(v1::UTILITY);
-    t.set_status(v1::APPROVED);
-    v1::PutTemplateResponse tr;
-    if (!server.admin().UpsertBusiness(&c1, b, &br).ok() ||
-        !server.admin().RegisterNumber(&c2, r, &rr).ok() ||
-        !server.admin().PutTemplate(&c3, t, &tr).ok()) {
-      return 1;
-    }
-  }
+  if (!SetUpBusiness(server, "acme", {kNumber}).ok()) return 1;
   const int pool = absl::GetFlag(FLAGS_pool), per_step = absl::GetFlag(FLAGS_step_customers);
   const auto start = std::chrono::steady_clock::now();
   const auto end = start + std::chrono::seconds(absl::GetFlag(FLAGS_seconds));
