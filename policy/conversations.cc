@@ -43,11 +43,6 @@ void ConversationLedger::Expire(int64_t now, int64_t lookback_us, OnChange on_ch
   }
 }
 
-const ConversationWindow* ConversationLedger::Find(uint64_t customer) const {
-  auto it = windows_.find(customer);
-  return it == windows_.end() ? nullptr : &it->second;
-}
-
 bool ConversationLedger::HasOpenSlot(uint64_t customer, int64_t now) const {
   const ConversationWindow* w = Find(customer);
   return w != nullptr && w->open_at(now);

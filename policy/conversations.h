@@ -40,7 +40,10 @@ class ConversationLedger {
   // at or before `now - lookback_us`.
   void Expire(int64_t now, int64_t lookback_us, OnChange on_change);
 
-  const ConversationWindow* Find(uint64_t customer) const;
+  const ConversationWindow* Find(uint64_t customer) const {
+    auto it = windows_.find(customer);
+    return it == windows_.end() ? nullptr : &it->second;
+  }
   bool HasOpenSlot(uint64_t customer, int64_t now) const;
 
   // Slots currently held (pending or confirmed). Call Expire first.

@@ -293,7 +293,7 @@ absl::Status EngineShard::Restore(StateFamily family, absl::string_view key,
     case StateFamily::kNumber: {
       uint64_t number, count;
       std::string business;
-      auto n = std::make_unique<BusinessNumber>();
+      auto n = std::make_unique<ShardNumber>();
       if (!k.GetFixed64(&number) || !v.GetString(&business) ||
           !v.GetInt64(&n->flagged_since_us) || !v.GetInt64(&n->low_since_us) ||
           !v.GetFixed64(&count)) {
@@ -311,6 +311,8 @@ absl::Status EngineShard::Restore(StateFamily family, absl::string_view key,
       n->number = PhoneNumber::FromDigitsValue(number);
       n->business_id = business;
       n->pool = GetOrCreatePool(PoolIdFor(n->number, business), business);
+      n->business = FindBusiness(business);
+      if (n->business == nullptr) return corrupt();  // Businesses are restored first.
       numbers_[number] = std::move(n);
       return absl::OkStatus();
     }
@@ -411,7 +413,7 @@ absl::Status EngineShard::Restore(StateFamily family, absl::string_view key,
 
 void EngineShard::Advance(BusinessNumber& n, int64_t now, StateChanges* ch) {
   LimitPool& p = *n.pool;
-  const Business* b = FindBusiness(n.business_id);
+  const Business* b = &OwnerOf(n);
   const bool verified = b != nullptr && b->verified;
   // Apply due transitions in time order (they can only coexist in portfolio scope).
   for (;;) {
@@ -443,7 +445,7 @@ void EngineShard::Advance(BusinessNumber& n, int64_t now, StateChanges* ch) {
 // Tier changes checked on each new business-initiated conversation.
 void EngineShard::OnNewConversation(BusinessNumber& n, int64_t now, StateChanges* ch) {
   LimitPool& p = *n.pool;
-  const Business* b = FindBusiness(n.business_id);
+  const Business* b = &OwnerOf(n);
   const bool verified = b != nullptr && b->verified;
   const QualityRating rating = profile_.quality.Rate(n.signals, FromUs(now));
 
@@ -509,7 +511,8 @@ absl::Status EngineShard::RegisterNumber(PhoneNumber number, absl::string_view b
   if (!number.valid()) return absl::InvalidArgumentError("number is not a valid E.164 number");
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  if (absl::StatusOr<Business*> b = RequireBusiness(business_id); !b.ok()) return b.status();
+  absl::StatusOr<Business*> b = RequireBusiness(business_id);
+  if (!b.ok()) return b.status();
   auto it = numbers_.find(number.value());
   if (it != numbers_.end()) {
     if (it->second->business_id == business_id) return absl::OkStatus();
@@ -517,10 +520,11 @@ absl::Status EngineShard::RegisterNumber(PhoneNumber number, absl::string_view b
                                                  " is registered to another business"));
   }
   StateChanges ch;
-  auto n = std::make_unique<BusinessNumber>();
+  auto n = std::make_unique<ShardNumber>();
   n->number = number;
   n->business_id = std::string(business_id);
   n->pool = GetOrCreatePool(PoolIdFor(number, business_id), business_id);
+  n->business = *b;
   EmitPool(*n->pool, &ch);
   EmitNumber(*n, &ch);
   numbers_[number.value()] = std::move(n);
@@ -578,7 +582,7 @@ void EngineShard::WarmCustomers(absl::Span<const OutgoingMessage> messages) {
       auto it = numbers_.find(m.business_number.value());
       if (it == numbers_.end()) continue;
       last = it->second.get();
-      last_business = FindBusiness(last->business_id);
+      last_business = &OwnerOf(*last);
     }
     targets.push_back({&last->pool->ledger, last_business, {last->number.value(), m.customer.value()}});
   }
@@ -600,7 +604,7 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
   BusinessNumber& n = **found;
   Advance(n, now, ch);
   LimitPool& p = *n.pool;
-  Business& b = *FindBusiness(n.business_id);
+  Business& b = OwnerOf(n);
   const uint64_t c = m.customer.value();
 
   Decision d;
@@ -845,7 +849,7 @@ absl::StatusOr<bool> EngineShard::RecordInbound(PhoneNumber number, PhoneNumber 
     EmitThread(key, &w, ch);
     const bool opt_out = IsOptOutKeyword(text);
     if (opt_out) {
-      Business& b = *FindBusiness(n.business_id);
+      Business& b = OwnerOf(n);
       Consent& c = b.consents[customer.value()];
       c.state = Consent::State::kOptedOut;
       c.changed_at_us = now;
@@ -918,7 +922,7 @@ absl::StatusOr<std::vector<std::string>> EngineShard::ConsentTopics(PhoneNumber 
   std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
-  const Business& b = *FindBusiness((*found)->business_id);
+  const Business& b = OwnerOf(**found);
   auto it = b.consents.find(customer.value());
   if (it == b.consents.end()) return std::vector<std::string>();
   return TopicNamesLocked(it->second.topics);
@@ -992,7 +996,7 @@ absl::Status EngineShard::RecordSignal(PhoneNumber number, PhoneNumber customer,
 absl::Status EngineShard::RecordOptIn(PhoneNumber number, PhoneNumber customer,
                                        OptInSource source, absl::Span<const std::string> topics) {
   return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now, StateChanges* ch) {
-    Business& b = *FindBusiness(n.business_id);
+    Business& b = OwnerOf(n);
     absl::StatusOr<TopicSet> set = InternTopics(topics);
     if (!set.ok()) return set.status();
     Consent& c = b.consents[customer.value()];
@@ -1007,7 +1011,7 @@ absl::Status EngineShard::RecordOptIn(PhoneNumber number, PhoneNumber customer,
 
 absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer) {
   return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now, StateChanges* ch) {
-    Business& b = *FindBusiness(n.business_id);
+    Business& b = OwnerOf(n);
     Consent& c = b.consents[customer.value()];
     c.state = Consent::State::kOptedOut;
     c.changed_at_us = now;
@@ -1029,7 +1033,7 @@ absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number) {
   const int64_t now = NowUs();
   Advance(n, now, &ch);
   const LimitPool& p = *n.pool;
-  const Business& b = *FindBusiness(n.business_id);
+  const Business& b = OwnerOf(n);
   NumberSnapshot s;
   s.number = n.number;
   s.business_id = n.business_id;
@@ -1075,7 +1079,7 @@ absl::StatusOr<Consent> EngineShard::GetConsent(PhoneNumber number, PhoneNumber 
   std::lock_guard<std::mutex> lock(mu_);
   absl::StatusOr<BusinessNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
-  const Business& b = *FindBusiness((*found)->business_id);
+  const Business& b = OwnerOf(**found);
   auto it = b.consents.find(customer.value());
   return it == b.consents.end() ? Consent() : it->second;
 }

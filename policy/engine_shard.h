@@ -163,6 +163,13 @@ class EngineShard {
     }
   };
   using ThreadKey = std::pair<uint64_t, uint64_t>;  // (number, customer)
+  // A registered number plus its business, found once at registration
+  // instead of by name on every decision (businesses are never removed).
+  struct ShardNumber : BusinessNumber {
+    Business* business = nullptr;
+  };
+  // The business a registered number belongs to.
+  Business& OwnerOf(const BusinessNumber& n) { return *static_cast<const ShardNumber&>(n).business; }
 
   int64_t NowUs() const { return absl::ToUnixMicros(clock_->Now()); }
   std::string PoolIdFor(PhoneNumber number, absl::string_view business_id) const;
@@ -225,7 +232,7 @@ class EngineShard {
   absl::Status failed_;
   absl::flat_hash_map<std::string, std::unique_ptr<Business>> businesses_;
   absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools_;
-  absl::flat_hash_map<uint64_t, std::unique_ptr<BusinessNumber>> numbers_;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<ShardNumber>> numbers_;
   absl::flat_hash_map<ThreadKey, ServiceWindow> threads_;
   absl::flat_hash_map<std::string, int> topic_ids_;
   std::vector<std::string> topic_names_;

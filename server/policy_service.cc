@@ -12,15 +12,15 @@ namespace wapolicy {
 DecisionIds::DecisionIds()
     : prefix_(absl::StrCat(absl::Hex(absl::BitGen()(), absl::kZeroPad16), "-")) {}
 
-void DecisionIds::Next(std::string* out) {
+void DecisionIds::Format(uint64_t id, std::string* out) const {
   // "<boot in hex>-<counter>": unique across restarts; no temporary string.
-  const absl::AlphaNum counter(next_.fetch_add(1, std::memory_order_relaxed));  // Formats in place.
+  const absl::AlphaNum counter(id);  // Formats in place.
   out->reserve(prefix_.size() + counter.size());
   out->assign(prefix_);
   out->append(counter.data(), counter.size());
 }
 
-void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, v1::CheckResult* out) {
+void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, uint64_t id, v1::CheckResult* out) {
   if (!d.ok()) {
     out->mutable_error()->set_code(static_cast<int>(d.status().code()));
     out->mutable_error()->set_message(std::string(d.status().message()));
@@ -28,7 +28,7 @@ void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, v1::CheckResult*
   }
   v1::Decision* p = out->mutable_decision();
   ToProto(*d, engine_->profile(), p);
-  ids_.Next(p->mutable_decision_id());
+  ids_.Format(id, p->mutable_decision_id());
 }
 
 namespace {
@@ -117,12 +117,13 @@ grpc::Status PolicyServiceImpl::DecideBatch(
   }
   std::vector<absl::StatusOr<Decision>> decided = engine_->CheckBatch(valid);
   results->Reserve(checks.size());
+  const uint64_t first_id = ids_.Reserve(checks.size());
   for (int i = 0; i < checks.size(); ++i) {
     v1::CheckResult* r = results->Add();
     if (index[i] < 0) {
-      Fill(errors[i], r);
+      Fill(errors[i], first_id + i, r);
     } else {
-      Fill(decided[index[i]], r);
+      Fill(decided[index[i]], first_id + i, r);
     }
   }
   return grpc::Status::OK;

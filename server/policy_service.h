@@ -20,7 +20,13 @@ class DecisionIds {
  public:
   DecisionIds();
   // Writes the next id into `out` (a response field, often on an arena).
-  void Next(std::string* out);
+  void Next(std::string* out) { Format(Reserve(1), out); }
+  // Takes `n` consecutive ids and returns the first: a batch takes its ids
+  // with one atomic add rather than one per decision (the counter's cache
+  // line then stays put instead of moving between the serving threads).
+  uint64_t Reserve(uint64_t n) { return next_.fetch_add(n, std::memory_order_relaxed); }
+  // Writes id `id` (from Reserve) into `out`.
+  void Format(uint64_t id, std::string* out) const;
 
  private:
   std::string prefix_;  // "<boot in hex>-"
@@ -135,7 +141,8 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   // Unknown numbers are refused the same way, so tokens learn nothing.
   absl::Status MayUse(const Caller& caller, PhoneNumber number) const;
   grpc::Status ApplyEvent(const Caller& caller, const v1::EventRequest& req, v1::EventResponse* out);
-  void Fill(const absl::StatusOr<Decision>& d, v1::CheckResult* out);
+  // Writes a batch entry's decision (with decision id `id`) or its error.
+  void Fill(const absl::StatusOr<Decision>& d, uint64_t id, v1::CheckResult* out);
   PolicyEngine* engine_;
   const int max_batch_;
   const TokenAuthority* auth_;

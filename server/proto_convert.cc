@@ -4,18 +4,22 @@
 
 namespace wapolicy {
 
-absl::StatusOr<PhoneNumber> ParsePhoneField(absl::string_view field, absl::string_view text) {
-  if (text.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is empty"));
+absl::StatusOr<PhoneNumber> ParsePhoneField(absl::string_view field, absl::string_view text,
+                                            absl::string_view prefix) {
+  // The field's name is only put together on the (rare) error path.
+  if (text.empty()) return absl::InvalidArgumentError(absl::StrCat(prefix, field, " is empty"));
   absl::StatusOr<PhoneNumber> n = PhoneNumber::Parse(text);
-  if (!n.ok()) return absl::InvalidArgumentError(absl::StrCat(field, ": ", n.status().message()));
+  if (!n.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(prefix, field, ": ", n.status().message()));
+  }
   return n;
 }
 
 absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::string_view prefix) {
   OutgoingMessage m;
-  auto bn = ParsePhoneField(absl::StrCat(prefix, "business_number"), req.business_number());
+  auto bn = ParsePhoneField("business_number", req.business_number(), prefix);
   if (!bn.ok()) return bn.status();
-  auto c = ParsePhoneField(absl::StrCat(prefix, "customer"), req.customer());
+  auto c = ParsePhoneField("customer", req.customer(), prefix);
   if (!c.ok()) return c.status();
   m.business_number = *bn;
   m.customer = *c;

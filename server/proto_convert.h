@@ -15,7 +15,8 @@ namespace wapolicy {
 // Translation between the wire API and the policy core. Every function that
 // reads a request validates it and names the offending field.
 
-absl::StatusOr<PhoneNumber> ParsePhoneField(absl::string_view field, absl::string_view text);
+absl::StatusOr<PhoneNumber> ParsePhoneField(absl::string_view field, absl::string_view text,
+                                            absl::string_view prefix = "");
 absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::string_view prefix = "");
 absl::StatusOr<SignalKind> FromProto(v1::BlockReason r);
 absl::StatusOr<OptInSource> FromProto(v1::OptInSource s);

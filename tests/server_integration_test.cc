@@ -251,6 +251,17 @@ TEST_F(ServerTest, BatchAndStreamAnswerLikeSingleCalls) {
   ASSERT_TRUE(rw->Finish().ok());
   ASSERT_EQ(batch.size(), single.size());
   ASSERT_EQ(stream.size(), single.size());
+  // Batches take their ids as a block: still one distinct id per decision.
+  std::set<std::string> ids;
+  size_t decisions = 0;
+  for (const auto* list : {&single, &batch, &stream}) {
+    for (const v1::CheckResult& r : *list) {
+      if (!r.has_decision()) continue;
+      ++decisions;
+      ids.insert(r.decision().decision_id());
+    }
+  }
+  EXPECT_EQ(ids.size(), decisions);
   for (size_t i = 0; i < single.size(); ++i) {
     for (auto* r : {&single[i], &batch[i], &stream[i]}) {
       if (r->has_decision()) {
