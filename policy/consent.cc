@@ -2,6 +2,11 @@
 
 namespace wapolicy {
 
+const std::vector<int64_t>& SendHistory::Empty() {
+  static const std::vector<int64_t>* const empty = new std::vector<int64_t>();
+  return *empty;
+}
+
 absl::string_view OptInSourceName(OptInSource s) {
   switch (s) {
     case OptInSource::kUnspecified: return "UNSPECIFIED";

@@ -223,7 +223,7 @@ void EngineShard::EmitConsent(const Business& b, uint64_t customer, const Consen
     PutFixed8(&c.value, static_cast<uint8_t>(names.size()));
     for (const std::string& n : names) PutString(&c.value, n);
   }
-  for (const std::vector<int64_t>* times : {&cs.recent_sends, &cs.recent_marketing}) {
+  for (const std::vector<int64_t>* times : {&cs.recent.sends(), &cs.recent.marketing()}) {
     PutFixed8(&c.value, static_cast<uint8_t>(std::min<size_t>(times->size(), 255)));
     for (size_t i = times->size() > 255 ? times->size() - 255 : 0; i < times->size(); ++i) {
       PutFixed64(&c.value, static_cast<uint64_t>((*times)[i]));
@@ -363,11 +363,13 @@ absl::Status EngineShard::Restore(StateFamily family, absl::string_view key,
         if (!t.ok()) return corrupt();
         c.topics = *t;
       }
-      for (std::vector<int64_t>* times : {&c.recent_sends, &c.recent_marketing}) {
+      for (int list = 0; list < 2; ++list) {
         uint8_t n;
         if (!v.GetFixed8(&n)) return corrupt();
-        times->resize(n);
-        for (int64_t& t : *times) {
+        if (n == 0) continue;  // Leaves the history unallocated.
+        std::vector<int64_t>& times = list == 0 ? c.recent.mutable_sends() : c.recent.mutable_marketing();
+        times.resize(n);
+        for (int64_t& t : times) {
           if (!v.GetInt64(&t)) return corrupt();
         }
       }
@@ -737,10 +739,10 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
                           absl::FormatTime(d.retry_after, absl::UTCTimeZone())));
     return true;
   };
-  if (capped(consent->recent_sends, profile_.frequency_cap_per_day, "business-initiated messages")) {
+  if (capped(consent->recent.sends(), profile_.frequency_cap_per_day, "business-initiated messages")) {
     return d;
   }
-  if (marketing && capped(consent->recent_marketing, profile_.marketing_cap_per_day, "marketing messages")) {
+  if (marketing && capped(consent->recent.marketing(), profile_.marketing_cap_per_day, "marketing messages")) {
     return d;
   }
   auto record_send = [&]() {
@@ -754,8 +756,8 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
       const size_t keep = static_cast<size_t>(std::max(cap, 1));
       if (times.size() > keep) times.erase(times.begin(), times.end() - keep);
     };
-    push(consent->recent_sends, profile_.frequency_cap_per_day);
-    if (marketing) push(consent->recent_marketing, profile_.marketing_cap_per_day);
+    push(consent->recent.mutable_sends(), profile_.frequency_cap_per_day);
+    if (marketing) push(consent->recent.mutable_marketing(), profile_.marketing_cap_per_day);
     EmitConsent(b, c, *consent, ch);
   };
   if (bi_open) {

@@ -1,0 +1,29 @@
+#include "policy/consent.h"
+
+#include "gtest/gtest.h"
+
+namespace wapolicy {
+namespace {
+
+TEST(SendHistoryTest, EmptyUntilFirstSendAndCopiedDeeply) {
+  SendHistory h;
+  EXPECT_TRUE(h.sends().empty());
+  EXPECT_TRUE(h.marketing().empty());
+  h.mutable_sends().push_back(10);
+  h.mutable_marketing().push_back(10);
+  SendHistory copy = h;
+  copy.mutable_sends().push_back(20);
+  EXPECT_EQ(h.sends(), std::vector<int64_t>({10}));  // The original is unchanged.
+  EXPECT_EQ(copy.sends(), std::vector<int64_t>({10, 20}));
+  EXPECT_EQ(copy.marketing(), std::vector<int64_t>({10}));
+  h = SendHistory();
+  EXPECT_TRUE(h.sends().empty());
+  EXPECT_EQ(copy.sends().size(), 2u);
+}
+
+// A consent is kept per (business, customer): millions of them. Its size is
+// part of the memory budget per tracked customer.
+TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 32u); }
+
+}  // namespace
+}  // namespace wapolicy
