@@ -4,7 +4,11 @@
 # the same closed-loop load shape on this machine; then the server's RSS with
 # 10M tracked customer conversations. Prints one table (markdown).
 #
-#   bench/compare.sh [SECONDS=10] [THREADS=2] [INFLIGHT=8]
+#   bench/compare.sh [SECONDS=10] [THREADS=2] [INFLIGHT=8] [ROUNDS=3]
+#
+# The shapes run in ROUNDS interleaved rounds (floor, Redis, ..., Decide, then
+# again), and each shape reports its median round: on a shared, noisy machine
+# a slow spell then hits every shape alike instead of one of them.
 #
 # Everything talks to 127.0.0.1 only; every process it starts is stopped at the end.
 set -euo pipefail
@@ -12,6 +16,7 @@ cd "$(dirname "$0")/.."
 SECS=${1:-10}
 THREADS=${2:-2}
 INFLIGHT=${3:-8}
+ROUNDS=${4:-3}
 SHARED=${SHARED:-$(cd .. && pwd)/shared}
 PEERS=/tmp/peers
 WORK=$(mktemp -d /tmp/wapolicy_compare_XXXXXX)
@@ -50,21 +55,31 @@ wait_port "$REDIS_PORT"; wait_port "$FLOOR_PORT"; wait_port "$POLICY_PORT"
 "$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --seed --out="$WORK" >&2
 
 field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
-declare -A RPS P50 P99 PER
+declare -A OUT PER
 run() {  # name, records per call, command...
   local name=$1 per=$2; shift 2
   echo "running $name: $*" >&2
   local out; out=$("$@" 2>>"$WORK/load.log" | tail -1)
   echo "  $out" >&2
-  RPS[$name]=$(field "$out" rps); P50[$name]=$(field "$out" p50_us); P99[$name]=$(field "$out" p99_us)
+  OUT[$name]+="$out"$'\n'
   PER[$name]=$per
 }
-run floor 1 "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_single.req" "$THREADS" "$SECS" "$INFLIGHT"
-run redis 1 "$PEERS/redis_limiter" "$REDIS_PORT" "$THREADS" "$SECS" "$INFLIGHT"
-run floor_batched 100 "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_batch.req" "$THREADS" "$SECS" "$INFLIGHT"
-run Check 1 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
-run CheckBatch 100 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
-run Decide 100 "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+for round in $(seq "$ROUNDS"); do
+  echo "round $round of $ROUNDS" >&2
+  run floor 1 "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_single.req" "$THREADS" "$SECS" "$INFLIGHT"
+  run redis 1 "$PEERS/redis_limiter" "$REDIS_PORT" "$THREADS" "$SECS" "$INFLIGHT"
+  run floor_batched 100 "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_batch.req" "$THREADS" "$SECS" "$INFLIGHT"
+  run Check 1 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  run CheckBatch 100 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  run Decide 100 "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+done
+# Each shape's median round by rps (its latencies come from that same round).
+declare -A RPS P50 P99
+for n in "${!OUT[@]}"; do
+  med=$(grep -v '^$' <<<"${OUT[$n]}" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^rps=/) { split($i, kv, "="); print kv[2], $0 } }' \
+        | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }')
+  RPS[$n]=$(field "$med" rps); P50[$n]=$(field "$med" p50_us); P99[$n]=$(field "$med" p99_us)
+done
 
 # Memory: 100 numbers x 100,000 customers = 10M tracked conversations.
 "$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --admit >&2
@@ -74,7 +89,7 @@ CONV=10000000
 dec() { awk -v r="$1" -v p="$2" 'BEGIN { printf "%.0f", r * p }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
 echo
-echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); load: $THREADS threads x $INFLIGHT in flight, ${SECS}s each."
+echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); load: $THREADS threads x $INFLIGHT in flight, ${SECS}s per shape and round, median of $ROUNDS rounds."
 echo
 echo "| shape | calls/s | decisions/s | p50 µs | p99 µs | vs floor | vs Redis peer |"
 echo "|---|---|---|---|---|---|---|"
