@@ -44,6 +44,8 @@ class ConversationLedger {
     auto it = windows_.find(customer);
     return it == windows_.end() ? nullptr : &it->second;
   }
+  // Asks the CPU to start loading `customer`'s entry; see EngineShard::PrefetchCustomer.
+  void Prefetch(uint64_t customer) const { windows_.prefetch(customer); }
   bool HasOpenSlot(uint64_t customer, int64_t now) const;
 
   // Slots currently held (pending or confirmed). Call Expire first.

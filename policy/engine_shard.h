@@ -190,14 +190,12 @@ class EngineShard {
   template <typename Body>
   auto OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body);
   absl::StatusOr<Decision> CheckLocked(const OutgoingMessage& m, int64_t now, StateChanges* ch);
-  // Looks up, for every message of a batch, the three per-customer records a
-  // check reads (service window, consent, conversation slot), so that the
-  // decisions which follow find them in cache. With millions of customers
-  // each look-up is a cache and TLB miss; run back to back in tight loops,
-  // the CPU overlaps them instead of paying them one after another. (absl's
-  // prefetch() would be the natural tool, but GCC 12 removes its prefetches
-  // as dead code when NDEBUG is defined.)
-  void WarmCustomers(absl::Span<const OutgoingMessage> messages);
+  // Prefetches the three per-customer records a check of `m` reads (service
+  // window, consent, conversation slot). With millions of customers each
+  // look-up is a cache and TLB miss; batches prefetch a few messages ahead
+  // of the one they decide, so the misses overlap instead of being paid one
+  // after another. `last` caches the number found for the previous message.
+  void PrefetchCustomer(const OutgoingMessage& m, const BusinessNumber*& last);
   void OnNewConversation(BusinessNumber& n, int64_t now, StateChanges* ch);
   // Appends `ch` to the journal, releases `lock`, and waits until durable.
   absl::Status Commit(StateChanges& ch, std::unique_lock<std::mutex>& lock);
@@ -236,8 +234,6 @@ class EngineShard {
   absl::flat_hash_map<ThreadKey, ServiceWindow> threads_;
   absl::flat_hash_map<std::string, int> topic_ids_;
   std::vector<std::string> topic_names_;
-  // Where WarmCustomers leaves what it found, so its look-ups are kept.
-  uintptr_t warm_sink_ = 0;
 };
 
 // Validates a business id: 1 to 64 characters of [A-Za-z0-9_.-].
