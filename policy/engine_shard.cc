@@ -778,6 +778,10 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
 absl::StatusOr<Decision> EngineShard::Check(const OutgoingMessage& message) {
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
+  // Starts the customer's loads before the clock read and the number's
+  // time-driven rules, which then run while they are in flight.
+  const BusinessNumber* number = nullptr;
+  PrefetchCustomer(message, number);
   StateChanges ch;
   absl::StatusOr<Decision> d = CheckLocked(message, NowUs(), &ch);
   if (absl::Status s = Commit(ch, lock); !s.ok()) return s;
