@@ -114,7 +114,7 @@ absl::StatusOr<const MessageTemplate*> EngineShard::RequireTemplate(const Busine
   return t;
 }
 
-absl::StatusOr<BusinessNumber*> EngineShard::FindNumber(PhoneNumber n) {
+absl::StatusOr<EngineShard::ShardNumber*> EngineShard::FindNumber(PhoneNumber n) {
   if (!n.valid()) return absl::InvalidArgumentError("business_number is not a valid E.164 number");
   auto it = numbers_.find(n.value());
   if (it == numbers_.end()) {
@@ -413,10 +413,9 @@ absl::Status EngineShard::Restore(StateFamily family, absl::string_view key,
 // ---------------------------------------------------------------------------
 // Time-driven rules: scheduled upgrades, settling flags, ending conversations.
 
-void EngineShard::Advance(BusinessNumber& n, int64_t now, StateChanges* ch) {
+void EngineShard::Advance(ShardNumber& n, int64_t now, StateChanges* ch) {
   LimitPool& p = *n.pool;
-  const Business* b = &OwnerOf(n);
-  const bool verified = b != nullptr && b->verified;
+  const bool verified = OwnerOf(n).verified;
   // Apply due transitions in time order (they can only coexist in portfolio scope).
   for (;;) {
     const int64_t upgrade_at = p.has_pending_upgrade() ? p.pending_at_us : kNever;
@@ -445,10 +444,9 @@ void EngineShard::Advance(BusinessNumber& n, int64_t now, StateChanges* ch) {
 }
 
 // Tier changes checked on each new business-initiated conversation.
-void EngineShard::OnNewConversation(BusinessNumber& n, int64_t now, StateChanges* ch) {
+void EngineShard::OnNewConversation(ShardNumber& n, int64_t now, StateChanges* ch) {
   LimitPool& p = *n.pool;
-  const Business* b = &OwnerOf(n);
-  const bool verified = b != nullptr && b->verified;
+  const bool verified = OwnerOf(n).verified;
   const QualityRating rating = profile_.quality.Rate(n.signals, FromUs(now));
 
   // Downgrade: Low without a break for the whole period -> one level down now.
@@ -568,7 +566,7 @@ absl::Status EngineShard::RemoveTemplate(absl::string_view business_id, absl::st
 // ---------------------------------------------------------------------------
 // Decisions
 
-void EngineShard::PrefetchCustomer(const OutgoingMessage& m, const BusinessNumber*& last) {
+void EngineShard::PrefetchCustomer(const OutgoingMessage& m, const ShardNumber*& last) {
   if (!m.customer.valid()) return;
   if (last == nullptr || last->number != m.business_number) {
     auto it = numbers_.find(m.business_number.value());
@@ -584,9 +582,9 @@ void EngineShard::PrefetchCustomer(const OutgoingMessage& m, const BusinessNumbe
 absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int64_t now,
                                                    StateChanges* ch) {
   if (!m.customer.valid()) return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::StatusOr<BusinessNumber*> found = FindNumber(m.business_number);
+  absl::StatusOr<ShardNumber*> found = FindNumber(m.business_number);
   if (!found.ok()) return found.status();
-  BusinessNumber& n = **found;
+  ShardNumber& n = **found;
   Advance(n, now, ch);
   LimitPool& p = *n.pool;
   Business& b = OwnerOf(n);
@@ -780,7 +778,7 @@ absl::StatusOr<Decision> EngineShard::Check(const OutgoingMessage& message) {
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   // Starts the customer's loads before the clock read and the number's
   // time-driven rules, which then run while they are in flight.
-  const BusinessNumber* number = nullptr;
+  const ShardNumber* number = nullptr;
   PrefetchCustomer(message, number);
   StateChanges ch;
   absl::StatusOr<Decision> d = CheckLocked(message, NowUs(), &ch);
@@ -803,7 +801,7 @@ std::vector<absl::StatusOr<Decision>> EngineShard::CheckBatch(
   // memory loads to overlap, few enough that they arrive just in time and
   // stay in L1 until used.
   constexpr size_t kAhead = 16;
-  const BusinessNumber* ahead = nullptr;
+  const ShardNumber* ahead = nullptr;
   for (size_t i = 0; i < std::min(kAhead, messages.size()); ++i) PrefetchCustomer(messages[i], ahead);
   for (size_t i = 0; i < messages.size(); ++i) {
     if (i + kAhead < messages.size()) PrefetchCustomer(messages[i + kAhead], ahead);
@@ -818,14 +816,14 @@ std::vector<absl::StatusOr<Decision>> EngineShard::CheckBatch(
 
 template <typename Body>
 auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body) {
-  using Result = decltype(body(std::declval<BusinessNumber&>(), int64_t{0},
+  using Result = decltype(body(std::declval<ShardNumber&>(), int64_t{0},
                                std::declval<StateChanges*>()));
   if (!customer.valid()) {
     return Result(absl::InvalidArgumentError("customer is not a valid E.164 number"));
   }
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return Result(s);
-  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  absl::StatusOr<ShardNumber*> found = FindNumber(number);
   if (!found.ok()) return Result(found.status());
   StateChanges ch;
   const int64_t now = NowUs();
@@ -837,7 +835,7 @@ auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body b
 
 absl::StatusOr<bool> EngineShard::RecordInbound(PhoneNumber number, PhoneNumber customer,
                                                  absl::string_view text) {
-  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now,
+  return OnNumberEvent(number, customer, [&](ShardNumber& n, int64_t now,
                                              StateChanges* ch) -> absl::StatusOr<bool> {
     if (text.size() > 65536) return absl::InvalidArgumentError("inbound.text: at most 64 KiB");
     const ThreadKey key{number.value(), customer.value()};
@@ -917,7 +915,7 @@ std::vector<std::string> EngineShard::TopicNamesLocked(TopicSet topics) const {
 absl::StatusOr<std::vector<std::string>> EngineShard::ConsentTopics(PhoneNumber number,
                                                                       PhoneNumber customer) {
   std::lock_guard<std::mutex> lock(mu_);
-  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  absl::StatusOr<ShardNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
   const Business& b = OwnerOf(**found);
   auto it = b.consents.find(customer.value());
@@ -927,7 +925,7 @@ absl::StatusOr<std::vector<std::string>> EngineShard::ConsentTopics(PhoneNumber 
 
 absl::StatusOr<DeliveryOutcome> EngineShard::RecordDelivered(PhoneNumber number,
                                                               PhoneNumber customer) {
-  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now,
+  return OnNumberEvent(number, customer, [&](ShardNumber& n, int64_t now,
                                              StateChanges* ch) -> absl::StatusOr<DeliveryOutcome> {
     LimitPool& p = *n.pool;
     const uint64_t c = customer.value();
@@ -953,7 +951,7 @@ absl::StatusOr<DeliveryOutcome> EngineShard::RecordDelivered(PhoneNumber number,
 }
 
 absl::Status EngineShard::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer) {
-  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t, StateChanges* ch) {
+  return OnNumberEvent(number, customer, [&](ShardNumber& n, int64_t, StateChanges* ch) {
     LimitPool& p = *n.pool;
     const bool released = p.ledger.Release(
         customer.value(), [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, ch); });
@@ -968,7 +966,7 @@ absl::Status EngineShard::RecordDeliveryFailed(PhoneNumber number, PhoneNumber c
 
 absl::Status EngineShard::RecordSignal(PhoneNumber number, PhoneNumber customer,
                                         SignalKind kind) {
-  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now, StateChanges* ch) {
+  return OnNumberEvent(number, customer, [&](ShardNumber& n, int64_t now, StateChanges* ch) {
     const int64_t horizon = now - Us(profile_.quality.lookback);
     while (!n.signals.empty() && n.signals.front().at_us <= horizon) n.signals.pop_front();
     const QualityRating before = profile_.quality.Rate(n.signals, FromUs(now));
@@ -992,7 +990,7 @@ absl::Status EngineShard::RecordSignal(PhoneNumber number, PhoneNumber customer,
 
 absl::Status EngineShard::RecordOptIn(PhoneNumber number, PhoneNumber customer,
                                        OptInSource source, absl::Span<const std::string> topics) {
-  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now, StateChanges* ch) {
+  return OnNumberEvent(number, customer, [&](ShardNumber& n, int64_t now, StateChanges* ch) {
     Business& b = OwnerOf(n);
     absl::StatusOr<TopicSet> set = InternTopics(topics);
     if (!set.ok()) return set.status();
@@ -1007,7 +1005,7 @@ absl::Status EngineShard::RecordOptIn(PhoneNumber number, PhoneNumber customer,
 }
 
 absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer) {
-  return OnNumberEvent(number, customer, [&](BusinessNumber& n, int64_t now, StateChanges* ch) {
+  return OnNumberEvent(number, customer, [&](ShardNumber& n, int64_t now, StateChanges* ch) {
     Business& b = OwnerOf(n);
     Consent& c = b.consents[customer.value()];
     c.state = Consent::State::kOptedOut;
@@ -1023,9 +1021,9 @@ absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer)
 absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number) {
   std::unique_lock<std::mutex> lock(mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  absl::StatusOr<ShardNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
-  BusinessNumber& n = **found;
+  ShardNumber& n = **found;
   StateChanges ch;
   const int64_t now = NowUs();
   Advance(n, now, &ch);
@@ -1074,7 +1072,7 @@ absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number) {
 
 absl::StatusOr<Consent> EngineShard::GetConsent(PhoneNumber number, PhoneNumber customer) {
   std::lock_guard<std::mutex> lock(mu_);
-  absl::StatusOr<BusinessNumber*> found = FindNumber(number);
+  absl::StatusOr<ShardNumber*> found = FindNumber(number);
   if (!found.ok()) return found.status();
   const Business& b = OwnerOf(**found);
   auto it = b.consents.find(customer.value());

@@ -169,12 +169,12 @@ class EngineShard {
     Business* business = nullptr;
   };
   // The business a registered number belongs to.
-  Business& OwnerOf(const BusinessNumber& n) { return *static_cast<const ShardNumber&>(n).business; }
+  static Business& OwnerOf(const ShardNumber& n) { return *n.business; }
 
   int64_t NowUs() const { return absl::ToUnixMicros(clock_->Now()); }
   std::string PoolIdFor(PhoneNumber number, absl::string_view business_id) const;
   LimitPool* GetOrCreatePool(const std::string& id, absl::string_view business_id);
-  absl::StatusOr<BusinessNumber*> FindNumber(PhoneNumber n);
+  absl::StatusOr<ShardNumber*> FindNumber(PhoneNumber n);
   Business* FindBusiness(absl::string_view id);
   // NOT_FOUND naming the business / template when there is none.
   absl::StatusOr<Business*> RequireBusiness(absl::string_view id);
@@ -182,7 +182,7 @@ class EngineShard {
                                                                 absl::string_view name,
                                                                 absl::string_view language);
 
-  void Advance(BusinessNumber& n, int64_t now, StateChanges* ch);
+  void Advance(ShardNumber& n, int64_t now, StateChanges* ch);
   // The shape of every event: checks the customer, locks, finds the number,
   // applies the time-driven rules, runs `body(number, now, changes)`, and
   // commits what changed (even when `body` refuses: expiries are real).
@@ -195,8 +195,8 @@ class EngineShard {
   // look-up is a cache and TLB miss; batches prefetch a few messages ahead
   // of the one they decide, so the misses overlap instead of being paid one
   // after another. `last` caches the number found for the previous message.
-  void PrefetchCustomer(const OutgoingMessage& m, const BusinessNumber*& last);
-  void OnNewConversation(BusinessNumber& n, int64_t now, StateChanges* ch);
+  void PrefetchCustomer(const OutgoingMessage& m, const ShardNumber*& last);
+  void OnNewConversation(ShardNumber& n, int64_t now, StateChanges* ch);
   // Appends `ch` to the journal, releases `lock`, and waits until durable.
   absl::Status Commit(StateChanges& ch, std::unique_lock<std::mutex>& lock);
   absl::Status CheckHealthy() const;

@@ -545,6 +545,15 @@ TEST_F(EngineTest, RestoreRejectsCorruptRecords) {
   PolicyEngine e(DefaultProfile(), &clock_, nullptr);
   EXPECT_EQ(e.Restore(StateFamily::kNumber, "short", "").code(), absl::StatusCode::kDataLoss);
   EXPECT_EQ(e.Restore(StateFamily::kBusiness, "acme", "").code(), absl::StatusCode::kDataLoss);
+  // A well-formed number record whose business was never restored: every
+  // decision for it would need that business, so the rebuild must stop.
+  int numbers = 0;
+  for (const auto& [key, value] : journal_.records()) {
+    if (static_cast<StateFamily>(key.first) != StateFamily::kNumber) continue;
+    ++numbers;
+    EXPECT_EQ(e.Restore(StateFamily::kNumber, key.second, value).code(), absl::StatusCode::kDataLoss);
+  }
+  EXPECT_GT(numbers, 0);
 }
 
 // --- Shards: businesses never share state, numbers find theirs lock-free ---

@@ -45,8 +45,9 @@ using StateChanges = std::vector<StateChange>;
 // with a shard's lock held, so each shard's records reach the journal in the
 // order they were made; different shards (which share no records) may call
 // it concurrently, so it must be thread-safe. The shard then releases its
-// lock and Awaits durability before it answers. That split lets a journal fold the changes of many concurrent
-// operations into one write (group commit). An error is sticky: once a write
+// lock and Awaits durability before it answers. That split lets a journal
+// fold the changes of many concurrent operations into one write (group
+// commit). An error is sticky: once a write
 // fails, every later Await fails too, and the core refuses all further work
 // until restarted from the journal, so no answer is ever given for a change
 // that was not recorded.
