@@ -2,6 +2,33 @@
 
 namespace wapolicy {
 
+absl::string_view DeliveryOutcomeName(DeliveryOutcome o) {
+  switch (o) {
+    case DeliveryOutcome::kStartedConversation:
+      return "STARTED_CONVERSATION";
+    case DeliveryOutcome::kInOpenConversation:
+      return "IN_OPEN_CONVERSATION";
+    case DeliveryOutcome::kInUserConversation:
+      return "IN_USER_CONVERSATION";
+    case DeliveryOutcome::kStartedUnadmitted:
+      return "STARTED_UNADMITTED";
+  }
+  return "UNKNOWN";
+}
+
+DeliveryOutcome ClassifyDelivery(const ConversationWindow* slot, const ServiceWindow* window,
+                                 int64_t now, int64_t service_window_us) {
+  if (slot != nullptr && slot->open_at(now)) {
+    return slot->pending ? DeliveryOutcome::kStartedConversation
+                         : DeliveryOutcome::kInOpenConversation;
+  }
+  if (window != nullptr &&
+      (window->window_open(now, service_window_us) || window->user_conversation_open(now))) {
+    return DeliveryOutcome::kInUserConversation;
+  }
+  return DeliveryOutcome::kStartedUnadmitted;
+}
+
 void ConversationLedger::Index(uint64_t customer, const ConversationWindow& w) {
   if (w.slot_end_us != 0) by_end_.insert({w.slot_end_us, customer});
   if (w.last_start_us != 0) by_start_.insert({w.last_start_us, customer});
@@ -58,8 +85,7 @@ void ConversationLedger::Reserve(uint64_t customer, int64_t now, int64_t deadlin
   Commit(customer, w, on_change);
 }
 
-void ConversationLedger::Start(uint64_t customer, int64_t start, int64_t end,
-                               OnChange on_change) {
+void ConversationLedger::Start(uint64_t customer, int64_t start, int64_t end, OnChange on_change) {
   ConversationWindow& w = windows_[customer];
   Unindex(customer, w);
   w.slot_start_us = start;

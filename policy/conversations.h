@@ -7,17 +7,30 @@
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
+#include "absl/strings/string_view.h"
+#include "policy/service_window.h"
 
 namespace wapolicy {
+
+// What a delivery report did to the conversations.
+enum class DeliveryOutcome {
+  kStartedConversation = 0,  // Confirmed an admitted conversation; its 24h start.
+  kInOpenConversation = 1,   // A further message inside an open conversation.
+  kInUserConversation = 2,   // A reply inside the service window: not counted.
+  kStartedUnadmitted = 3,    // No admission on record (sent around the engine, or
+                             // after its reservation timed out): counted anyway,
+                             // because the platform counts it.
+};
+absl::string_view DeliveryOutcomeName(DeliveryOutcome o);
 
 // One customer's business-initiated conversation slot in a limit pool, plus
 // when the pool last started a conversation with them (for the 7-day upgrade
 // count). Times are Unix microseconds; 0 means "none".
 struct ConversationWindow {
-  int64_t slot_start_us = 0;   // Delivery time (confirmed) or admission time (pending).
-  int64_t slot_end_us = 0;     // Conversation end, or reservation deadline while pending.
-  int64_t last_start_us = 0;   // Start of the latest confirmed conversation.
-  bool pending = false;        // Admitted, not yet delivered.
+  int64_t slot_start_us = 0;  // Delivery time (confirmed) or admission time (pending).
+  int64_t slot_end_us = 0;    // Conversation end, or reservation deadline while pending.
+  int64_t last_start_us = 0;  // Start of the latest confirmed conversation.
+  bool pending = false;       // Admitted, not yet delivered.
 
   bool open_at(int64_t now) const { return slot_end_us > now; }
 };
@@ -80,6 +93,15 @@ class ConversationLedger {
   absl::btree_set<std::pair<int64_t, uint64_t>> by_end_;    // Open slots.
   absl::btree_set<std::pair<int64_t, uint64_t>> by_start_;  // Recent starts.
 };
+
+// What a delivery report at `now` means, given the customer's slot in the
+// pool (null if none) and their service window with the number (null if
+// none): it confirms an admitted conversation (its 24h start), falls inside
+// an open one, is a reply inside the service window (never counted), or was
+// sent without an admission and is counted anyway because the platform
+// counts it.
+DeliveryOutcome ClassifyDelivery(const ConversationWindow* slot, const ServiceWindow* window,
+                                 int64_t now, int64_t service_window_us);
 
 }  // namespace wapolicy
 

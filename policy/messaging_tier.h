@@ -1,3 +1,14 @@
+// A messaging tier: the level a limit pool holds on the profile's ladder, an
+// upgrade scheduled for later, and the pool's conversations.
+//
+// A limit pool is the counter a messaging limit applies to: one phone
+// number's (the brief) or a whole business portfolio's (the platform since
+// October 2025). The rules that move a tier are in tier_rules.h; the limit
+// arithmetic every rule shares is here.
+//
+//   LimitPool pool;
+//   pool.tier.level = FloorLevel(profile, /*verified=*/true);
+//   if (LimitReached(profile.LimitAt(pool.tier.level), pool.ledger.open_slots())) { ... }
 #ifndef WAPOLICY_POLICY_MESSAGING_TIER_H_
 #define WAPOLICY_POLICY_MESSAGING_TIER_H_
 
@@ -9,18 +20,24 @@
 
 namespace wapolicy {
 
-// A counter that a messaging limit applies to: one phone number's (per-number
-// scope) or a whole business portfolio's. Holds the messaging tier (a level
-// on the profile's ladder), a scheduled upgrade, and the conversations.
-struct LimitPool {
-  std::string id;          // Storage key: "N"+number or "B"+business id.
-  std::string business_id;
+// A level on the profile's ladder and the upgrade scheduled from it, if any.
+struct MessagingTier {
   int level = 0;
-  int pending_level = -1;       // Upgrade scheduled, or -1.
-  int64_t pending_at_us = 0;    // When the upgrade takes effect.
-  ConversationLedger ledger;
+  int pending_level = -1;     // Upgrade scheduled, or -1.
+  int64_t pending_at_us = 0;  // When the upgrade takes effect.
 
   bool has_pending_upgrade() const { return pending_level >= 0; }
+  void CancelUpgrade() {
+    pending_level = -1;
+    pending_at_us = 0;
+  }
+};
+
+struct LimitPool {
+  std::string id;  // Storage key: see PoolIdForNumber / PoolIdForBusiness.
+  std::string business_id;
+  MessagingTier tier;
+  ConversationLedger ledger;
 };
 
 // Lowest and highest level a business may hold: a verified business starts

@@ -2,11 +2,23 @@
 
 #include <algorithm>
 
-#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
-#include "policy/byte_codec.h"
+#include "policy/message_compliance.h"
+#include "policy/record_codec.h"
 
 namespace wapolicy {
+
+absl::Status ValidateBusinessId(absl::string_view id) {
+  if (id.empty() || id.size() > 64) {
+    return absl::InvalidArgumentError("business_id must be 1 to 64 characters");
+  }
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '_' || c == '-' || c == '.';
+    if (!ok) return absl::InvalidArgumentError("business_id may hold only A-Z a-z 0-9 _ - .");
+  }
+  return absl::OkStatus();
+}
 
 PolicyEngine::PolicyEngine(PolicyProfile profile, const Clock* clock, StateJournal* journal,
                            int shards, size_t max_numbers)
@@ -16,23 +28,29 @@ PolicyEngine::PolicyEngine(PolicyProfile profile, const Clock* clock, StateJourn
       directory_(2 * max_numbers) {
   shards_.reserve(std::max(shards, 1));
   for (int i = 0; i < std::max(shards, 1); ++i) {
-    shards_.push_back(std::make_unique<EngineShard>(profile_, clock, journal));
+    shards_.push_back(std::make_unique<EngineShard>(profile_, clock, journal));  // Shares profile_.
   }
 }
 
 uint32_t PolicyEngine::ShardIndex(absl::string_view business_id) const {
-  return static_cast<uint32_t>(absl::Hash<absl::string_view>()(business_id) % shards_.size());
+  // FNV-1a: absl::Hash is seeded per process, which would move businesses
+  // between shards on every restart.
+  uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : business_id) h = (h ^ c) * 1099511628211ULL;
+  return static_cast<uint32_t>(h % shards_.size());
 }
 
-EngineShard& PolicyEngine::ShardOfBusiness(absl::string_view business_id) const {
+internal::EngineShard& PolicyEngine::ShardOfBusiness(absl::string_view business_id) const {
   return *shards_[ShardIndex(business_id)];
 }
 
-absl::StatusOr<EngineShard*> PolicyEngine::ShardOfNumber(PhoneNumber number) const {
-  if (!number.valid()) return absl::InvalidArgumentError("business_number is not a valid E.164 number");
+absl::StatusOr<internal::EngineShard*> PolicyEngine::ShardOfNumber(PhoneNumber number) const {
+  if (!number.valid())
+    return absl::InvalidArgumentError("business_number is not a valid E.164 number");
   std::optional<uint32_t> shard = directory_.Find(number.value());
   if (!shard.has_value()) {
-    return absl::NotFoundError(absl::StrCat("business_number ", number.E164(), " is not registered"));
+    return absl::NotFoundError(
+        absl::StrCat("business_number ", number.E164(), " is not registered"));
   }
   return shards_[*shard].get();
 }
@@ -48,8 +66,13 @@ absl::Status PolicyEngine::UpsertBusiness(absl::string_view business_id, bool ve
 absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view business_id) {
   if (!number.valid()) return absl::InvalidArgumentError("number is not a valid E.164 number");
   if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
-  std::lock_guard<std::mutex> lock(register_mu_);
+  internal::MutexLock lock(&register_mu_);
   const uint32_t target = ShardIndex(business_id);
+  // Before the directory learns the number: a refused registration leaves
+  // nothing behind (businesses are never removed, so this stays true).
+  if (!shards_[target]->HasBusiness(business_id)) {
+    return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
+  }
   std::optional<uint32_t> existing = directory_.Find(number.value());
   if (existing.has_value() && *existing != target) {
     return absl::AlreadyExistsError(
@@ -57,13 +80,20 @@ absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view 
   }
   if (!existing.has_value() &&
       (directory_.size() >= max_numbers_ || !directory_.Insert(number.value(), target))) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "business_number: the server holds its maximum of ", max_numbers_, " numbers (--max_numbers)"));
+    return absl::ResourceExhaustedError(
+        absl::StrCat("business_number: the server holds its maximum of ", max_numbers_,
+                     " numbers (--max_numbers)"));
   }
   return shards_[target]->RegisterNumber(number, business_id);
 }
 
 absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const MessageTemplate& t) {
+  if (absl::Status s = ValidateTemplate(t, profile_.message_limits, profile_.opt_out_phrases);
+      !s.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("template.", s.message()));
+  }
+  if (t.topic.size() > 64)
+    return absl::InvalidArgumentError("template.topic: at most 64 characters");
   return ShardOfBusiness(business_id).PutTemplate(business_id, t);
 }
 
@@ -75,7 +105,7 @@ absl::Status PolicyEngine::RemoveTemplate(absl::string_view business_id, absl::s
 // --- Decisions ---------------------------------------------------------------
 
 absl::StatusOr<Decision> PolicyEngine::Check(const OutgoingMessage& message) {
-  absl::StatusOr<EngineShard*> shard = ShardOfNumber(message.business_number);
+  absl::StatusOr<internal::EngineShard*> shard = ShardOfNumber(message.business_number);
   if (!shard.ok()) return shard.status();
   return (*shard)->Check(message);
 }
@@ -83,11 +113,11 @@ absl::StatusOr<Decision> PolicyEngine::Check(const OutgoingMessage& message) {
 std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
     absl::Span<const OutgoingMessage> messages) {
   // Usually a batch is one business's: hand it to its shard whole.
-  std::vector<EngineShard*> route(messages.size(), nullptr);
+  std::vector<internal::EngineShard*> route(messages.size(), nullptr);
   std::vector<absl::StatusOr<Decision>> out;
   bool one_shard = true;
   for (size_t i = 0; i < messages.size(); ++i) {
-    absl::StatusOr<EngineShard*> shard = ShardOfNumber(messages[i].business_number);
+    absl::StatusOr<internal::EngineShard*> shard = ShardOfNumber(messages[i].business_number);
     if (shard.ok()) route[i] = *shard;
     one_shard = one_shard && route[i] != nullptr && route[i] == route[0];
   }
@@ -115,8 +145,8 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
 
 // --- Events ------------------------------------------------------------------
 
-#define WAPOLICY_ROUTE(number)                                      \
-  absl::StatusOr<EngineShard*> shard = ShardOfNumber(number);       \
+#define WAPOLICY_ROUTE(number)                                          \
+  absl::StatusOr<internal::EngineShard*> shard = ShardOfNumber(number); \
   if (!shard.ok()) return shard.status()
 
 absl::StatusOr<bool> PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber customer,
@@ -141,8 +171,8 @@ absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer
   return (*shard)->RecordSignal(number, customer, kind);
 }
 
-absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
-                                       OptInSource source, absl::Span<const std::string> topics) {
+absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
+                                       absl::Span<const std::string> topics) {
   WAPOLICY_ROUTE(number);
   return (*shard)->RecordOptIn(number, customer, source, topics);
 }
@@ -165,7 +195,7 @@ absl::StatusOr<Consent> PolicyEngine::GetConsent(PhoneNumber number, PhoneNumber
 }
 
 absl::StatusOr<std::vector<std::string>> PolicyEngine::ConsentTopics(PhoneNumber number,
-                                                                      PhoneNumber customer) {
+                                                                     PhoneNumber customer) {
   WAPOLICY_ROUTE(number);
   return (*shard)->ConsentTopics(number, customer);
 }
@@ -201,82 +231,43 @@ absl::Status PolicyEngine::Sweep() {
   return first;
 }
 
-EngineShard::Stats PolicyEngine::stats() const {
-  EngineShard::Stats total;
-  for (const auto& shard : shards_) {
-    const EngineShard::Stats s = shard->stats();
-    total.businesses += s.businesses;
-    total.numbers += s.numbers;
-    total.pools += s.pools;
-    total.ledger_entries += s.ledger_entries;
-    total.threads += s.threads;
-    total.consents += s.consents;
-    total.templates += s.templates;
-  }
+EngineStats PolicyEngine::stats() const {
+  EngineStats total;
+  for (const auto& shard : shards_) total += shard->stats();
   return total;
+}
+
+void PolicyEngine::FinishRestore() {
+  for (const auto& shard : shards_) shard->FinishRestore();
 }
 
 absl::Status PolicyEngine::Restore(StateFamily family, absl::string_view key,
                                    absl::string_view value) {
-  // Find the business (or number) that owns the record; see the encoders in
-  // engine_shard.cc for the layouts.
-  auto corrupt = [&]() {
-    return absl::DataLossError(absl::StrCat("corrupt ", StateFamilyName(family), " record"));
-  };
-  auto by_number = [&](uint64_t number) -> absl::Status {
-    absl::StatusOr<EngineShard*> shard = ShardOfNumber(PhoneNumber::FromDigitsValue(number));
-    if (!shard.ok()) return corrupt();
-    return (*shard)->Restore(family, key, value);
-  };
-  switch (family) {
-    case StateFamily::kBusiness:
-      return ShardOfBusiness(key).Restore(family, key, value);
-    case StateFamily::kPool: {
-      ByteReader v(value);
-      std::string business;
-      if (!v.GetString(&business)) return corrupt();
-      return ShardOfBusiness(business).Restore(family, key, value);
+  if (family == StateFamily::kNumber) {
+    // A number record names both: it puts the number in the directory.
+    absl::StatusOr<NumberRecord> r = DecodeNumber(key, value);
+    if (!r.ok()) return r.status();
+    const uint32_t target = ShardIndex(r->business_id);
+    internal::MutexLock lock(&register_mu_);
+    std::optional<uint32_t> existing = directory_.Find(r->number);
+    if (existing.has_value() && *existing != target) {
+      return absl::DataLossError("corrupt number record: stored twice for two businesses");
     }
-    case StateFamily::kNumber: {
-      ByteReader k(key), v(value);
-      uint64_t number;
-      std::string business;
-      if (!k.GetFixed64(&number) || !v.GetString(&business) || number == 0) return corrupt();
-      {
-        std::lock_guard<std::mutex> lock(register_mu_);
-        std::optional<uint32_t> existing = directory_.Find(number);
-        if (existing.has_value() && *existing != ShardIndex(business)) return corrupt();
-        if (!existing.has_value() && !directory_.Insert(number, ShardIndex(business))) {
-          return absl::ResourceExhaustedError("more stored business numbers than max_numbers");
-        }
-      }
-      return ShardOfBusiness(business).Restore(family, key, value);
+    if (!existing.has_value() && !directory_.Insert(r->number, target)) {
+      return absl::ResourceExhaustedError("more stored business numbers than max_numbers");
     }
-    case StateFamily::kLedger: {
-      ByteReader k(key);
-      std::string pool;
-      if (!k.GetString(&pool) || pool.empty()) return corrupt();
-      if (pool[0] == 'B') return ShardOfBusiness(absl::string_view(pool).substr(1)).Restore(family, key, value);
-      ByteReader n(absl::string_view(pool).substr(1));
-      uint64_t number;
-      if (pool[0] != 'N' || !n.GetFixed64(&number)) return corrupt();
-      return by_number(number);
-    }
-    case StateFamily::kThread: {
-      ByteReader k(key);
-      uint64_t number;
-      if (!k.GetFixed64(&number)) return corrupt();
-      return by_number(number);
-    }
-    case StateFamily::kConsent:
-    case StateFamily::kTemplate: {
-      ByteReader k(key);
-      std::string business;
-      if (!k.GetString(&business)) return corrupt();
-      return ShardOfBusiness(business).Restore(family, key, value);
-    }
+    return shards_[target]->Restore(family, key, value);
   }
-  return corrupt();
+  absl::StatusOr<RecordOwner> owner = OwnerOfRecord(family, key, value);
+  if (!owner.ok()) return owner.status();
+  if (owner->number == 0) return ShardOfBusiness(owner->business_id).Restore(family, key, value);
+  absl::StatusOr<internal::EngineShard*> shard =
+      ShardOfNumber(PhoneNumber::FromDigitsValue(owner->number));
+  if (!shard.ok()) {
+    return absl::DataLossError(absl::StrCat("corrupt ", StateFamilyName(family),
+                                            " record: its number was not restored before it"));
+  }
+  return (*shard)->Restore(family, key, value);
 }
 
 }  // namespace wapolicy

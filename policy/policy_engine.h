@@ -2,7 +2,6 @@
 #define WAPOLICY_POLICY_POLICY_ENGINE_H_
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -10,17 +9,17 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
-#include "policy/engine_shard.h"
+#include "policy/internal/engine_shard.h"
 #include "policy/number_directory.h"
 
 namespace wapolicy {
 
 // The policy core: every messaging rule for every business number, answering
-// from an injected clock. Thread-safe, with no global lock on the decision
-// path: businesses are spread over EngineShards (each with its own lock, and
-// businesses never share state), and a number finds its shard through a
-// lock-free NumberDirectory. Each operation's state changes go to the
-// StateJournal (if any) before it returns.
+// from an injected clock. The facade `server/`, `storage/` and `bench/` use. Thread-safe, with no
+// global lock on the decision path: businesses are spread over EngineShards (each with its own
+// lock, and businesses never share state), and a number finds its shard through a lock-free
+// NumberDirectory. Each operation's state changes go to the StateJournal (if any) before it
+// returns.
 class PolicyEngine {
  public:
   // `clock` and `journal` must outlive the engine; `journal` may be null.
@@ -70,10 +69,16 @@ class PolicyEngine {
   // Loads one stored record into the shard that owns it; families in
   // StateFamily order, before serving.
   absl::Status Restore(StateFamily family, absl::string_view key, absl::string_view value);
-  EngineShard::Stats stats() const;
+  // After the last Restore, before serving.
+  void FinishRestore();
+  using Stats = EngineStats;
+  EngineStats stats() const;
 
  private:
+  using EngineShard = internal::EngineShard;
   EngineShard& ShardOfBusiness(absl::string_view business_id) const;
+  // A business's shard: a pure function of its id and the shard count, the
+  // same in every process, so a restart loads each business where it was.
   uint32_t ShardIndex(absl::string_view business_id) const;
   // The shard holding `number`: INVALID_ARGUMENT / NOT_FOUND otherwise.
   absl::StatusOr<EngineShard*> ShardOfNumber(PhoneNumber number) const;
@@ -83,8 +88,12 @@ class PolicyEngine {
   std::vector<std::unique_ptr<EngineShard>> shards_;
   const size_t max_numbers_;
   NumberDirectory directory_;
-  std::mutex register_mu_;  // Serialises number registration (and directory inserts).
+  // Serialises number registration (and directory inserts).
+  internal::Mutex register_mu_;
 };
+
+// Validates a business id: 1 to 64 characters of [A-Za-z0-9_.-].
+absl::Status ValidateBusinessId(absl::string_view id);
 
 }  // namespace wapolicy
 

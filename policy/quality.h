@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <deque>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
@@ -31,6 +32,7 @@ absl::string_view SignalKindName(SignalKind k);
 struct QualitySignal {
   int64_t at_us;  // Unix microseconds.
   SignalKind kind;
+  uint32_t seq = 0;  // Tells apart signals stored with the same time.
 };
 
 // The quality model: a documented, configurable stand-in for the platform's
@@ -64,6 +66,49 @@ struct QualityModel {
   QualityRating Rate(const std::deque<QualitySignal>& signals, absl::Time at) const {
     return RatingFor(Score(signals, at));
   }
+};
+
+// One number's signals of the last look-back period with their score kept up
+// to date, so a signal, an expiry and "what is the rating now?" each cost
+// constant (amortised) work instead of a pass over every signal.
+//
+// The score is a sum of exponentially decaying terms, so it is kept as
+//   sum = Σ weight * 2^((at - ref) / half_life),  score(now) = sum * 2^(-(now - ref) / half_life)
+// Adding a signal adds a term; a signal leaving the look-back subtracts its
+// term. `ref` moves forward (and the sum is recomputed) before the terms can
+// grow large, so the result agrees with QualityModel::Score to rounding.
+//
+//   SignalHistory h;
+//   h.Expire(model, now, [](const QualitySignal&) {});
+//   QualityRating before = h.RatingNow(model, now);
+//   h.Add(model, {now, SignalKind::kBlockSpam});
+class SignalHistory {
+ public:
+  // Adds a signal. Signals normally arrive in time order; an older one is
+  // inserted in place (the sum is recomputed).
+  void Add(const QualityModel& m, QualitySignal s);
+  // Drops the signals at or before `now - lookback`, telling `dropped` each.
+  void Expire(const QualityModel& m, int64_t now,
+              absl::FunctionRef<void(const QualitySignal&)> dropped);
+  // The score at `now`: O(1) when `now` is at or after the newest signal and
+  // Expire(now) was called; otherwise a full pass (a rating at a past instant).
+  double ScoreAt(const QualityModel& m, int64_t now) const;
+  QualityRating RatingAt(const QualityModel& m, int64_t now) const {
+    return m.RatingFor(ScoreAt(m, now));
+  }
+  // Loads a stored signal (restart); call Rebuild after the last one.
+  void Restore(QualitySignal s) { signals_.push_back(s); }
+  void Rebuild(const QualityModel& m);
+
+  const std::deque<QualitySignal>& signals() const { return signals_; }
+  bool empty() const { return signals_.empty(); }
+
+ private:
+  double Term(const QualityModel& m, const QualitySignal& s) const;
+
+  std::deque<QualitySignal> signals_;  // Oldest first.
+  double sum_ = 0;
+  int64_t ref_us_ = 0;
 };
 
 }  // namespace wapolicy

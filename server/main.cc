@@ -164,7 +164,7 @@ int main(int argc, char** argv) {
     std::ofstream(tmp) << port << "\n";
     std::rename(tmp.c_str(), absl::GetFlag(FLAGS_port_file).c_str());
   }
-  const EngineShard::Stats stats = engine.stats();
+  const EngineStats stats = engine.stats();
   std::fprintf(stderr,
                "policy_server: listening on %s (port %d), data dir %s, durability %s, profile %s "
                "rev %lld, %s clock, %s, %s; loaded %lld records: %zu businesses, %zu numbers, %zu "

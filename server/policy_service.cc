@@ -378,7 +378,7 @@ grpc::Status PolicyAdminImpl::GetServerInfo(grpc::ServerContext* ctx, const v1::
   out->set_profile_revision(engine_->profile().revision);
   out->set_now_unix_ms(absl::ToUnixMillis(engine_->Now()));
   out->set_fake_clock(fake_clock_ != nullptr);
-  const EngineShard::Stats s = engine_->stats();
+  const EngineStats s = engine_->stats();
   out->set_numbers(static_cast<int64_t>(s.numbers));
   out->set_tracked_conversations(static_cast<int64_t>(s.ledger_entries));
   return grpc::Status::OK;

@@ -126,6 +126,7 @@ absl::StatusOr<int64_t> RocksStateStore::LoadInto(PolicyEngine& engine) {
     }
     if (absl::Status s = FromRocks(it->status(), "reading state"); !s.ok()) return s;
   }
+  engine.FinishRestore();
   return loaded;
 }
 

@@ -1,0 +1,170 @@
+// One shard of the policy core: the state of the businesses it holds, in
+// memory, under one lock. Callers use PolicyEngine, which spreads businesses
+// over shards; nothing outside policy/ touches this class.
+//
+// The shard keeps the data layout, the locking, prefetching and journaling.
+// It looks records up, calls the rule families (send_decision.h,
+// tier_rules.h, frequency_cap.h, quality.h, conversations.h, ...) and applies
+// and journals what they return (record_codec.h); it decides nothing itself.
+//
+//   EngineShard shard(profile, &clock, &journal);
+//   absl::StatusOr<Decision> d = shard.Check(message);
+#ifndef WAPOLICY_POLICY_INTERNAL_ENGINE_SHARD_H_
+#define WAPOLICY_POLICY_INTERNAL_ENGINE_SHARD_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "policy/clock.h"
+#include "policy/consent.h"
+#include "policy/conversations.h"
+#include "policy/decision.h"
+#include "policy/internal/mutex.h"
+#include "policy/internal/shard_state.h"
+#include "policy/messaging_tier.h"
+#include "policy/number_snapshot.h"
+#include "policy/number_status.h"
+#include "policy/opt_out_keywords.h"
+#include "policy/outgoing_message.h"
+#include "policy/phone_number.h"
+#include "policy/policy_profile.h"
+#include "policy/service_window.h"
+#include "policy/state_journal.h"
+#include "policy/templates.h"
+#include "policy/topic_registry.h"
+
+namespace wapolicy {
+
+namespace internal {
+
+class EngineShard {
+ public:
+  // `profile`, `clock` and `journal` must outlive the shard; `journal` may be null.
+  EngineShard(const PolicyProfile& profile, const Clock* clock, StateJournal* journal);
+  EngineShard(const EngineShard&) = delete;
+  EngineShard& operator=(const EngineShard&) = delete;
+
+  // Administration (see PolicyEngine for the contracts).
+  absl::Status UpsertBusiness(absl::string_view business_id, bool verified, bool official);
+  bool HasBusiness(absl::string_view business_id) const;
+  absl::Status RegisterNumber(PhoneNumber number, absl::string_view business_id);
+  absl::Status PutTemplate(absl::string_view business_id, const MessageTemplate& t);
+  absl::Status RemoveTemplate(absl::string_view business_id, absl::string_view name,
+                              absl::string_view language);
+
+  // Decisions.
+  absl::StatusOr<Decision> Check(const OutgoingMessage& message);
+  std::vector<absl::StatusOr<Decision>> CheckBatch(absl::Span<const OutgoingMessage> messages);
+
+  // Events.
+  absl::StatusOr<bool> RecordInbound(PhoneNumber number, PhoneNumber customer,
+                                     absl::string_view text);
+  absl::StatusOr<DeliveryOutcome> RecordDelivered(PhoneNumber number, PhoneNumber customer);
+  absl::Status RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer);
+  absl::Status RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind);
+  absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
+                           absl::Span<const std::string> topics);
+  absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer);
+
+  // Queries.
+  absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);
+  absl::StatusOr<Consent> GetConsent(PhoneNumber number, PhoneNumber customer);
+  absl::StatusOr<std::vector<std::string>> ConsentTopics(PhoneNumber number, PhoneNumber customer);
+  absl::StatusOr<MessageTemplate> GetTemplate(absl::string_view business_id, absl::string_view name,
+                                              absl::string_view language);
+  std::vector<PhoneNumber> Numbers() const;
+  absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
+
+  // Upkeep.
+  absl::Status Sweep();
+  absl::Status Restore(StateFamily family, absl::string_view key, absl::string_view value);
+  // Call once after the last Restore: rebuilds what is derived from records.
+  void FinishRestore();
+  EngineStats stats() const;
+
+ private:
+  using Business = ShardState::Business;
+  using Number = ShardState::Number;
+  using ThreadKey = ShardState::ThreadKey;
+
+  // Now, never earlier than a time the shard has already used: a wall clock
+  // that steps back must not move any rule back.
+  int64_t Tick() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status CheckHealthy() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // The time-driven rules for one number: due tier transitions, expired
+  // signals and conversation slots.
+  void Advance(Number& n, int64_t now, StateChanges* ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The shape of every event: checks the customer, locks, finds the number,
+  // runs the time-driven rules, then `body(number, now, changes)`, and
+  // commits what changed (even when `body` refuses: expiries are real).
+  template <typename Body>
+  auto OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body);
+  // The shape of administration: locks, finds (or creates) the business,
+  // runs `body(business, changes)` and commits unless it refused.
+  template <typename Body>
+  absl::Status OnBusiness(absl::string_view business_id, bool create, Body body);
+  // The shape of a query: `body()` under the lock, answered once every
+  // change it may have read is durable.
+  template <typename Body>
+  auto Read(Body body) -> decltype(body());
+  // Opting out takes effect at once and wins until a new opt-in.
+  void OptOut(Business& b, uint64_t customer, int64_t now, StateChanges* ch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<Decision> CheckLocked(const OutgoingMessage& m, int64_t now, StateChanges* ch)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Starts loading the three per-customer records a check reads (slot,
+  // consent, service window): at millions of customers each is a cache miss,
+  // and batches prefetch a few messages ahead so the misses overlap.
+  // `last` caches the number found for the previous message.
+  void PrefetchCustomer(const OutgoingMessage& m, const Number*& last)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Appends `ch` to the journal, releases `lock`, and waits until durable:
+  // also, with nothing to append, for what other callers appended before
+  // (an answer never reads state that is not yet durable).
+  absl::Status Commit(StateChanges& ch, MutexLock& lock) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+
+  // Journal records (record_codec.h, built by shard_state.h), skipped
+  // without a journal.
+  void EmitPool(const LimitPool& p, StateChanges* ch) const {
+    if (journal_ != nullptr) ch->push_back(PoolChange(p));
+  }
+  void EmitNumber(const BusinessNumber& n, StateChanges* ch) const {
+    if (journal_ != nullptr) ch->push_back(NumberChange(n));
+  }
+  void EmitLedger(const LimitPool& p, uint64_t customer, const ConversationWindow* w,
+                  StateChanges* ch) const {
+    if (journal_ != nullptr) ch->push_back(LedgerChange(p, customer, w));
+  }
+  void EmitThread(ThreadKey key, const ServiceWindow* w, StateChanges* ch) const {
+    if (journal_ != nullptr) ch->push_back(ThreadChange(key, w));
+  }
+  void EmitConsent(const Business& b, uint64_t customer, const Consent& c, StateChanges* ch) const {
+    if (journal_ != nullptr) ch->push_back(ConsentChange(b, customer, c));
+  }
+
+  const PolicyProfile& profile_;
+  const Clock* const clock_;
+  StateJournal* const journal_;
+  const OptOutKeywords opt_out_keywords_;
+
+  mutable Mutex mu_;
+  absl::Status failed_ ABSL_GUARDED_BY(mu_);
+  int64_t last_now_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t last_ticket_ ABSL_GUARDED_BY(mu_) = 0;  // The newest journal append.
+  ShardState state_ ABSL_GUARDED_BY(mu_);
+};
+
+}  // namespace internal
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_INTERNAL_ENGINE_SHARD_H_

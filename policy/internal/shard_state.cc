@@ -1,0 +1,268 @@
+#include "policy/internal/shard_state.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "policy/record_codec.h"
+
+namespace wapolicy {
+
+EngineStats& EngineStats::operator+=(const EngineStats& o) {
+  businesses += o.businesses;
+  numbers += o.numbers;
+  pools += o.pools;
+  ledger_entries += o.ledger_entries;
+  threads += o.threads;
+  consents += o.consents;
+  templates += o.templates;
+  return *this;
+}
+
+namespace internal {
+
+const MessageTemplate* ShardState::Business::FindTemplate(absl::string_view name,
+                                                          absl::string_view language) const {
+  auto by_name = templates.find(name);
+  if (by_name == templates.end()) return nullptr;
+  auto t = by_name->second.find(language);
+  return t == by_name->second.end() ? nullptr : &t->second;
+}
+
+ShardState::Business* ShardState::FindBusiness(absl::string_view id) {
+  auto it = businesses.find(id);
+  return it == businesses.end() ? nullptr : it->second.get();
+}
+
+absl::StatusOr<ShardState::Business*> ShardState::RequireBusiness(absl::string_view id) {
+  Business* b = FindBusiness(id);
+  if (b == nullptr)
+    return absl::NotFoundError(absl::StrCat("business_id '", id, "' is not registered"));
+  return b;
+}
+
+absl::StatusOr<ShardState::Number*> ShardState::FindNumber(PhoneNumber n) {
+  if (!n.valid()) return absl::InvalidArgumentError("business_number is not a valid E.164 number");
+  auto it = numbers.find(n.value());
+  if (it == numbers.end()) {
+    return absl::NotFoundError(absl::StrCat("business_number ", n.E164(), " is not registered"));
+  }
+  return it->second.get();
+}
+
+LimitPool* ShardState::PoolFor(uint64_t number, Business* b) {
+  return GetOrCreatePool(profile.limit_scope == LimitScope::kPerPortfolio ? PoolIdForBusiness(b->id)
+                                                                          : PoolIdForNumber(number),
+                         b);
+}
+
+LimitPool* ShardState::GetOrCreatePool(const std::string& id, Business* b) {
+  auto& slot = pools[id];
+  if (slot == nullptr) {
+    slot = std::make_unique<LimitPool>();
+    slot->id = id;
+    slot->business_id = b->id;
+    slot->tier.level = FloorLevel(profile, b->verified);
+    b->pools.push_back(slot.get());
+  }
+  return slot.get();
+}
+
+absl::StatusOr<Consent> ShardState::ConsentOf(PhoneNumber number, PhoneNumber customer) {
+  absl::StatusOr<Number*> n = FindNumber(number);
+  if (!n.ok()) return n.status();
+  auto it = (*n)->business->consents.find(customer.value());
+  return it == (*n)->business->consents.end() ? Consent() : it->second;
+}
+
+absl::StatusOr<std::vector<std::string>> ShardState::ConsentTopicsOf(PhoneNumber number,
+                                                                     PhoneNumber customer) {
+  absl::StatusOr<Number*> n = FindNumber(number);
+  if (!n.ok()) return n.status();
+  const Business& b = *(*n)->business;
+  auto it = b.consents.find(customer.value());
+  return it == b.consents.end() ? std::vector<std::string>() : b.topics.Names(it->second.topics);
+}
+
+absl::StatusOr<MessageTemplate> ShardState::TemplateOf(absl::string_view business_id,
+                                                       absl::string_view name,
+                                                       absl::string_view language) {
+  absl::StatusOr<Business*> b = RequireBusiness(business_id);
+  if (!b.ok()) return b.status();
+  const MessageTemplate* t = (*b)->FindTemplate(name, language);
+  if (t == nullptr) {
+    return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
+  }
+  return *t;
+}
+
+std::vector<PhoneNumber> ShardState::SortedNumbers() const {
+  std::vector<PhoneNumber> out;
+  for (const auto& [v, n] : numbers) out.push_back(n->number);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+absl::StatusOr<std::string> ShardState::BusinessOf(PhoneNumber number) const {
+  auto it = numbers.find(number.value());
+  if (it == numbers.end()) {
+    return absl::NotFoundError(absl::StrCat("number ", number.E164(), " is not registered"));
+  }
+  return it->second->business_id;
+}
+
+void ShardState::ExpireThreads(int64_t now, int64_t window_us,
+                               absl::FunctionRef<void(ThreadKey)> erased) {
+  for (auto it = threads.begin(); it != threads.end();) {
+    if (it->second.expired(now, window_us)) {
+      erased(it->first);
+      threads.erase(it++);
+    } else {
+      ++it;
+    }
+  }
+}
+
+absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
+                                 absl::string_view value) {
+  auto missing = [&](absl::string_view what) {
+    return absl::DataLossError(absl::StrCat("corrupt ", StateFamilyName(family), " record: its ",
+                                            what, " was not restored before it"));
+  };
+  switch (family) {
+    case StateFamily::kBusiness: {
+      absl::StatusOr<BusinessRecord> r = DecodeBusiness(key, value);
+      if (!r.ok()) return r.status();
+      auto& b = businesses[r->business_id];
+      if (b == nullptr) b = std::make_unique<Business>();
+      b->id = r->business_id;
+      b->verified = r->verified;
+      b->official = r->official;
+      return absl::OkStatus();
+    }
+    case StateFamily::kPool: {
+      absl::StatusOr<PoolRecord> r = DecodePool(key, value);
+      if (!r.ok()) return r.status();
+      Business* b = FindBusiness(r->business_id);
+      if (b == nullptr) return missing("business");
+      MessagingTier& t = GetOrCreatePool(r->pool_id, b)->tier;
+      t.level = std::clamp(r->level, 0, profile.top_level());
+      t.pending_level = r->pending_level < 0 ? -1 : std::min(r->pending_level, profile.top_level());
+      t.pending_at_us = r->pending_at_us;
+      return absl::OkStatus();
+    }
+    case StateFamily::kNumber: {
+      absl::StatusOr<NumberRecord> r = DecodeNumber(key, value);
+      if (!r.ok()) return r.status();
+      Business* b = FindBusiness(r->business_id);
+      if (b == nullptr) return missing("business");
+      auto n = std::make_unique<Number>();
+      n->number = PhoneNumber::FromDigitsValue(r->number);
+      n->business_id = r->business_id;
+      n->business = b;
+      n->standing = {r->flagged_since_us, r->low_since_us};
+      n->pool = PoolFor(r->number, b);
+      numbers[r->number] = std::move(n);
+      return absl::OkStatus();
+    }
+    case StateFamily::kSignal: {
+      absl::StatusOr<SignalRecord> r = DecodeSignal(key, value);
+      if (!r.ok()) return r.status();
+      auto it = numbers.find(r->number);
+      if (it == numbers.end()) return missing("number");
+      it->second->history.Add(profile.quality,
+                              {r->at_us, r->kind, r->seq});  // Key order: time order.
+      it->second->next_signal_seq = std::max(it->second->next_signal_seq, r->seq + 1);
+      return absl::OkStatus();
+    }
+    case StateFamily::kLedger: {
+      absl::StatusOr<LedgerRecord> r = DecodeLedger(key, value);
+      if (!r.ok()) return r.status();
+      auto it = pools.find(r->pool_id);
+      if (it == pools.end()) return missing("pool");
+      it->second->ledger.Restore(r->customer, r->window);
+      return absl::OkStatus();
+    }
+    case StateFamily::kThread: {
+      absl::StatusOr<ThreadRecord> r = DecodeThread(key, value);
+      if (!r.ok()) return r.status();
+      threads[{r->number, r->customer}] = r->window;
+      return absl::OkStatus();
+    }
+    case StateFamily::kConsent: {
+      absl::StatusOr<ConsentRecord> r = DecodeConsent(key, value);
+      if (!r.ok()) return r.status();
+      Business* b = FindBusiness(r->business_id);
+      if (b == nullptr) return missing("business");
+      Consent c;
+      c.state = r->state;
+      c.source = r->source;
+      c.changed_at_us = r->changed_at_us;
+      if (!r->all_topics) {
+        // Interned when written, so a business's stored topics always fit.
+        absl::StatusOr<TopicSet> t = b->topics.Intern(r->topics);
+        if (!t.ok())
+          return absl::DataLossError(
+              absl::StrCat("corrupt consent record: ", t.status().message()));
+        c.topics = *t;
+      }
+      if (!r->sends.empty()) c.recent.mutable_sends() = std::move(r->sends);
+      if (!r->marketing.empty()) c.recent.mutable_marketing() = std::move(r->marketing);
+      b->consents[r->customer] = std::move(c);
+      return absl::OkStatus();
+    }
+    case StateFamily::kTemplate: {
+      absl::StatusOr<TemplateRecord> r = DecodeTemplate(key, value);
+      if (!r.ok()) return r.status();
+      Business* b = FindBusiness(r->business_id);
+      if (b == nullptr) return missing("business");
+      b->templates[r->tmpl.name][r->tmpl.language] = std::move(r->tmpl);
+      return absl::OkStatus();
+    }
+  }
+  return absl::DataLossError("record of an unknown family");
+}
+
+void ShardState::FinishRestore() {
+  for (auto& [v, n] : numbers) n->history.Rebuild(profile.quality);
+}
+
+EngineStats ShardState::Stats() const {
+  EngineStats s;
+  s.businesses = businesses.size();
+  s.numbers = numbers.size();
+  s.pools = pools.size();
+  for (const auto& [id, p] : pools) s.ledger_entries += p->ledger.tracked_customers();
+  s.threads = threads.size();
+  for (const auto& [id, b] : businesses) {
+    s.consents += b->consents.size();
+    for (const auto& [name, by_language] : b->templates) s.templates += by_language.size();
+  }
+  return s;
+}
+
+StateChange PoolChange(const LimitPool& p) {
+  return EncodePool(
+      {p.id, p.business_id, p.tier.level, p.tier.pending_level, p.tier.pending_at_us});
+}
+
+StateChange NumberChange(const BusinessNumber& n) {
+  return EncodeNumber(
+      {n.number.value(), n.business_id, n.standing.flagged_since_us, n.standing.low_since_us});
+}
+
+StateChange LedgerChange(const LimitPool& p, uint64_t customer, const ConversationWindow* w) {
+  return w == nullptr ? EraseLedger(p.id, customer) : EncodeLedger({p.id, customer, *w});
+}
+
+StateChange ThreadChange(ShardState::ThreadKey key, const ServiceWindow* w) {
+  return w == nullptr ? EraseThread(key.first, key.second)
+                      : EncodeThread({key.first, key.second, *w});
+}
+
+StateChange ConsentChange(const ShardState::Business& b, uint64_t customer, const Consent& c) {
+  return EncodeConsent({b.id, customer, c.state, c.source, c.changed_at_us, c.topics == kAllTopics,
+                        b.topics.Names(c.topics), c.recent.sends(), c.recent.marketing()});
+}
+
+}  // namespace internal
+}  // namespace wapolicy

@@ -1,0 +1,111 @@
+// The records one engine shard holds, laid out for the decision path, and how
+// stored records are loaded back into them.
+//
+// Plain data and look-ups with no lock of its own: EngineShard owns one,
+// guards it with its mutex and journals every change it makes.
+//
+//   ShardState state(profile);
+//   absl::Status s = state.Restore(StateFamily::kBusiness, key, value);
+//   ShardState::Business* b = state.FindBusiness("acme");
+#ifndef WAPOLICY_POLICY_INTERNAL_SHARD_STATE_H_
+#define WAPOLICY_POLICY_INTERNAL_SHARD_STATE_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/functional/function_ref.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "policy/consent.h"
+#include "policy/messaging_tier.h"
+#include "policy/number_status.h"
+#include "policy/phone_number.h"
+#include "policy/policy_profile.h"
+#include "policy/service_window.h"
+#include "policy/state_journal.h"
+#include "policy/templates.h"
+#include "policy/topic_registry.h"
+
+namespace wapolicy {
+
+// Counts of what the engine holds (for logs and health).
+struct EngineStats {
+  size_t businesses = 0, numbers = 0, pools = 0, ledger_entries = 0, threads = 0, consents = 0,
+         templates = 0;
+  EngineStats& operator+=(const EngineStats& o);
+};
+
+namespace internal {
+
+struct ShardState {
+  struct Business {
+    std::string id;
+    bool verified = false;
+    bool official = false;
+    std::vector<LimitPool*> pools;
+    absl::flat_hash_map<uint64_t, Consent> consents;
+    TopicRegistry topics;
+    // name -> language -> template; looked up by string_view without copies.
+    absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, MessageTemplate>> templates;
+    const MessageTemplate* FindTemplate(absl::string_view name, absl::string_view language) const;
+  };
+  // A registered number with its business, found once at registration
+  // instead of by name on every decision (businesses are never removed).
+  struct Number : BusinessNumber {
+    Business* business = nullptr;
+  };
+  using ThreadKey = std::pair<uint64_t, uint64_t>;  // (number, customer)
+
+  explicit ShardState(const PolicyProfile& profile) : profile(profile) {}
+
+  Business* FindBusiness(absl::string_view id);
+  // NOT_FOUND naming the business / number when there is none.
+  absl::StatusOr<Business*> RequireBusiness(absl::string_view id);
+  absl::StatusOr<Number*> FindNumber(PhoneNumber n);
+  // The pool a new number of `b` counts against (its own, or the portfolio's).
+  LimitPool* PoolFor(uint64_t number, Business* b);
+
+  // Read-only answers (NOT_FOUND / INVALID_ARGUMENT naming the field).
+  absl::StatusOr<Consent> ConsentOf(PhoneNumber number, PhoneNumber customer);
+  absl::StatusOr<std::vector<std::string>> ConsentTopicsOf(PhoneNumber number,
+                                                           PhoneNumber customer);
+  absl::StatusOr<MessageTemplate> TemplateOf(absl::string_view business_id, absl::string_view name,
+                                             absl::string_view language);
+  std::vector<PhoneNumber> SortedNumbers() const;
+  absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
+  // Forgets service windows with nothing open at `now`, telling `erased`.
+  void ExpireThreads(int64_t now, int64_t window_us, absl::FunctionRef<void(ThreadKey)> erased);
+
+  // Loads one stored record; families in restore order (record_codec.h).
+  absl::Status Restore(StateFamily family, absl::string_view key, absl::string_view value);
+  // After the last Restore: rebuilds what is derived from the records.
+  void FinishRestore();
+  EngineStats Stats() const;
+
+  const PolicyProfile& profile;
+  absl::flat_hash_map<std::string, std::unique_ptr<Business>> businesses;
+  absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<Number>> numbers;
+  absl::flat_hash_map<ThreadKey, ServiceWindow> threads;
+
+ private:
+  LimitPool* GetOrCreatePool(const std::string& id, Business* b);
+};
+
+// The journal record of each kind of state (record_codec.h); a null window
+// erases the record.
+StateChange PoolChange(const LimitPool& p);
+StateChange NumberChange(const BusinessNumber& n);
+StateChange LedgerChange(const LimitPool& p, uint64_t customer, const ConversationWindow* w);
+StateChange ThreadChange(ShardState::ThreadKey key, const ServiceWindow* w);
+StateChange ConsentChange(const ShardState::Business& b, uint64_t customer, const Consent& c);
+
+}  // namespace internal
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_INTERNAL_SHARD_STATE_H_

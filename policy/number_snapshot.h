@@ -1,0 +1,59 @@
+// Everything a pipeline may want to know about one business number at an
+// instant: status, quality, tier and limit use.
+//
+// Built by the engine under its lock from the number's plain state
+// (MakeNumberSnapshot is a pure function), returned by
+// PolicyEngine::GetNumberState.
+//
+//   absl::StatusOr<NumberSnapshot> s = engine.GetNumberState(number);
+//   if (s.ok() && s->status == NumberStatus::kRestricted) { /* wait for s->next_slot_free */ }
+#ifndef WAPOLICY_POLICY_NUMBER_SNAPSHOT_H_
+#define WAPOLICY_POLICY_NUMBER_SNAPSHOT_H_
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "policy/messaging_tier.h"
+#include "policy/number_status.h"
+#include "policy/phone_number.h"
+#include "policy/policy_profile.h"
+#include "policy/quality.h"
+
+namespace wapolicy {
+
+struct NumberSnapshot {
+  PhoneNumber number;
+  std::string business_id;
+  bool verified = false;
+  bool official = false;
+  NumberStatus status = NumberStatus::kConnected;  // Restricted if the limit is used up.
+  bool flagged = false;
+  bool restricted = false;
+  QualityRating quality = QualityRating::kHigh;
+  double quality_score = 0;
+  std::array<int64_t, kSignalKindCount> signals_7d{};  // Count by kind, last 7 days.
+  LimitScope limit_scope = LimitScope::kPerNumber;
+  int level = 0;
+  int64_t limit = 0;
+  int64_t used = 0;           // Open + pending slots.
+  int64_t pending = 0;        // Admitted, not yet delivered.
+  int64_t recent_unique = 0;  // Unique customers started in the upgrade look-back.
+  int pending_level = -1;
+  int64_t pending_limit = 0;
+  absl::Time pending_at = absl::InfinitePast();
+  absl::Time flagged_since = absl::InfinitePast();
+  absl::Time flag_settles_at = absl::InfinitePast();
+  absl::Time low_since = absl::InfinitePast();
+  absl::Time next_slot_free = absl::InfiniteFuture();
+};
+
+// The snapshot of `n` (whose pool is `pool`) at `now`; call after the
+// time-driven rules have run.
+NumberSnapshot MakeNumberSnapshot(const PolicyProfile& p, const BusinessNumber& n,
+                                  const LimitPool& pool, bool verified, bool official, int64_t now);
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_NUMBER_SNAPSHOT_H_

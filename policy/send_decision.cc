@@ -1,0 +1,189 @@
+#include "policy/send_decision.h"
+
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+#include "policy/frequency_cap.h"
+#include "policy/message_compliance.h"
+#include "policy/messaging_tier.h"
+
+namespace wapolicy {
+namespace {
+
+int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
+absl::Time FromUs(int64_t us) { return absl::FromUnixMicros(us); }
+
+SendOutcome Deny(SendOutcome out, ReasonCode reason, std::string detail) {
+  out.decision.allowed = false;
+  out.decision.reason = reason;
+  out.decision.effect = ConversationEffect::kNone;
+  out.decision.detail = std::move(detail);
+  return out;
+}
+
+// Template rules 1-3; null when the template may be sent (or needs no
+// registration), else the denial.
+bool TemplateRefused(const SendContext& ctx, const OutgoingMessage& m, SendOutcome* out) {
+  const MessageTemplate* t = ctx.tmpl;
+  if (t == nullptr) {
+    if (!ctx.profile.require_registered_templates) return false;
+    *out = Deny(*out, ReasonCode::kTemplateUnknown,
+                absl::StrCat("template '", m.template_name, "' (", m.template_language,
+                             ") is not registered for business ", ctx.business_id));
+    return true;
+  }
+  if (t->status != TemplateStatus::kApproved) {
+    const ReasonCode r = t->status == TemplateStatus::kPaused ? ReasonCode::kTemplatePaused
+                         : t->status == TemplateStatus::kDisabled
+                             ? ReasonCode::kTemplateDisabled
+                             : ReasonCode::kTemplateNotApproved;
+    *out =
+        Deny(*out, r,
+             absl::StrCat("template '", m.template_name, "' (", m.template_language, ") is ",
+                          TemplateStatusName(t->status), "; only APPROVED templates may be sent"));
+    return true;
+  }
+  if (!m.template_parameters.empty()) {
+    const int vars = CountVariables(t->body);
+    if (static_cast<int>(m.template_parameters.size()) != vars) {
+      *out = Deny(*out, ReasonCode::kMessageInvalid,
+                  absl::StrCat("template_parameters: ", m.template_parameters.size(),
+                               " given, the template body has ", vars, " variables"));
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+SendOutcome DecideSend(const SendContext& ctx, const OutgoingMessage& m, int64_t now) {
+  const PolicyProfile& p = ctx.profile;
+  SendOutcome out;
+  Decision& d = out.decision;
+  d.limit = ctx.limit;
+  d.used = ctx.used;
+  if (ctx.earliest_slot_end != 0) d.next_slot_free = FromUs(ctx.earliest_slot_end);
+  const int64_t window_us = Us(p.service_window);
+  const bool window_open = ctx.window != nullptr && ctx.window->window_open(now, window_us);
+  if (window_open) d.service_window_ends = FromUs(ctx.window->window_end(window_us));
+  const Consent* consent = ctx.consent;
+  const bool opted_in = consent != nullptr && consent->opted_in();
+  const bool opted_out = consent != nullptr && consent->opted_out();
+
+  const MessageTemplate* tpl = nullptr;
+  if (m.kind == MessageKind::kTemplate) {
+    if (TemplateRefused(ctx, m, &out)) return out;
+    tpl = ctx.tmpl;
+    if (opted_out) {  // Wins everywhere for templates, inside a service window too.
+      return Deny(out, ReasonCode::kOptedOut,
+                  "the customer opted out of messages from this business");
+    }
+  } else {
+    if (m.content != nullptr) {
+      if (TypeOf(*m.content) != m.session_type) {
+        return Deny(out, ReasonCode::kMessageInvalid,
+                    absl::StrCat("session content is ", SessionTypeName(TypeOf(*m.content)),
+                                 " but the message type is ", SessionTypeName(m.session_type)));
+      }
+      if (absl::Status s = ValidateSessionContent(*m.content, p.message_limits); !s.ok()) {
+        return Deny(out, ReasonCode::kMessageInvalid, std::string(s.message()));
+      }
+    }
+    if (!window_open) {
+      return Deny(
+          out, ReasonCode::kOutsideServiceWindow,
+          "more than 24 hours since the customer's last message: only templates may be sent");
+    }
+  }
+  const bool marketing = tpl != nullptr ? tpl->category == TemplateCategory::kMarketing
+                                        : (m.kind == MessageKind::kSession && m.marketing);
+  const ConversationWindow* bw = ctx.conversation;
+  const bool bi_open = bw != nullptr && bw->open_at(now);
+  d.allowed = true;
+  d.reason = ReasonCode::kAllowed;
+
+  if (window_open) {
+    if (marketing && opted_out) {
+      return Deny(out, ReasonCode::kOptedOut,
+                  "the customer opted out: no marketing, inside a service window either");
+    }
+    if (marketing && p.scoped_opt_in &&
+        !(opted_in && ctx.topics.Covers(consent->topics, "marketing"))) {
+      return Deny(out, ReasonCode::kTopicNotConsented,
+                  "marketing inside a customer-initiated service window needs the customer's "
+                  "marketing consent");
+    }
+    if (bi_open) {
+      d.effect = ConversationEffect::kReusesBusinessInitiated;
+      d.conversation_ends = FromUs(bw->slot_end_us);
+    } else if (ctx.window->user_conversation_open(now)) {
+      d.effect = ConversationEffect::kReusesUserInitiated;
+      d.conversation_ends = FromUs(ctx.window->user_conversation_end_us);
+    } else {
+      d.effect = ConversationEffect::kOpensUserInitiated;
+      out.open_user_conversation_until = now + Us(p.conversation_length);
+      d.conversation_ends = FromUs(out.open_user_conversation_until);
+    }
+    return out;
+  }
+
+  if (!opted_in) return Deny(out, ReasonCode::kNotOptedIn, "no opt-in on record for this customer");
+  if (p.scoped_opt_in && tpl != nullptr &&
+      !ctx.topics.Covers(consent->topics, tpl->EffectiveTopic())) {
+    return Deny(out, ReasonCode::kTopicNotConsented,
+                absl::StrCat("the customer's opt-in does not cover the template's topic '",
+                             tpl->EffectiveTopic(), "'"));
+  }
+  auto capped = [&](const std::vector<int64_t>& times, int cap, absl::string_view what) {
+    std::optional<int64_t> retry = CapRetryAfter(times, cap, now);
+    if (!retry.has_value()) return false;
+    d.retry_after = FromUs(*retry);
+    out = Deny(out, ReasonCode::kFrequencyCapped,
+               absl::StrCat("at most ", cap, " ", what, " per customer in 24 hours; retry after ",
+                            absl::FormatTime(d.retry_after, absl::UTCTimeZone())));
+    return true;
+  };
+  if (capped(consent->recent.sends(), p.frequency_cap_per_day, "business-initiated messages")) {
+    return out;
+  }
+  if (marketing &&
+      capped(consent->recent.marketing(), p.marketing_cap_per_day, "marketing messages")) {
+    return out;
+  }
+  out.record_send = p.frequency_cap_per_day > 0 || p.marketing_cap_per_day > 0;
+  out.record_marketing = out.record_send && marketing;
+  if (bi_open) {
+    d.effect = ConversationEffect::kReusesBusinessInitiated;
+    d.conversation_ends = FromUs(bw->slot_end_us);
+    return out;
+  }
+#ifdef WAPOLICY_INJECT_BUG
+  // Deliberate off-by-one for the model test's self-check: admits limit + 1.
+  if (d.limit != kUnlimited && d.used > d.limit) {
+#else
+  if (LimitReached(d.limit, d.used)) {
+#endif
+    out.record_send = out.record_marketing = false;
+    return Deny(out, ReasonCode::kLimitReached,
+                absl::StrFormat("messaging limit reached (%d unique customers in 24h): number is "
+                                "Restricted until %s",
+                                d.limit, absl::FormatTime(d.next_slot_free, absl::UTCTimeZone())));
+  }
+  d.effect = ConversationEffect::kOpensBusinessInitiated;
+  d.used += 1;
+  if (!m.dry_run) {
+    // The slot is held until delivery confirms the real start (or times out).
+    out.reserve_slot_until = now + Us(p.reservation_timeout);
+    d.conversation_ends = FromUs(out.reserve_slot_until);
+    if (ctx.earliest_slot_end == 0 || out.reserve_slot_until < ctx.earliest_slot_end) {
+      d.next_slot_free = FromUs(out.reserve_slot_until);
+    }
+  }
+  return out;
+}
+
+}  // namespace wapolicy

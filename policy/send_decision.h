@@ -1,0 +1,83 @@
+// The decision of one check: may this number send this message to this
+// customer now?
+//
+// A pure function over the state the engine looked up: it changes nothing
+// and returns the decision together with the changes it intends (open a
+// user-initiated conversation, reserve a conversation slot, count a send
+// against the frequency caps), which the engine applies unless the check is
+// a dry run. The rules apply in this order, the first that holds answers:
+//
+//  Templates                            Session (free-form) messages
+//  1. registered (TEMPLATE_UNKNOWN)     1. content matches its type and the
+//  2. APPROVED (NOT_APPROVED, PAUSED       content rules (MESSAGE_INVALID)
+//     132015, DISABLED 132016)          2. inside the 24 h service window
+//  3. parameters match the body's          (OUTSIDE_SERVICE_WINDOW 131047)
+//     variables (MESSAGE_INVALID)
+//  4. not opted out (OPTED_OUT 131050),
+//     inside a service window too
+//
+//  Inside the customer's service window (a reply: user-initiated, never
+//  counted, no opt-in needed because the customer wrote first):
+//  5. a marketing message to a customer who opted out: OPTED_OUT (whatever
+//     scoped_opt_in says; opting out means no marketing)
+//  6. with scoped_opt_in, a marketing message needs marketing consent
+//     (TOPIC_NOT_CONSENTED): the brief's "do not upsell in that window"
+//  -> allowed, reusing the open conversation or opening a user-initiated one.
+//
+//  Business-initiated (a template outside any window):
+//  7. opted in (NOT_OPTED_IN)
+//  8. with scoped_opt_in, the consent covers the template's topic
+//     (TOPIC_NOT_CONSENTED)
+//  9. frequency caps, all and marketing (FREQUENCY_CAPPED, retry_after)
+//  10. inside an open business-initiated conversation: allowed, free
+//  11. a free slot under the messaging limit (LIMIT_REACHED: Restricted)
+//  -> allowed, taking a slot reserved for reservation_timeout until delivery.
+//
+//   SendContext ctx{profile, limit, used, ...};
+//   SendOutcome out = DecideSend(ctx, message, now_us);
+//   if (!message.dry_run && out.reserve_slot) ledger.Reserve(...);
+#ifndef WAPOLICY_POLICY_SEND_DECISION_H_
+#define WAPOLICY_POLICY_SEND_DECISION_H_
+
+#include <cstdint>
+
+#include "absl/strings/string_view.h"
+#include "policy/consent.h"
+#include "policy/conversations.h"
+#include "policy/decision.h"
+#include "policy/outgoing_message.h"
+#include "policy/policy_profile.h"
+#include "policy/service_window.h"
+#include "policy/templates.h"
+#include "policy/topic_registry.h"
+
+namespace wapolicy {
+
+// What the engine found for one check. Pointers are null when there is none.
+struct SendContext {
+  const PolicyProfile& profile;
+  absl::string_view business_id;
+  int64_t limit = 0;                      // The pool's current limit (kUnlimited for none).
+  int64_t used = 0;                       // Open and pending slots.
+  int64_t earliest_slot_end = 0;          // 0 if no slot is held.
+  const ServiceWindow* window = nullptr;  // Number and customer.
+  const ConversationWindow* conversation = nullptr;  // The customer's slot in the pool.
+  const Consent* consent = nullptr;                  // The customer's, with the business.
+  const TopicRegistry& topics;                       // The business's.
+  const MessageTemplate* tmpl = nullptr;             // Found by name and language.
+};
+
+struct SendOutcome {
+  Decision decision;
+  // Changes to apply when allowed and not a dry run.
+  int64_t open_user_conversation_until = 0;  // Set the window's user conversation end.
+  int64_t reserve_slot_until = 0;            // Reserve a slot until this deadline.
+  bool record_send = false;                  // Count against the frequency caps,
+  bool record_marketing = false;             // and the marketing cap.
+};
+
+SendOutcome DecideSend(const SendContext& ctx, const OutgoingMessage& m, int64_t now);
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_SEND_DECISION_H_
