@@ -42,19 +42,6 @@ absl::string_view DeliveryOutcomeName(DeliveryOutcome o) {
   return "UNKNOWN";
 }
 
-absl::string_view StateFamilyName(StateFamily f) {
-  switch (f) {
-    case StateFamily::kBusiness: return "business";
-    case StateFamily::kPool: return "pool";
-    case StateFamily::kNumber: return "number";
-    case StateFamily::kLedger: return "ledger";
-    case StateFamily::kThread: return "thread";
-    case StateFamily::kConsent: return "consent";
-    case StateFamily::kTemplate: return "template";
-  }
-  return "unknown";
-}
-
 absl::Status ValidateBusinessId(absl::string_view id) {
   if (id.empty() || id.size() > 64) {
     return absl::InvalidArgumentError("business_id must be 1 to 64 characters");

@@ -12,7 +12,8 @@
 namespace wapolicy {
 
 // The kinds of state record the policy core keeps; storage keeps each in its
-// own column family. Restore must feed them back in this order.
+// own column family. Restore must feed them back in kRestoreOrder
+// (policy/record_codec.h), which is not the order of the values.
 enum class StateFamily : uint8_t {
   kBusiness = 0,
   kPool = 1,      // Messaging tier of a limit pool (a number, or a portfolio).
@@ -21,8 +22,9 @@ enum class StateFamily : uint8_t {
   kThread = 4,    // Service window between a number and a customer.
   kConsent = 5,   // A customer's opt-in / opt-out with a business.
   kTemplate = 6,  // A message template and its approval status.
+  kSignal = 7,    // One quality signal of a business phone number.
 };
-inline constexpr int kStateFamilyCount = 7;
+inline constexpr int kStateFamilyCount = 8;
 absl::string_view StateFamilyName(StateFamily f);
 
 // The bytes of a record's key or value. Nearly all fit inline (a
