@@ -115,8 +115,8 @@ struct TemplateRecord {
 
 // Encoders. EncodeLedger, EncodeThread and EncodeConsent are on the decision
 // path: they build no message object, and ledger and thread records (with a
-// number's pool, or a business id of up to 17 bytes) fit RecordBytes' inline
-// buffer, so they do not allocate.
+// number's pool, or a portfolio pool whose business id is at most 30 bytes)
+// fit RecordBytes' inline buffer, so they do not allocate.
 StateChange EncodeBusiness(const BusinessRecord& r);
 StateChange EncodePool(const PoolRecord& r);
 StateChange EncodeNumber(const NumberRecord& r);

@@ -33,6 +33,9 @@ ABSL_FLAG(std::string, durability, "process",
           "process: WAL write before each answer (survives kill -9); machine: WAL fsync too.");
 ABSL_FLAG(std::string, profile, "brief-2023", "Base policy profile: brief-2023 or platform-2025-10.");
 ABSL_FLAG(std::string, config, "", "ProfileConfig file (protobuf text format) over the base profile.");
+ABSL_FLAG(bool, migrate_profile, false,
+          "Start on a data directory written under another profile: place every pool's limit on "
+          "this profile's ladder (nearest level, ties to the lower) and record this profile.");
 ABSL_FLAG(std::string, fake_clock, "",
           "Test mode: start a fake clock at this RFC 3339 time and allow PolicyAdmin.AdvanceClock.");
 ABSL_FLAG(int, max_batch, 10000, "Most checks in one CheckBatch.");
@@ -110,6 +113,18 @@ int main(int argc, char** argv) {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   auto store = RocksStateStore::Open(data_dir, durability, absl::GetFlag(FLAGS_memtable_budget_mb));
   if (!store.ok()) return Fail(std::string(store.status().message()));
+  // The data must have been written under this profile (or be moved onto it)
+  // before any of it is loaded.
+  absl::StatusOr<ProfileCheck> profile_check =
+      (*store)->CheckProfile(*profile, absl::GetFlag(FLAGS_migrate_profile));
+  if (!profile_check.ok()) return Fail(std::string(profile_check.status().message()));
+  if (profile_check->outcome == ProfileCheck::Outcome::kMigrated) {
+    std::fprintf(stderr,
+                 "policy_server: migrated %s from profile %s: %lld pools, %lld conversations moved\n",
+                 data_dir.c_str(), profile_check->stored.c_str(),
+                 static_cast<long long>(profile_check->pools_migrated),
+                 static_cast<long long>(profile_check->conversations_migrated));
+  }
   if (absl::GetFlag(FLAGS_max_numbers) < 1) return Fail("--max_numbers must be at least 1");
   PolicyEngine engine(*profile, clock, store->get(), /*shards=*/16,
                       static_cast<size_t>(absl::GetFlag(FLAGS_max_numbers)));

@@ -1,8 +1,12 @@
 #include "storage/state_store.h"
 
 #include <algorithm>
+#include <map>
+#include <utility>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "policy/record_codec.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/write_batch.h"
@@ -13,6 +17,34 @@ namespace {
 absl::Status FromRocks(const rocksdb::Status& s, absl::string_view what) {
   if (s.ok()) return absl::OkStatus();
   return absl::InternalError(absl::StrCat(what, ": ", s.ToString()));
+}
+
+// Index of the meta column family in families_ (after the state families).
+constexpr int kMetaFamily = kStateFamilyCount;
+
+rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+// Calls `f(key, value)` for every record of one column family; stops at the
+// first error `f` returns.
+template <typename F>
+absl::Status ForEachRecord(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, F f) {
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), cf));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (absl::Status s = f(ToView(it->key()), ToView(it->value())); !s.ok()) return s;
+  }
+  return FromRocks(it->status(), "reading state");
+}
+
+// Two conversation slots of one customer that land in one pool (pools merged
+// by a change of limit scope): the one that ends later, and the latest start.
+ConversationWindow MergeWindows(const ConversationWindow& a, const ConversationWindow& b) {
+  ConversationWindow w = a.slot_end_us > b.slot_end_us ||
+                                 (a.slot_end_us == b.slot_end_us && !a.pending)
+                             ? a
+                             : b;
+  w.last_start_us = std::max(a.last_start_us, b.last_start_us);
+  return w;
 }
 
 }  // namespace
@@ -28,7 +60,7 @@ absl::StatusOr<std::unique_ptr<RocksStateStore>> RocksStateStore::Open(const std
   options.paranoid_checks = true;
   options.max_background_jobs = 2;
   // One memory budget for every family's memtables: without it each of the
-  // seven families could hold 3 x 128 MiB before flushing.
+  // eight families could hold 3 x 128 MiB before flushing.
   options.db_write_buffer_size = static_cast<size_t>(std::max<int64_t>(memtable_budget_mb, 8)) << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   rocksdb::ColumnFamilyOptions cf_options;
@@ -41,6 +73,7 @@ absl::StatusOr<std::unique_ptr<RocksStateStore>> RocksStateStore::Open(const std
   for (int f = 0; f < kStateFamilyCount; ++f) {
     cfs.emplace_back(std::string(StateFamilyName(static_cast<StateFamily>(f))), cf_options);
   }
+  cfs.emplace_back(std::string(kMetaFamilyName), rocksdb::ColumnFamilyOptions());
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions());
   rocksdb::DB* db = nullptr;
   rocksdb::Status s = rocksdb::DB::Open(options, dir, cfs, &store->families_, &db);
@@ -115,19 +148,193 @@ uint64_t RocksStateStore::writes() const {
 
 absl::StatusOr<int64_t> RocksStateStore::LoadInto(PolicyEngine& engine) {
   int64_t loaded = 0;
-  for (int f = 0; f < kStateFamilyCount; ++f) {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), families_[f]));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      const rocksdb::Slice k = it->key(), v = it->value();
-      absl::Status s = engine.Restore(static_cast<StateFamily>(f), absl::string_view(k.data(), k.size()),
-                                      absl::string_view(v.data(), v.size()));
-      if (!s.ok()) return s;
-      ++loaded;
-    }
-    if (absl::Status s = FromRocks(it->status(), "reading state"); !s.ok()) return s;
+  for (StateFamily f : kRestoreOrder) {
+    absl::Status s = ForEachRecord(db_.get(), families_[static_cast<int>(f)],
+                                   [&](absl::string_view key, absl::string_view value) {
+                                     ++loaded;
+                                     return engine.Restore(f, key, value);
+                                   });
+    if (!s.ok()) return s;
   }
   engine.FinishRestore();
   return loaded;
+}
+
+absl::StatusOr<bool> RocksStateStore::HasAnyRecord() {
+  for (int f = 0; f < kStateFamilyCount; ++f) {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), families_[f]));
+    it->SeekToFirst();
+    if (it->Valid()) return true;
+    if (absl::Status s = FromRocks(it->status(), "reading state"); !s.ok()) return s;
+  }
+  return false;
+}
+
+absl::StatusOr<ProfileCheck> RocksStateStore::CheckProfile(const PolicyProfile& profile,
+                                                           bool migrate) {
+  const ProfileIdentity running = IdentityOf(profile);
+  ProfileCheck check;
+  std::string value;
+  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), families_[kMetaFamily],
+                                 ToSlice(kProfileKey), &value);
+  if (got.IsNotFound()) {
+    absl::StatusOr<bool> any = HasAnyRecord();
+    if (!any.ok()) return any.status();
+    if (*any) {
+      return absl::FailedPreconditionError(
+          "data directory holds state written before records had format versions (it has no "
+          "profile record); this server cannot read it: start on an empty --data_dir");
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    const std::string record = EncodeProfile(ProfileRecord{running});
+    if (absl::Status s = FromRocks(db_->Put(wo, families_[kMetaFamily], ToSlice(kProfileKey),
+                                            ToSlice(record)),
+                                   "recording the profile");
+        !s.ok()) {
+      return s;
+    }
+    check.outcome = ProfileCheck::Outcome::kRecorded;
+    return check;
+  }
+  if (absl::Status s = FromRocks(got, "reading the profile record"); !s.ok()) return s;
+  absl::StatusOr<ProfileRecord> stored = DecodeProfile(value);
+  if (!stored.ok()) return stored.status();
+  if (stored->records_format_version > kRecordFormatVersion) {
+    return absl::DataLossError(absl::StrCat(
+        "data directory holds records of format version ", stored->records_format_version,
+        ", written by a newer server; this server reads versions up to ", kRecordFormatVersion));
+  }
+  check.stored = DescribeProfile(stored->profile);
+  if (stored->profile == running) {
+    check.outcome = ProfileCheck::Outcome::kSame;
+    return check;
+  }
+  if (!migrate) {
+    return absl::FailedPreconditionError(ProfileMismatchMessage(stored->profile, running));
+  }
+  if (absl::Status s = Migrate(stored->profile, running, &check); !s.ok()) {
+    return absl::Status(s.code(), absl::StrCat("migrating from profile ", check.stored, ": ",
+                                               s.message()));
+  }
+  check.outcome = ProfileCheck::Outcome::kMigrated;
+  return check;
+}
+
+absl::Status RocksStateStore::Migrate(const ProfileIdentity& from, const ProfileIdentity& to,
+                                      ProfileCheck* out) {
+  rocksdb::ColumnFamilyHandle* const pool_cf = families_[static_cast<int>(StateFamily::kPool)];
+  rocksdb::ColumnFamilyHandle* const ledger_cf = families_[static_cast<int>(StateFamily::kLedger)];
+  rocksdb::WriteBatch batch;
+  auto batch_status = [](const rocksdb::Status& s) { return FromRocks(s, "building write batch"); };
+
+  // Every pool, its tier placed on the new ladder.
+  std::vector<PoolRecord> pools;
+  absl::Status s = ForEachRecord(db_.get(), pool_cf, [&](absl::string_view k, absl::string_view v) {
+    absl::StatusOr<PoolRecord> p = DecodePool(k, v);
+    if (!p.ok()) return p.status();
+    const MappedPoolLevels m = MapPoolLevels(from.ladder, to.ladder, p->level, p->pending_level);
+    p->level = m.level;
+    p->pending_level = m.pending_level;
+    if (m.pending_level < 0) p->pending_at_us = 0;
+    pools.push_back(*std::move(p));
+    return absl::OkStatus();
+  });
+  if (!s.ok()) return s;
+
+  // The pools to write: the same ids, unless the limit scope changed.
+  std::map<std::string, PoolRecord> next;
+  // Where each stored pool's conversations go.
+  absl::flat_hash_map<std::string, std::vector<std::string>> moved_to;
+  if (from.per_portfolio == to.per_portfolio) {
+    for (PoolRecord& p : pools) next[p.pool_id] = std::move(p);
+  } else {
+    absl::flat_hash_map<std::string, std::vector<uint64_t>> numbers_of;  // By business.
+    s = ForEachRecord(db_.get(), families_[static_cast<int>(StateFamily::kNumber)],
+                      [&](absl::string_view k, absl::string_view v) {
+                        absl::StatusOr<NumberRecord> n = DecodeNumber(k, v);
+                        if (!n.ok()) return n.status();
+                        numbers_of[n->business_id].push_back(n->number);
+                        return absl::OkStatus();
+                      });
+    if (!s.ok()) return s;
+    for (const PoolRecord& p : pools) {
+      std::vector<std::string> targets;
+      if (to.per_portfolio) {
+        // A business's numbers share one pool, at the highest of their limits
+        // (as the platform moved numbers to portfolio limits).
+        targets.push_back(PoolIdForBusiness(p.business_id));
+      } else {
+        // Each number of the portfolio gets the portfolio's limit, and counts
+        // all its open conversations (which number they used is not known), so
+        // no number can admit more than the portfolio could.
+        for (uint64_t n : numbers_of[p.business_id]) targets.push_back(PoolIdForNumber(n));
+      }
+      for (const std::string& id : targets) {
+        auto [it, fresh] = next.try_emplace(id, p);
+        PoolRecord& q = it->second;
+        q.pool_id = id;
+        if (!fresh) {
+          q.level = std::max(q.level, p.level);
+          if (p.pending_level > q.pending_level) {
+            q.pending_level = p.pending_level;
+            q.pending_at_us = p.pending_at_us;
+          }
+        }
+      }
+      moved_to[p.pool_id] = std::move(targets);
+    }
+    for (auto& [id, q] : next) {
+      if (q.pending_level <= q.level) {
+        q.pending_level = -1;
+        q.pending_at_us = 0;
+      }
+    }
+    // Conversations follow their pools.
+    std::map<std::pair<std::string, uint64_t>, ConversationWindow> ledger;
+    s = ForEachRecord(db_.get(), ledger_cf, [&](absl::string_view k, absl::string_view v) {
+      absl::StatusOr<LedgerRecord> l = DecodeLedger(k, v);
+      if (!l.ok()) return l.status();
+      auto targets = moved_to.find(l->pool_id);
+      if (targets == moved_to.end()) {
+        return absl::DataLossError("corrupt ledger record: its pool is not stored");
+      }
+      if (absl::Status d = batch_status(batch.Delete(ledger_cf, ToSlice(k))); !d.ok()) return d;
+      for (const std::string& id : targets->second) {
+        auto [it, fresh] = ledger.try_emplace({id, l->customer}, l->window);
+        if (!fresh) it->second = MergeWindows(it->second, l->window);
+      }
+      return absl::OkStatus();
+    });
+    if (!s.ok()) return s;
+    for (const auto& [where, window] : ledger) {
+      const StateChange c = EncodeLedger({where.first, where.second, window});
+      if (s = batch_status(batch.Put(ledger_cf, ToSlice(View(c.key)), ToSlice(View(c.value))));
+          !s.ok()) {
+        return s;
+      }
+      ++out->conversations_migrated;
+    }
+    for (const PoolRecord& p : pools) {
+      if (s = batch_status(batch.Delete(pool_cf, ToSlice(p.pool_id))); !s.ok()) return s;
+    }
+  }
+  for (const auto& [id, p] : next) {
+    const StateChange c = EncodePool(p);
+    if (s = batch_status(batch.Put(pool_cf, ToSlice(View(c.key)), ToSlice(View(c.value))));
+        !s.ok()) {
+      return s;
+    }
+    ++out->pools_migrated;
+  }
+  const std::string record = EncodeProfile(ProfileRecord{to});
+  if (s = batch_status(batch.Put(families_[kMetaFamily], ToSlice(kProfileKey), ToSlice(record)));
+      !s.ok()) {
+    return s;
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Write(wo, &batch), "writing the migrated state");
 }
 
 absl::StatusOr<int64_t> RocksStateStore::Count(StateFamily family) {

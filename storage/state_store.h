@@ -12,6 +12,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "policy/policy_engine.h"
+#include "policy/policy_profile.h"
+#include "policy/profile_migration.h"
 #include "policy/state_journal.h"
 
 namespace rocksdb {
@@ -25,8 +27,22 @@ namespace wapolicy {
 // fsync) or a lost machine (WAL fsynced before the answer).
 enum class Durability { kProcess = 0, kMachine = 1 };
 
+// What RocksStateStore::CheckProfile found and did.
+struct ProfileCheck {
+  enum class Outcome {
+    kRecorded,  // An empty directory: the running profile is now recorded.
+    kSame,      // Written under the running profile.
+    kMigrated,  // Written under another profile; pools moved onto this one.
+  };
+  Outcome outcome = Outcome::kSame;
+  std::string stored;         // DescribeProfile of the profile found (kSame, kMigrated).
+  int64_t pools_migrated = 0;        // Pool records rewritten (kMigrated).
+  int64_t conversations_migrated = 0;  // Ledger records moved to other pools (scope change).
+};
+
 // The policy core's state in an embedded RocksDB: one column family per
-// StateFamily. Group commit: changes appended while a write is in flight are
+// StateFamily, plus "meta" holding the profile the data was written under
+// (policy/record_codec.h: ProfileRecord). Group commit: changes appended while a write is in flight are
 // written together by the next waiter, as one atomic WriteBatch through the
 // WAL (fsynced in machine durability), so concurrent requests share writes.
 class RocksStateStore final : public StateJournal {
@@ -46,8 +62,21 @@ class RocksStateStore final : public StateJournal {
   // Writes done so far (each covering one or more appended change sets).
   uint64_t writes() const;
 
-  // Feeds every stored record to `engine`, families in StateFamily order.
-  // Returns the number of records loaded.
+  // Compares the profile the directory was written under with `profile`,
+  // before LoadInto. An empty directory records `profile`. A directory written
+  // under another profile (name, revision, ladder or limit scope) is refused
+  // with FAILED_PRECONDITION saying what differs, unless `migrate`: then every
+  // pool's level (and pending upgrade) is placed on the new ladder by
+  // MapPoolLevels (policy/profile_migration.h), pools and their conversations
+  // are moved to the new scope's pool ids if the scope changed, and all of it
+  // is written with the new profile record in one atomic, synced WriteBatch.
+  // Refuses (FAILED_PRECONDITION) a non-empty directory without a profile
+  // record (written before records had format versions), and (DATA_LOSS) one
+  // whose records are of a newer format version than this server reads.
+  absl::StatusOr<ProfileCheck> CheckProfile(const PolicyProfile& profile, bool migrate);
+
+  // Feeds every stored record to `engine`, families in kRestoreOrder
+  // (policy/record_codec.h). Returns the number of records loaded.
   absl::StatusOr<int64_t> LoadInto(PolicyEngine& engine);
 
   // Records in one family (for tests and stats).
@@ -56,6 +85,8 @@ class RocksStateStore final : public StateJournal {
  private:
   RocksStateStore() = default;
   absl::Status Write(const std::vector<StateChanges>& group);
+  absl::StatusOr<bool> HasAnyRecord();
+  absl::Status Migrate(const ProfileIdentity& from, const ProfileIdentity& to, ProfileCheck* out);
 
   Durability durability_ = Durability::kProcess;
   // Guards the group-commit state (std::mutex: visible to ThreadSanitizer).
@@ -68,7 +99,8 @@ class RocksStateStore final : public StateJournal {
   absl::Status failed_;
   uint64_t writes_ = 0;
   std::unique_ptr<rocksdb::DB> db_;
-  std::vector<rocksdb::ColumnFamilyHandle*> families_;  // Indexed by StateFamily; [n] = default.
+  // Indexed by StateFamily; then meta (kMetaFamily) and default.
+  std::vector<rocksdb::ColumnFamilyHandle*> families_;
 };
 
 }  // namespace wapolicy

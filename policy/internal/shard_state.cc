@@ -145,7 +145,9 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       Business* b = FindBusiness(r->business_id);
       if (b == nullptr) return missing("business");
       MessagingTier& t = GetOrCreatePool(r->pool_id, b)->tier;
-      t.level = std::clamp(r->level, 0, profile.top_level());
+      // A verified business never sits below its floor (also after a
+      // --migrate_profile placed it on a new ladder).
+      t.level = std::clamp(r->level, FloorLevel(profile, b->verified), profile.top_level());
       t.pending_level = r->pending_level < 0 ? -1 : std::min(r->pending_level, profile.top_level());
       t.pending_at_us = r->pending_at_us;
       return absl::OkStatus();
