@@ -183,6 +183,11 @@ struct Tables {
   // prefix (trunk prefix, carrier code...) could start with, i.e. where the
   // full parse may rewrite the number. The fast path leaves those to it.
   std::array<uint16_t, 1000> prefix_first{};
+  // Per calling code: the national number lengths (bit L for length L) that
+  // libphonenumber calls possible (IS_POSSIBLE: the general description's
+  // possible lengths, which never overlap the local-only ones). Its
+  // IsPossibleNumberWithReason compares the length with exactly these.
+  std::array<uint32_t, 1000> possible_lengths{};
 
   Tables() : util(PhoneNumberUtil::GetInstance()) {
     std::set<int> codes;
@@ -209,6 +214,15 @@ struct Tables {
       prefix_first[c] = m.national_prefix_for_parsing().empty()
                             ? 0
                             : FirstDigits::Of(m.national_prefix_for_parsing());
+      uint32_t lengths = 0;
+      for (int len : m.general_desc().possible_length()) {
+        if (len <= 0 || len > 31) {  // -1: "no numbers". Leave the code to the full parse.
+          lengths = 0;
+          break;
+        }
+        lengths |= 1u << len;
+      }
+      possible_lengths[c] = lengths;
     }
   }
 };
@@ -265,13 +279,24 @@ std::optional<PhoneNumber> ParseCanonicalE164(absl::string_view text) {
     if (c < '0' || c > '9') return std::nullopt;
     v = v * 10 + static_cast<uint64_t>(c - '0');
   }
+  // The calling code, read as libphonenumber reads it: the shortest known
+  // prefix.
   const Tables& t = GetTables();
-  LibNumber n;
-  const size_t code_len = ToLibNumber(t, text, &n);
+  int code = 0;
+  size_t code_len = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    code = code * 10 + (text[i] - '0');
+    if (t.known_code.test(code)) {
+      code_len = i + 1;
+      break;
+    }
+  }
   if (code_len == 0) return std::nullopt;
+  const size_t national_len = text.size() - code_len;
+  if (national_len < 2) return std::nullopt;  // libphonenumber's minimum.
   // A national prefix may be dropped ("+4407700900001"): full parse.
-  if (t.prefix_first[n.country_code()] & (1u << (text[code_len] - '0'))) return std::nullopt;
-  if (t.util->IsPossibleNumberWithReason(n) != PhoneNumberUtil::IS_POSSIBLE) return std::nullopt;
+  if (t.prefix_first[code] & (1u << (text[code_len] - '0'))) return std::nullopt;
+  if (!(t.possible_lengths[code] & (1u << national_len))) return std::nullopt;
   return PhoneNumber::FromDigitsValue(v);
 }
 
