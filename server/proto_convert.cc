@@ -226,6 +226,7 @@ void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out)
   out->set_next_slot_free_unix_ms(UnixMillisOrZero(d.next_slot_free));
   out->set_service_window_ends_unix_ms(UnixMillisOrZero(d.service_window_ends));
   out->set_conversation_ends_unix_ms(UnixMillisOrZero(d.conversation_ends));
+  out->set_retry_after_unix_ms(UnixMillisOrZero(d.retry_after));
   out->set_profile_name(profile.name);
   out->set_profile_revision(profile.revision);
 }
