@@ -55,7 +55,8 @@ class PhoneNumber {
 };
 
 // What libphonenumber's metadata says about a number: information only, the
-// parser does not refuse a number for it.
+// parser does not refuse a number for it. Costs ~8 us (the metadata's
+// patterns): cache it if a hot path needs it.
 struct PhoneNumberInfo {
   // ISO 3166-1 alpha-2 region ("US", "CA", "GB"); "001" for non-geographic
   // entities (+800, +882...); "ZZ" when the metadata assigns the number to no
@@ -67,7 +68,8 @@ PhoneNumberInfo DescribePhoneNumber(PhoneNumber number);
 
 // Whether the number is a US number for the rule "no marketing templates to
 // US numbers" (+1 with a US area code; Canada and the Caribbean share +1 and
-// are not US).
+// are not US; nor are US territories with their own region codes: PR, GU,
+// VI, AS, MP).
 // Choice: a +1 number whose region is unknown ("ZZ": an area code the
 // metadata does not assign) counts as US. The platform's rule goes by US
 // area code; the unassigned codes are mostly US (new US overlays outnumber
