@@ -130,6 +130,7 @@ void PrintDecision(const v1::Decision& d) {
   if (d.service_window_ends_unix_ms()) {
     std::printf("  window:     open until %s\n", When(d.service_window_ends_unix_ms()).c_str());
   }
+  if (d.retry_after_unix_ms()) std::printf("  retry after: %s\n", When(d.retry_after_unix_ms()).c_str());
   std::printf("  decision:   %s (%s rev %lld)\n", d.decision_id().c_str(), d.profile_name().c_str(),
               static_cast<long long>(d.profile_revision()));
 }

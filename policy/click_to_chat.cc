@@ -1,5 +1,6 @@
 #include "policy/click_to_chat.h"
 
+#include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "policy/phone_number.h"
 
@@ -23,8 +24,30 @@ std::string PercentEncode(absl::string_view text) {
   return out;
 }
 
-absl::StatusOr<std::string> WaMeLink(absl::string_view number, absl::string_view text) {
+namespace {
+
+// The link's number is "full international number, digits only": the
+// number must already be written so (E.164, '+' optional). PhoneNumber::Parse
+// would also read "+91 78348 11114" or a trunk zero; a link builder is
+// stricter, so that a caller's formatting mistake shows instead of being
+// silently rewritten.
+absl::StatusOr<PhoneNumber> ParseLinkNumber(absl::string_view number) {
   absl::StatusOr<PhoneNumber> n = PhoneNumber::Parse(number);
+  if (!n.ok()) return n.status();
+  absl::string_view digits = number;
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  if (digits != n->Digits()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "not an E.164 number: a click-to-chat number is written as digits only (",
+        n->E164(), ")"));
+  }
+  return n;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> WaMeLink(absl::string_view number, absl::string_view text) {
+  absl::StatusOr<PhoneNumber> n = ParseLinkNumber(number);
   if (!n.ok()) return n.status();
   std::string link = absl::StrCat("https://wa.me/", n->Digits());
   if (!text.empty()) absl::StrAppend(&link, "?text=", PercentEncode(text));
@@ -32,7 +55,7 @@ absl::StatusOr<std::string> WaMeLink(absl::string_view number, absl::string_view
 }
 
 absl::StatusOr<std::string> WhatsAppDeepLink(absl::string_view number, absl::string_view text) {
-  absl::StatusOr<PhoneNumber> n = PhoneNumber::Parse(number);
+  absl::StatusOr<PhoneNumber> n = ParseLinkNumber(number);
   if (!n.ok()) return n.status();
   return absl::StrCat("whatsapp://send?phone=", n->Digits(), "&text=", PercentEncode(text));
 }

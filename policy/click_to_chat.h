@@ -9,8 +9,9 @@
 namespace wapolicy {
 
 // Click-to-chat links that open a chat with a business number, with a
-// pre-filled text. `number` is E.164 ("+917834811114" or digits); the link
-// carries digits only. Text is UTF-8, percent-encoded (RFC 3986 unreserved
+// pre-filled text. `number` is canonical E.164 ("+917834811114" or digits;
+// no spaces, dashes or trunk zeros, though PhoneNumber::Parse reads those);
+// the link carries digits only. Text is UTF-8, percent-encoded (RFC 3986 unreserved
 // characters kept; space as %20).
 absl::StatusOr<std::string> WaMeLink(absl::string_view number, absl::string_view text);
 // whatsapp://send?phone=<digits>&text=... The brief documents phone=; the

@@ -19,7 +19,8 @@ TEST(ClickToChatTest, PercentEncodesReservedAndUtf8) {
 }
 
 TEST(ClickToChatTest, RejectsNumbersThatAreNotE164Digits) {
-  for (const char* bad : {"+91 7834811114", "07834811114", "+91-78348-11114", "123", ""}) {
+  for (const char* bad : {"+91 7834811114", "07834811114", "+91-78348-11114", "123", "",
+                          "+4407700900001", "+999999999999999"}) {
     EXPECT_FALSE(WaMeLink(bad, "x").ok()) << bad;
     EXPECT_FALSE(WhatsAppDeepLink(bad, "x").ok()) << bad;
   }

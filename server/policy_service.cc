@@ -101,8 +101,9 @@ grpc::Status PolicyServiceImpl::DecideBatch(
   std::vector<int> index(checks.size(), -1);
   std::vector<absl::Status> errors(checks.size());
   valid.reserve(checks.size());
+  PhoneNumberCache numbers;  // Each distinct number string parsed once.
   for (int i = 0; i < checks.size(); ++i) {
-    absl::StatusOr<OutgoingMessage> m = FromProto(checks.Get(i));
+    absl::StatusOr<OutgoingMessage> m = FromProto(checks.Get(i), "", &numbers);
     if (m.ok()) {
       if (absl::Status s = MayUse(caller, m->business_number); !s.ok()) m = s;
     }
@@ -199,11 +200,11 @@ grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse>* PolicyServiceImp
 }
 
 grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::EventRequest& req,
-                                           v1::EventResponse* out) {
-  auto bn = ParsePhoneField("business_number", req.business_number());
+                                           v1::EventResponse* out, PhoneNumberCache* numbers) {
+  auto bn = ParsePhoneField("business_number", req.business_number(), "", numbers);
   if (!bn.ok()) return ToGrpc(bn.status());
   if (absl::Status s = MayUse(caller, *bn); !s.ok()) return ToGrpc(s);
-  auto c = ParsePhoneField("customer", req.customer());
+  auto c = ParsePhoneField("customer", req.customer(), "", numbers);
   if (!c.ok()) return ToGrpc(c.status());
   switch (req.event_case()) {
     case v1::EventRequest::kInbound: {
@@ -264,9 +265,10 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerCo
                                   absl::StrCat("events: at most ", max_batch_, " per batch, got ",
                                                req->events_size())));
   }
+  PhoneNumberCache numbers;  // Each distinct number string parsed once.
   for (int i = 0; i < req->events_size(); ++i) {
     v1::EventResult* r = out->add_results();
-    grpc::Status s = ApplyEvent(*caller, req->events(i), r->mutable_response());
+    grpc::Status s = ApplyEvent(*caller, req->events(i), r->mutable_response(), &numbers);
     if (!s.ok()) {
       r->mutable_error()->set_code(static_cast<int>(s.error_code()));
       r->mutable_error()->set_message(absl::StrCat("events[", i, "].", s.error_message()));

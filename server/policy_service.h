@@ -96,6 +96,8 @@ class InflightLimiter {
   std::atomic<int> inflight_{0};
 };
 
+class PhoneNumberCache;  // server/proto_convert.h
+
 // The send pipelines' API: translates protos to policy calls. Callback API:
 // decisions run on gRPC's own threads with no hand-off.
 class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
@@ -140,7 +142,9 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   // PERMISSION_DENIED unless the caller may act for this number's business.
   // Unknown numbers are refused the same way, so tokens learn nothing.
   absl::Status MayUse(const Caller& caller, PhoneNumber number) const;
-  grpc::Status ApplyEvent(const Caller& caller, const v1::EventRequest& req, v1::EventResponse* out);
+  // `numbers` may be null (a single event).
+  grpc::Status ApplyEvent(const Caller& caller, const v1::EventRequest& req, v1::EventResponse* out,
+                          PhoneNumberCache* numbers = nullptr);
   // Writes a batch entry's decision (with decision id `id`) or its error.
   void Fill(const absl::StatusOr<Decision>& d, uint64_t id, v1::CheckResult* out);
   PolicyEngine* engine_;

@@ -4,22 +4,30 @@
 
 namespace wapolicy {
 
+absl::StatusOr<PhoneNumber> PhoneNumberCache::Parse(absl::string_view text) {
+  if (auto it = parsed_.find(text); it != parsed_.end()) return it->second;
+  absl::StatusOr<PhoneNumber> n = PhoneNumber::Parse(text);
+  if (n.ok()) parsed_.emplace(text, *n);
+  return n;
+}
+
 absl::StatusOr<PhoneNumber> ParsePhoneField(absl::string_view field, absl::string_view text,
-                                            absl::string_view prefix) {
+                                            absl::string_view prefix, PhoneNumberCache* cache) {
   // The field's name is only put together on the (rare) error path.
   if (text.empty()) return absl::InvalidArgumentError(absl::StrCat(prefix, field, " is empty"));
-  absl::StatusOr<PhoneNumber> n = PhoneNumber::Parse(text);
+  absl::StatusOr<PhoneNumber> n = cache != nullptr ? cache->Parse(text) : PhoneNumber::Parse(text);
   if (!n.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(prefix, field, ": ", n.status().message()));
   }
   return n;
 }
 
-absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::string_view prefix) {
+absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::string_view prefix,
+                                          PhoneNumberCache* cache) {
   OutgoingMessage m;
-  auto bn = ParsePhoneField("business_number", req.business_number(), prefix);
+  auto bn = ParsePhoneField("business_number", req.business_number(), prefix, cache);
   if (!bn.ok()) return bn.status();
-  auto c = ParsePhoneField("customer", req.customer(), prefix);
+  auto c = ParsePhoneField("customer", req.customer(), prefix, cache);
   if (!c.ok()) return c.status();
   m.business_number = *bn;
   m.customer = *c;
@@ -218,6 +226,7 @@ void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out)
   out->set_next_slot_free_unix_ms(UnixMillisOrZero(d.next_slot_free));
   out->set_service_window_ends_unix_ms(UnixMillisOrZero(d.service_window_ends));
   out->set_conversation_ends_unix_ms(UnixMillisOrZero(d.conversation_ends));
+  out->set_retry_after_unix_ms(UnixMillisOrZero(d.retry_after));
   out->set_profile_name(profile.name);
   out->set_profile_revision(profile.revision);
 }

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -15,9 +16,25 @@ namespace wapolicy {
 // Translation between the wire API and the policy core. Every function that
 // reads a request validates it and names the offending field.
 
+// Parses each distinct number string of a batch once: a batch repeats its
+// business number in every entry, and often its customers. Keys are views of
+// the request's strings, so a cache lives no longer than its batch. Only
+// numbers that parse are kept; an error is parsed again (rarely) to the
+// same answer.
+class PhoneNumberCache {
+ public:
+  absl::StatusOr<PhoneNumber> Parse(absl::string_view text);
+
+ private:
+  absl::flat_hash_map<absl::string_view, PhoneNumber> parsed_;
+};
+
+// `cache` may be null (a single request).
 absl::StatusOr<PhoneNumber> ParsePhoneField(absl::string_view field, absl::string_view text,
-                                            absl::string_view prefix = "");
-absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::string_view prefix = "");
+                                            absl::string_view prefix = "",
+                                            PhoneNumberCache* cache = nullptr);
+absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::string_view prefix = "",
+                                          PhoneNumberCache* cache = nullptr);
 absl::StatusOr<SignalKind> FromProto(v1::BlockReason r);
 absl::StatusOr<OptInSource> FromProto(v1::OptInSource s);
 absl::StatusOr<MessageTemplate> FromProto(const v1::Template& t);

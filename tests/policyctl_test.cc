@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -61,6 +62,28 @@ TEST(PolicyctlTest, DrivesTheServerAndExplainsNo) {
   r = Policyctl(s + "--timeout=2s state --number=+14155550100");
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_NE(r.out.find("not reachable"), std::string::npos) << r.out;
+}
+
+TEST(PolicyctlTest, ShowsWhenAFrequencyCapLetsTheNextOneThrough) {
+  const std::string dir = MakeTempDir("ctl_cap");
+  const std::string config = dir + ".config";
+  std::ofstream(config) << "frequency_cap_per_day: 1";
+  ServerProcess server(dir, {"--fake_clock=2026-01-01T00:00:00Z", "--config=" + config});
+  ASSERT_TRUE(server.Start());
+  const std::string s = "--server=" + server.address() + " ";
+  const std::string n = " --number=+14155550100 --customer=+447700900001";
+  EXPECT_EQ(Policyctl(s + "business --business=acme").exit_code, 0);
+  EXPECT_EQ(Policyctl(s + "register --number=+14155550100 --business=acme").exit_code, 0);
+  EXPECT_EQ(Policyctl(s + "template --business=acme --name=hello --category=utility --body=Hi").exit_code, 0);
+  EXPECT_EQ(Policyctl(s + "event --type=opt_in --source=sms" + n).exit_code, 0);
+  CliRun r = Policyctl(s + "check --name=hello" + n);
+  EXPECT_NE(r.out.find("ALLOW"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("retry after:"), std::string::npos) << r.out;
+  r = Policyctl(s + "check --name=hello" + n);
+  EXPECT_NE(r.out.find("HOLD  FREQUENCY_CAPPED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  retry after: 2026-01-02 00:00:00 UTC\n"), std::string::npos) << r.out;
+  r = Policyctl(s + "--json check --name=hello" + n);
+  EXPECT_NE(r.out.find("\"retryAfterUnixMs\":\"1767312000000\""), std::string::npos) << r.out;
 }
 
 TEST(PolicyctlTest, HashesTokensForTheTokensFile) {

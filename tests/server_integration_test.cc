@@ -319,7 +319,7 @@ TEST_F(ServerTest, BadInputIsRejectedWithTheFieldNamedAndChangesNothing) {
   };
   v1::Decision d;
   v1::CheckRequest r = TemplateCheck(Customer(1));
-  r.set_business_number("+1 415 555 0100");
+  r.set_business_number("+1 415 555 010");  // One digit short. (Spaces are fine.)
   expect(Check(r, &d), grpc::StatusCode::INVALID_ARGUMENT, "business_number");
   r = TemplateCheck("");
   expect(Check(r, &d), grpc::StatusCode::INVALID_ARGUMENT, "customer");
@@ -475,6 +475,44 @@ TEST_F(ServerTest, ComplianceRulesThroughTheServer) {
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, offer))
       << got.DebugString() << "vs\n" << offer.DebugString();
   EXPECT_EQ(MustCheck(TemplateCheck(c1)).reason(), v1::OPTED_OUT);
+}
+
+TEST_F(ServerTest, FrequencyCapAnswersCarryRetryAfter) {
+  // Default profile: 10 business-initiated messages per customer in a
+  // rolling 24h. The fake clock starts at 2026-01-01T00:00:00Z.
+  constexpr int64_t kT0Ms = 1767225600000;
+  StartServer();
+  ASSERT_TRUE(Setup().ok());
+  const std::string c = Customer(1);
+  ASSERT_TRUE(OptIn(c).ok());
+  v1::Decision d = MustCheck(TemplateCheck(c));  // The oldest counted send, at T0.
+  ASSERT_TRUE(d.allowed());
+  EXPECT_EQ(d.retry_after_unix_ms(), 0);
+  Advance(3600);
+  for (int i = 2; i <= 10; ++i) ASSERT_TRUE(MustCheck(TemplateCheck(c)).allowed()) << i;
+  Advance(3600);
+  d = MustCheck(TemplateCheck(c));  // The 11th, at T0 + 2h.
+  EXPECT_FALSE(d.allowed());
+  EXPECT_EQ(d.reason(), v1::FREQUENCY_CAPPED);
+  EXPECT_EQ(d.platform_error_code(), 131049);
+  EXPECT_EQ(d.retry_after_unix_ms(), kT0Ms + 24 * 3600 * 1000);
+  // A batch answers the same.
+  v1::CheckBatchRequest batch;
+  *batch.add_checks() = TemplateCheck(c);
+  *batch.add_checks() = TemplateCheck(Customer(2));  // No opt-in: not capped, no retry_after.
+  v1::CheckBatchResponse resp;
+  grpc::ClientContext bc;
+  ASSERT_TRUE(server_->service().CheckBatch(&bc, batch, &resp).ok());
+  ASSERT_EQ(resp.results_size(), 2);
+  EXPECT_EQ(resp.results(0).decision().reason(), v1::FREQUENCY_CAPPED);
+  EXPECT_EQ(resp.results(0).decision().retry_after_unix_ms(), kT0Ms + 24 * 3600 * 1000);
+  EXPECT_EQ(resp.results(1).decision().reason(), v1::NOT_OPTED_IN);
+  EXPECT_EQ(resp.results(1).decision().retry_after_unix_ms(), 0);
+  // At retry_after the T0 send has left the window: one more is admitted.
+  Advance(22 * 3600);
+  d = MustCheck(TemplateCheck(c));
+  EXPECT_TRUE(d.allowed()) << d.detail();
+  EXPECT_EQ(d.retry_after_unix_ms(), 0);
 }
 
 TEST_F(ServerTest, ReportEventsAppliesEachEventInOrder) {

@@ -6,7 +6,7 @@ when the repository is set up. Nothing is downloaded.
 """
 
 # Bazel target name -> pkg-config modules (or raw -l flags for libraries that
-# ship no .pc file).
+# ship no .pc file; they come first on the link line, before the modules).
 _LIBS = {
     "absl": [
         "absl_status", "absl_statusor", "absl_strings", "absl_str_format",
@@ -24,6 +24,14 @@ _LIBS = {
     "benchmark_main": ["-lbenchmark_main", "-lbenchmark"],
     "jemalloc": ["jemalloc"],
     "crypto": ["libcrypto"],
+    # Debian's libphonenumber-dev ships no .pc file: link the library by name,
+    # plus what libphonenumber.so is linked against (its NEEDED entries:
+    # protobuf, ICU, Abseil hash/strings) and what its headers instantiate
+    # (protobuf messages, absl::node_hash_map).
+    "phonenumber": [
+        "-lphonenumber", "protobuf", "icu-uc", "icu-i18n",
+        "absl_hash", "absl_raw_hash_set", "absl_strings",
+    ],
 }
 
 def _pkg_config(ctx, modules):
@@ -38,7 +46,7 @@ def _pkg_config(ctx, modules):
         r = ctx.execute(["pkg-config", "--libs"] + pc)
         if r.return_code != 0:
             fail("pkg-config failed for %s: %s" % (pc, r.stderr))
-        flags = r.stdout.strip().split(" ") + flags
+        flags = flags + r.stdout.strip().split(" ")
     return [f for f in flags if f]
 
 def _system_libs_impl(ctx):
