@@ -16,22 +16,30 @@ for p in clang-14 libclang-rt-14-dev; do
   dpkg -s "$p" >/dev/null 2>&1 || { apt-get update -q >&2; DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$p" >&2; }
 done
 mkdir -p "$OUT/gen" "$OUT/obj"
-if [ ! -f "$OUT/gen/proto/wapolicy/v1/policy.pb.h" ] || [ proto/wapolicy/v1/policy.proto -nt "$OUT/gen/proto/wapolicy/v1/policy.pb.h" ]; then
-  protoc -I. --cpp_out="$OUT/gen" proto/wapolicy/v1/policy.proto || exit 1
-fi
+for proto in proto/wapolicy/v1/policy.proto proto/wapolicy/state/v1/records.proto; do
+  gen="$OUT/gen/${proto%.proto}.pb.h"
+  if [ ! -f "$gen" ] || [ "$proto" -nt "$gen" ]; then
+    protoc -I. --cpp_out="$OUT/gen" "$proto" || exit 1
+  fi
+done
 FLAGS=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -I. -I"$OUT/gen")
 SRCS=(policy/phone_number.cc policy/quality.cc policy/policy_profile.cc policy/conversations.cc
       policy/message_content.cc policy/templates.cc policy/message_compliance.cc policy/consent.cc
-      policy/decision.cc policy/number_status.cc policy/engine_shard.cc policy/number_directory.cc
+      policy/decision.cc policy/number_status.cc policy/number_directory.cc
+      policy/frequency_cap.cc policy/opt_out_keywords.cc policy/topic_registry.cc
+      policy/tier_rules.cc policy/send_decision.cc policy/number_snapshot.cc
+      policy/record_codec.cc policy/profile_migration.cc
+      policy/internal/engine_shard.cc policy/internal/shard_state.cc
       policy/policy_engine.cc server/proto_convert.cc
-      "$OUT/gen/proto/wapolicy/v1/policy.pb.cc")
-LIBS=$(pkg-config --libs absl_status absl_statusor absl_strings absl_str_format absl_time \
+      "$OUT/gen/proto/wapolicy/v1/policy.pb.cc" "$OUT/gen/proto/wapolicy/state/v1/records.pb.cc")
+LIBS="-lphonenumber "$(pkg-config --libs icu-uc icu-i18n absl_status absl_statusor absl_strings absl_str_format absl_time \
        absl_hash absl_raw_hash_set absl_btree absl_flat_hash_map absl_cord protobuf grpc++)
 compile() {
   local src=$1 obj="$OUT/obj/$(echo "$1" | tr '/' '_').o"
   # Rebuild when the source, any project header or any generated header is newer.
   if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ] ||
      [ -n "$(find policy server "$OUT/gen" -newer "$obj" -name '*.h' | head -1)" ]; then
+    mkdir -p "$(dirname "$obj")"
     clang++ "${FLAGS[@]}" -fsanitize=fuzzer-no-link -c "$src" -o "$obj" || return 1
   fi
   echo "$obj"

@@ -12,7 +12,7 @@ NumberSnapshot MakeNumberSnapshot(const PolicyProfile& p, const BusinessNumber& 
   s.verified = verified;
   s.official = official;
   s.quality_score = n.history.ScoreAt(p.quality, now);
-  s.quality = p.quality.RatingFor(s.quality_score);
+  s.quality = n.history.RatingAt(p.quality, now);
   const int64_t horizon = now - absl::ToInt64Microseconds(p.quality.lookback);
   for (const QualitySignal& q : n.history.signals()) {
     if (q.at_us > horizon) s.signals_7d[static_cast<int>(q.kind)]++;

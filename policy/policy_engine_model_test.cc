@@ -1,18 +1,85 @@
-// Model-based randomized test: random sequences of events and clock jumps run
-// against the PolicyEngine and against a deliberately simple reference model
-// that recomputes every answer by brute force over the event history; every
-// decision must agree. Built twice: once against the real engine (must agree
-// on every sequence) and once against an engine with an injected off-by-one
-// (WAPOLICY_EXPECT_DIVERGENCE: the harness must find it).
+// Model-based randomized test: random sequences of checks, events and clock
+// jumps run against the PolicyEngine and against a reference model, and every
+// answer must agree: decisions (allowed, reason, effect, and every number and
+// time they carry), delivery outcomes, failed deliveries, opt-out keywords,
+// GetNumberState and consents. At the end of each sequence (and in the middle
+// of long ones) a second engine is rebuilt from the first one's journal and
+// must answer the same.
+//
+// The reference is independent of the engine: it calls no engine code (no
+// QualityModel, no ConversationLedger, no Advance). It reads the figures from
+// the PolicyProfile value and keeps every event in plain logs (signals,
+// inbound messages, slot reservations / starts / releases, opt-ins, sends);
+// each question is answered from those logs: the quality score is the sum of
+// weight * 2^(-age / half_life) over the signals of the last 7 days, computed
+// here; a conversation slot is open if the latest reservation or delivery of
+// that customer ends after now; the service window is open if the latest
+// inbound message is less than 24h old; the frequency caps count the logged
+// sends of the last 24h. The only state it carries forward is what is
+// inherently a history: the tier of each pool (level, scheduled upgrade) and
+// the Flagged / Low-run start of each number, moved on by the time-driven
+// rules at their exact instants.
+//
+// Rules being changed by the engine owner; the reference follows the NEW ones:
+//  (a) a downgrade happens as time passes: at exactly low_from + 7 days, if
+//      the rating at that instant is Low (signals up to that instant) the pool
+//      drops one level (never below the floor) and the count restarts there;
+//      if it is not Low the Low run has ended. The flag settlement (7 days
+//      after the flag) comes first at the same instant, and a drop there
+//      restarts the count too. The current engine only drops when a new
+//      conversation starts (and restarts the count at that conversation).
+//  (b) with scoped_opt_in off, a marketing session message inside the service
+//      window to an opted-out customer is refused OPTED_OUT (the current engine
+//      allows it).
+//  (c) topics are per business: nothing observable here (a few topics only).
+//
+// Against the current engine (8aa8d4a) the test therefore FAILS until the
+// engine owner's new engine lands; these seeds differ (every one only because
+// of (a) or (b): with the reference switched to the current rules, below, all
+// families agree with the current engine on every seed):
+//   (b), scenario "unscoped+caps" (seed % 7 == 4), as soon as a marketing
+//       session is checked for an opted-out customer inside the window (the
+//       final probes check one for every customer):
+//       ShortSequencesAgree 651 of its 1,200 such seeds (first 25, 32, 39, 46,
+//       88, 95, 123, 130); LongSequences... 125 (1000010, 1000017, 1000024,
+//       ...); SignalHeavy... 45 (2000002, 2000016, 2000051, ...);
+//       WeeksOfLowQuality... 80 (3000008, 3000015, 3000022, ...).
+//   (a), only WeeksOfLowQuality... (the family where Low lasts weeks): 148
+//       seeds, in "downgrade only" (72: 3000006, 3000020, 3000027, 3000034,
+//       ...), "flags+downgrade" (38: 3000011, 3000018, 3000060, 3000067, ...;
+//       the second Low week, after the flag's drop) and "unscoped+caps" (38:
+//       3000001, 3000029, 3000043, ...).
+// Each failing test prints every diverging seed with its scenario, and the
+// first divergence with a trace of its sequence.
+// The reference can follow the current rules, both or one of them, for
+// comparing with the current engine or with an engine that has one of them:
+//   bazel test //policy:policy_engine_model_test
+//     --per_file_copt=policy/policy_engine_model_test.cc@-DWAPOLICY_MODEL_CURRENT_RULES
+// (or ..._CURRENT_DOWNGRADE_RULE: (a) not yet; ..._CURRENT_MARKETING_RULE: (b)
+// not yet).
+//
+// The scenarios with neither the downgrade rule nor scoped_opt_in off
+// (Scenario::neutral(): Flagged, caps, topics, portfolio) agree with both
+// engines. Built against an engine with an injected bug
+// (WAPOLICY_EXPECT_DIVERGENCE; see INJECTED_BUGS in BUILD.bazel) the test runs
+// only those and passes only if one of them diverges, so it is the injected
+// bug that is found, on the current engine and on the new one.
 
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <iostream>
+#include <limits>
+#include <map>
+#include <memory>
 #include <random>
-#include <set>
-#include <deque>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
 #include "gtest/gtest.h"
 #include "policy/policy_engine.h"
 #include "policy/test_util.h"
@@ -20,431 +87,1092 @@
 namespace wapolicy {
 namespace {
 
-constexpr int kNumbers = 2;
-constexpr int kCustomers = 5;
-constexpr int64_t kMin = 60LL * 1000000;
+constexpr int64_t kSec = 1000000;
+constexpr int64_t kMin = 60 * kSec;
 constexpr int64_t kHour = 60 * kMin;
 constexpr int64_t kDay = 24 * kHour;
+constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+constexpr int kCustomers = 6;
+constexpr int kBusinesses = 2;
 
-PolicyProfile ModelProfile(bool flags) {
-  PolicyProfile p = DefaultProfile();
-  p.flagged_enabled = flags;  // Off: the downgrade rule alone.
+int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
+absl::Time At(int64_t us) { return absl::FromUnixMicros(us); }
+
+// Which version of the rules in flux the reference follows; see the top.
+struct Rules {
+  bool downgrade_as_time_passes;       // (a)
+  bool marketing_session_opt_out;      // (b)
+};
+#if defined(WAPOLICY_MODEL_CURRENT_RULES)
+constexpr Rules kRules{false, false};
+#elif defined(WAPOLICY_MODEL_CURRENT_DOWNGRADE_RULE)  // (b) landed, (a) not yet.
+constexpr Rules kRules{false, true};
+#elif defined(WAPOLICY_MODEL_CURRENT_MARKETING_RULE)  // (a) landed, (b) not yet.
+constexpr Rules kRules{true, false};
+#else
+constexpr Rules kRules{true, true};
+#endif
+
+// --- What the sequences run on ---------------------------------------------
+
+struct Scenario {
+  const char* name;
+  bool portfolio;  // Portfolio2025Profile: one limit per business, 2-3 numbers each.
+  bool flagged;    // Flagged status (per-number profiles only).
+  bool downgrade;  // Low-for-7-days downgrades (per-number profiles only).
+  bool caps;       // Frequency caps (3 business-initiated, 1 marketing per 24h).
+  bool scoped;     // scoped_opt_in.
+  bool topics;     // Opt-ins name topics (or cover everything).
+  // Neither rule (a) nor rule (b) can matter: both engines must agree.
+  bool neutral() const { return !downgrade && scoped; }
+};
+
+constexpr Scenario kScenarios[] = {
+    {"flags+downgrade", false, true, true, false, true, false},
+    {"flags only", false, true, false, false, true, false},
+    {"downgrade only", false, false, true, false, true, false},
+    {"caps+topics", false, true, false, true, true, true},
+    {"unscoped+caps", false, true, true, true, false, true},
+    {"portfolio", true, false, false, false, true, true},
+    {"portfolio+caps", true, false, false, true, true, true},
+};
+constexpr int kScenarioCount = sizeof(kScenarios) / sizeof(kScenarios[0]);
+
+PolicyProfile ProfileFor(const Scenario& s) {
+  PolicyProfile p = s.portfolio ? Portfolio2025Profile() : DefaultProfile();
   p.name = "model";
-  p.ladder = {2, 4, 8, kUnlimited};
-  p.verified_start_level = 0;
+  // Small enough that a handful of customers climbs it.
+  p.ladder = {1, 2, 4, 8, kUnlimited};
+  p.verified_start_level = 1;
+  p.unverified_start_level = 0;
+  p.unverified_max_level = 0;
   p.quality.medium_threshold = 4;
   p.quality.low_threshold = 8;
-  p.frequency_cap_per_day = 0;  // The reference model does not count sends.
-  p.marketing_cap_per_day = 0;
+  if (!s.portfolio) {
+    p.flagged_enabled = s.flagged;
+    p.downgrade_enabled = s.downgrade;
+  }
+  p.frequency_cap_per_day = s.caps ? 3 : 0;
+  p.marketing_cap_per_day = s.caps ? 1 : 0;
+  p.scoped_opt_in = s.scoped;
   return p;
 }
 
-// --- The reference model ---------------------------------------------------
+// Numbers and their businesses: per number, b0 has two numbers and b1 one;
+// portfolio, b0 has three and b1 two.
+std::vector<int> NumberBusinesses(const Scenario& s) {
+  return s.portfolio ? std::vector<int>{0, 0, 0, 1, 1} : std::vector<int>{0, 0, 1};
+}
 
-enum class Ev { kOptIn, kOptOut, kInbound, kAdmitBI, kOpenUI, kDelivered, kFailed, kSignal };
-struct Event {
-  int64_t t;
-  Ev type;
-  int number;
-  int customer;
-  SignalKind kind = SignalKind::kReport;
+// Topic names and their bits in the reference's own masks.
+const char* const kTopicNames[] = {"marketing", "utility", "finance", "news"};
+constexpr unsigned kMarketingBit = 1, kUtilityBit = 2, kFinanceBit = 4;
+
+// The templates every business registers (and one it does not).
+struct TemplateSpec {
+  const char* name;
+  TemplateCategory category;
+  TemplateStatus status;
+  const char* topic;  // "" for the category's.
+  bool registered;
+  // What the reference knows of it.
+  bool marketing;
+  unsigned topic_bit;
+  int variables;
+};
+const TemplateSpec kTemplates[] = {
+    {"util", TemplateCategory::kUtility, TemplateStatus::kApproved, "", true, false, kUtilityBit, 1},
+    {"promo", TemplateCategory::kMarketing, TemplateStatus::kApproved, "", true, true, kMarketingBit, 0},
+    {"fin", TemplateCategory::kUtility, TemplateStatus::kApproved, "finance", true, false, kFinanceBit, 0},
+    {"paused", TemplateCategory::kMarketing, TemplateStatus::kPaused, "", true, true, kMarketingBit, 0},
+    {"draft", TemplateCategory::kUtility, TemplateStatus::kPending, "", true, false, kUtilityBit, 0},
+    {"gone", TemplateCategory::kUtility, TemplateStatus::kDisabled, "", true, false, kUtilityBit, 0},
+    {"nosuch", TemplateCategory::kUtility, TemplateStatus::kApproved, "", false, false, kUtilityBit, 0},
+};
+constexpr int kTemplateCount = sizeof(kTemplates) / sizeof(kTemplates[0]);
+
+MessageTemplate ToTemplate(const TemplateSpec& s) {
+  MessageTemplate t{s.name, "en", s.category, s.status};
+  t.topic = s.topic;
+  t.body = s.variables == 1 ? "Order {{1}} is on its way" : "Hello";
+  if (s.marketing) t.footer = "Reply STOP to opt out";
+  return t;
+}
+
+// Inbound texts and whether each is an opt-out keyword (by the README's list:
+// trimmed of spaces and punctuation, inner spaces folded, any case).
+struct InboundText {
+  const char* text;
+  bool opt_out;
+};
+const InboundText kInboundTexts[] = {
+    {"", false},          {"hello", false},     {"STOP", true},         {"  stop! ", true},
+    {"Stop All", true},   {"unsubscribe.", true}, {"stop please", false}, {"opt   out", true},
+    {"where is it?", false}, {"QUIT", true},
+};
+constexpr int kInboundTextCount = sizeof(kInboundTexts) / sizeof(kInboundTexts[0]);
+
+// One message to check, in the reference's terms.
+struct Msg {
+  int number = 0;
+  int customer = 0;
+  bool is_template = true;
+  int tmpl = 0;        // Index into kTemplates.
+  int parameters = 0;  // Template parameters sent (0: none).
+  bool marketing = false;  // Session messages.
+  bool dry_run = false;
 };
 
-struct Slot {
-  bool open = false;
-  bool pending = false;
-  int64_t end = 0;
-};
+// --- The reference model ------------------------------------------------------
+
+// Counts of the reference's time-driven tier changes (coverage only).
+int64_t settle_drops = 0, downgrade_drops = 0, low_runs_ended = 0;
 
 class Reference {
  public:
-  explicit Reference(PolicyProfile p) : p_(std::move(p)) {
-    for (auto& n : num_) n.level = p_.verified_start_level;
+  Reference(const PolicyProfile& p, std::vector<int> number_business, const bool verified[kBusinesses])
+      : p_(p), number_business_(std::move(number_business)) {
+    const int numbers = static_cast<int>(number_business_.size());
+    portfolio_ = p_.limit_scope == LimitScope::kPerPortfolio;
+    const int pools = portfolio_ ? kBusinesses : numbers;
+    for (int b = 0; b < kBusinesses; ++b) verified_[b] = verified[b];
+    tier_.resize(pools);
+    pool_business_.resize(pools);
+    for (int n = 0; n < numbers; ++n) pool_business_[PoolOf(n)] = number_business_[n];
+    for (int pl = 0; pl < pools; ++pl) tier_[pl].level = Floor(verified_[pool_business_[pl]]);
+    status_.resize(numbers);
+    signals_.resize(numbers);
+    slots_.assign(pools, std::vector<std::vector<SlotEvent>>(kCustomers));
+    inbound_.assign(numbers, std::vector<std::vector<int64_t>>(kCustomers));
+    user_opened_.assign(numbers, std::vector<std::vector<int64_t>>(kCustomers));
+    consents_.assign(kBusinesses, std::vector<std::vector<ConsentEvent>>(kCustomers));
+    sends_.assign(kBusinesses, std::vector<std::vector<Send>>(kCustomers));
   }
 
-  // A customer's slot with a number at time t, replayed from the history.
-  Slot SlotAt(int number, int c, int64_t t) const {
-    Slot s;
-    for (const Event& e : hist_) {
-      if (e.number != number || e.customer != c) continue;
-      if (s.open && s.end <= e.t) s = Slot();
-      if (e.type == Ev::kAdmitBI) {
-        s = {true, true, e.t + Us(p_.reservation_timeout)};
-      } else if (e.type == Ev::kDelivered) {
-        if (s.open && s.pending) {
-          s = {true, false, e.t + kDay};
-        } else if (!s.open && !UserConversationAt(number, c, e.t, &e)) {
-          s = {true, false, e.t + kDay};
-        }
-      } else if (e.type == Ev::kFailed && s.open && s.pending) {
-        s = Slot();
-      }
+  int numbers() const { return static_cast<int>(number_business_.size()); }
+  int BusinessOf(int n) const { return number_business_[n]; }
+
+  // --- Events ---
+
+  bool Inbound(int n, int c, bool keyword, int64_t now) {
+    SettleAll(now);
+    inbound_[n][c].push_back(now);
+    if (keyword) consents_[BusinessOf(n)][c].push_back({now, false, true, 0});
+    return keyword;
+  }
+  void OptIn(int n, int c, bool all, unsigned mask, int64_t now) {
+    SettleAll(now);
+    consents_[BusinessOf(n)][c].push_back({now, true, all, mask});
+  }
+  void OptOut(int n, int c, int64_t now) {
+    SettleAll(now);
+    consents_[BusinessOf(n)][c].push_back({now, false, true, 0});
+  }
+  void Signal(int n, SignalKind kind, int64_t now) {
+    SettleAll(now);
+    const bool was_low = RatingAt(n, now) == QualityRating::kLow;
+    signals_[n].push_back({now, kind});
+    if (was_low || RatingAt(n, now) != QualityRating::kLow) return;
+    // The rating became Low: a Low run starts, and the number is Flagged.
+    NumberStatusRef& s = status_[n];
+    s.low_from = now;
+    if (p_.flagged_enabled && s.flagged_since == kNoTime) {
+      s.flagged_since = now;
+      tier_[PoolOf(n)].pending = -1;  // No upgrade while Flagged.
     }
-    if (s.open && s.end <= t) s = Slot();
-    return s;
   }
-  // Window open, or a user-initiated conversation open, just before event `before`.
-  bool UserConversationAt(int number, int c, int64_t t, const Event* before = nullptr) const {
-    return WindowOpen(number, c, t, before) || UiOpen(number, c, t, before);
-  }
-  bool WindowOpen(int number, int c, int64_t t, const Event* before = nullptr) const {
-    for (const Event& e : hist_) {
-      if (&e == before) break;
-      if (e.type == Ev::kInbound && e.number == number && e.customer == c && e.t <= t &&
-          t < e.t + kDay) {
-        return true;
-      }
+  DeliveryOutcome Delivered(int n, int c, int64_t now) {
+    SettleAll(now);
+    const int pool = PoolOf(n);
+    const Slot slot = SlotOf(pool, c, now);
+    DeliveryOutcome outcome;
+    if (slot.open && !slot.pending) {
+      return DeliveryOutcome::kInOpenConversation;
+    } else if (slot.open) {
+      outcome = DeliveryOutcome::kStartedConversation;
+    } else if (WindowEnd(n, c) > now || UserConversationEnd(n, c) > now) {
+      return DeliveryOutcome::kInUserConversation;
+    } else {
+      outcome = DeliveryOutcome::kStartedUnadmitted;
     }
-    return false;
+    slots_[pool][c].push_back({now, SlotEvent::kStart});
+    NewConversation(n, now);
+    return outcome;
   }
-  bool UiOpen(int number, int c, int64_t t, const Event* before = nullptr) const {
-    for (const Event& e : hist_) {
-      if (&e == before) break;
-      if (e.type == Ev::kOpenUI && e.number == number && e.customer == c && t < e.t + kDay) {
-        return true;
-      }
-    }
-    return false;
-  }
-  Consent::State ConsentAt(int c) const {
-    Consent::State s = Consent::State::kNone;
-    for (const Event& e : hist_) {
-      if (e.customer != c) continue;
-      if (e.type == Ev::kOptIn) s = Consent::State::kOptedIn;
-      if (e.type == Ev::kOptOut) s = Consent::State::kOptedOut;
-    }
-    return s;
-  }
-  int64_t Used(int number, int64_t t) const {
-    int64_t used = 0;
-    for (int c = 0; c < kCustomers; ++c) used += SlotAt(number, c, t).open;
-    return used;
-  }
-  // Unique customers with a confirmed conversation started in (t - 7d, t].
-  int64_t RecentUnique(int number, int64_t t) const {
-    int64_t n = 0;
-    for (int c = 0; c < kCustomers; ++c) {
-      bool found = false;
-      for (const Event& e : hist_) {
-        if (e.type == Ev::kDelivered && e.number == number && e.customer == c &&
-            e.t > t - Us(p_.upgrade_lookback) && started_.count(&e - hist_.data())) {
-          found = true;
-        }
-      }
-      n += found;
-    }
-    return n;
-  }
-  std::deque<QualitySignal> Signals(int number, int64_t before_t, bool inclusive) const {
-    std::deque<QualitySignal> out;
-    for (const Event& e : hist_) {
-      if (e.type == Ev::kSignal && e.number == number && (inclusive ? e.t <= before_t : e.t < before_t)) {
-        out.push_back({e.t, e.kind});
-      }
-    }
-    return out;
-  }
-  QualityRating Rating(int number, int64_t t) const {
-    return p_.quality.Rate(Signals(number, t, true), absl::FromUnixMicros(t));
-  }
-  // Low without a break over [from, t]: the score only falls between signals,
-  // so check at `from` and just before each signal in (from, t], and at t.
-  bool ContinuouslyLow(int number, int64_t from, int64_t t) const {
-    if (Rating(number, from) != QualityRating::kLow || Rating(number, t) != QualityRating::kLow) {
-      return false;
-    }
-    for (const Event& e : hist_) {
-      if (e.type != Ev::kSignal || e.number != number || e.t <= from || e.t > t) continue;
-      if (p_.quality.Rate(Signals(number, e.t, false), absl::FromUnixMicros(e.t)) !=
-          QualityRating::kLow) {
-        return false;
-      }
-    }
+  bool DeliveryFailed(int n, int c, int64_t now) {
+    SettleAll(now);
+    const int pool = PoolOf(n);
+    const Slot slot = SlotOf(pool, c, now);
+    if (!slot.open || !slot.pending) return false;
+    slots_[pool][c].push_back({now, SlotEvent::kRelease});
     return true;
   }
-
-  void Advance(int number, int64_t t) {
-    N& n = num_[number];
-    for (;;) {
-      const int64_t up = n.pending >= 0 ? n.pending_at : INT64_MAX;
-      const int64_t fl = n.flagged_since ? n.flagged_since + Us(p_.flagged_period) : INT64_MAX;
-      if (up > t && fl > t) break;
-      if (up <= fl) {
-        n.level = n.pending;
-        n.pending = -1;
-      } else {
-        if (Rating(number, fl) == QualityRating::kLow) {
-          n.level = std::max(p_.verified_start_level, n.level - 1);
-          n.restart = fl;
-        }
-        n.flagged_since = 0;
-      }
+  void SetVerified(int b, bool verified, int64_t now) {
+    SettleAll(now);
+    verified_[b] = verified;
+    for (size_t pl = 0; pl < tier_.size(); ++pl) {
+      if (pool_business_[pl] != b) continue;
+      Tier& t = tier_[pl];
+      t.level = std::min(std::max(t.level, Floor(verified)), Ceiling(verified));
+      if (t.pending >= 0) t.pending = std::min(t.pending, Ceiling(verified));
+      if (t.pending >= 0 && t.pending <= t.level) t.pending = -1;
     }
   }
+  void Sweep(int64_t now) { SettleAll(now); }
 
-  Decision Check(int number, int c, bool is_template, bool template_paused, int64_t t) {
-    Advance(number, t);
+  // --- Decisions ---
+
+  Decision Check(const Msg& m, int64_t now) {
+    SettleAll(now);
+    const int n = m.number, c = m.customer, b = BusinessOf(n), pool = PoolOf(n);
     Decision d;
-    d.limit = p_.LimitAt(num_[number].level);
-    d.used = Used(number, t);
-    const bool window = WindowOpen(number, c, t);
-    const Consent::State consent = ConsentAt(c);
+    d.limit = p_.ladder[tier_[pool].level];
+    d.used = OpenSlots(pool, now, false);
+    const int64_t first_end = EarliestSlotEnd(pool, now);
+    if (first_end != kNever) d.next_slot_free = At(first_end);
+    const bool window = WindowEnd(n, c) > now;
+    if (window) d.service_window_ends = At(WindowEnd(n, c));
+    const ConsentEvent* consent = consents_[b][c].empty() ? nullptr : &consents_[b][c].back();
+    const bool opted_in = consent != nullptr && consent->opted_in;
+    const bool opted_out = consent != nullptr && !consent->opted_in;
+    auto covers = [&](unsigned bit) { return opted_in && (consent->all || (consent->mask & bit)); };
     auto deny = [&](ReasonCode r) {
       d.allowed = false;
       d.reason = r;
+      d.effect = ConversationEffect::kNone;
       return d;
     };
-    if (is_template) {
-      if (template_paused) return deny(ReasonCode::kTemplatePaused);
-      if (consent == Consent::State::kOptedOut) return deny(ReasonCode::kOptedOut);
-    } else if (!window) {
-      return deny(ReasonCode::kOutsideServiceWindow);
+
+    const TemplateSpec* t = m.is_template ? &kTemplates[m.tmpl] : nullptr;
+    if (t != nullptr) {
+      if (!t->registered) return deny(ReasonCode::kTemplateUnknown);
+      switch (t->status) {
+        case TemplateStatus::kApproved: break;
+        case TemplateStatus::kPaused: return deny(ReasonCode::kTemplatePaused);
+        case TemplateStatus::kDisabled: return deny(ReasonCode::kTemplateDisabled);
+        default: return deny(ReasonCode::kTemplateNotApproved);
+      }
+      if (m.parameters != 0 && m.parameters != t->variables) return deny(ReasonCode::kMessageInvalid);
+      if (opted_out) return deny(ReasonCode::kOptedOut);  // Templates: everywhere.
+    } else {
+      if (!window) return deny(ReasonCode::kOutsideServiceWindow);
+      if (kRules.marketing_session_opt_out && m.marketing && opted_out) {
+        return deny(ReasonCode::kOptedOut);  // Rule (b): opting out means no marketing, scoped or not.
+      }
     }
+    const bool marketing = t != nullptr ? t->marketing : m.marketing;
+    const Slot slot = SlotOf(pool, c, now);
     d.allowed = true;
-    const Slot slot = SlotAt(number, c, t);
-    if (window) {
+    d.reason = ReasonCode::kAllowed;
+
+    if (window) {  // A reply: user-initiated, but marketing needs marketing consent.
+      if (marketing && p_.scoped_opt_in && !covers(kMarketingBit)) {
+        return deny(ReasonCode::kTopicNotConsented);
+      }
       if (slot.open) {
         d.effect = ConversationEffect::kReusesBusinessInitiated;
-      } else if (UiOpen(number, c, t)) {
+        d.conversation_ends = At(slot.end);
+      } else if (UserConversationEnd(n, c) > now) {
         d.effect = ConversationEffect::kReusesUserInitiated;
+        d.conversation_ends = At(UserConversationEnd(n, c));
       } else {
         d.effect = ConversationEffect::kOpensUserInitiated;
-        hist_.push_back({t, Ev::kOpenUI, number, c});
+        d.conversation_ends = At(now + Us(p_.conversation_length));
+        if (!m.dry_run) user_opened_[n][c].push_back(now);
       }
       return d;
     }
-    if (consent != Consent::State::kOptedIn) return deny(ReasonCode::kNotOptedIn);
+
+    // Business-initiated: a template outside the service window.
+    if (!opted_in) return deny(ReasonCode::kNotOptedIn);
+    if (p_.scoped_opt_in && !covers(t->topic_bit)) return deny(ReasonCode::kTopicNotConsented);
+    // Frequency caps over the logged sends of the last 24 hours.
+    auto capped = [&](int cap, bool marketing_only) {
+      if (cap <= 0) return false;
+      std::vector<int64_t> recent;
+      for (const Send& s : sends_[b][c]) {
+        if (s.t > now - kDay && (!marketing_only || s.marketing)) recent.push_back(s.t);
+      }
+      if (static_cast<int>(recent.size()) < cap) return false;
+      d.retry_after = At(recent[recent.size() - cap] + kDay);  // When the cap-th newest leaves.
+      return true;
+    };
+    if (capped(p_.frequency_cap_per_day, false)) return deny(ReasonCode::kFrequencyCapped);
+    if (marketing && capped(p_.marketing_cap_per_day, true)) return deny(ReasonCode::kFrequencyCapped);
     if (slot.open) {
       d.effect = ConversationEffect::kReusesBusinessInitiated;
+      d.conversation_ends = At(slot.end);
+      if (!m.dry_run) sends_[b][c].push_back({now, marketing});
       return d;
     }
     if (d.limit != kUnlimited && d.used >= d.limit) return deny(ReasonCode::kLimitReached);
     d.effect = ConversationEffect::kOpensBusinessInitiated;
-    hist_.push_back({t, Ev::kAdmitBI, number, c});
     d.used += 1;
+    if (!m.dry_run) {
+      sends_[b][c].push_back({now, marketing});
+      slots_[pool][c].push_back({now, SlotEvent::kReserve});
+      const int64_t deadline = now + Us(p_.reservation_timeout);
+      d.conversation_ends = At(deadline);
+      d.next_slot_free = At(std::min(first_end, deadline));
+    }
     return d;
   }
 
-  DeliveryOutcome Delivered(int number, int c, int64_t t) {
-    Advance(number, t);
-    const Slot s = SlotAt(number, c, t);
-    DeliveryOutcome o;
-    if (s.open) {
-      o = s.pending ? DeliveryOutcome::kStartedConversation : DeliveryOutcome::kInOpenConversation;
-    } else if (UserConversationAt(number, c, t)) {
-      o = DeliveryOutcome::kInUserConversation;
-    } else {
-      o = DeliveryOutcome::kStartedUnadmitted;
-    }
-    hist_.push_back({t, Ev::kDelivered, number, c});
-    if (o == DeliveryOutcome::kStartedConversation || o == DeliveryOutcome::kStartedUnadmitted) {
-      started_.insert(hist_.size() - 1);
-      NewConversation(number, t);
-    }
-    return o;
-  }
+  // --- Queries ---
 
-  void NewConversation(int number, int64_t t) {
-    N& n = num_[number];
-    const QualityRating r = Rating(number, t);
-    if (r == QualityRating::kLow && n.restart <= t - Us(p_.downgrade_low_period) &&
-        ContinuouslyLow(number, t - Us(p_.downgrade_low_period), t)) {
-      n.level = std::max(p_.verified_start_level, n.level - 1);
-      n.pending = -1;
-      n.restart = t;
+  NumberSnapshot State(int n, int64_t now) {
+    SettleAll(now);
+    const int pool = PoolOf(n);
+    const Tier& t = tier_[pool];
+    const NumberStatusRef& st = status_[n];
+    NumberSnapshot s;
+    s.verified = verified_[BusinessOf(n)];
+    s.level = t.level;
+    s.limit = p_.ladder[t.level];
+    s.used = OpenSlots(pool, now, false);
+    s.pending = OpenSlots(pool, now, true);
+    s.recent_unique = RecentUnique(pool, now);
+    s.quality_score = ScoreAt(n, now);
+    s.quality = RatingFor(s.quality_score);
+    for (const Sig& g : signals_[n]) {
+      if (g.t > now - Us(p_.quality.lookback)) s.signals_7d[static_cast<int>(g.kind)]++;
     }
-    const int64_t limit = p_.LimitAt(n.level);
-    if (!n.flagged_since && n.pending < 0 && n.level < p_.top_level() &&
-        r != QualityRating::kLow && limit != kUnlimited && 2 * RecentUnique(number, t) >= limit) {
-      n.pending = n.level + 1;
-      n.pending_at = t + Us(p_.upgrade_delay);
+    s.flagged = st.flagged_since != kNoTime;
+    if (s.flagged) {
+      s.flagged_since = At(st.flagged_since);
+      s.flag_settles_at = At(st.flagged_since + Us(p_.flagged_period));
     }
-  }
-
-  bool Failed(int number, int c, int64_t t) {
-    Advance(number, t);
-    const Slot s = SlotAt(number, c, t);
-    hist_.push_back({t, Ev::kFailed, number, c});
-    return s.open && s.pending;
-  }
-
-  void Signal(int number, int c, SignalKind kind, int64_t t) {
-    Advance(number, t);
-    const QualityRating before = Rating(number, t);
-    hist_.push_back({t, Ev::kSignal, number, c, kind});
-    const QualityRating after = Rating(number, t);
-    N& n = num_[number];
-    if (p_.flagged_enabled && after == QualityRating::kLow && before != QualityRating::kLow &&
-        !n.flagged_since) {
-      n.flagged_since = t;
-      n.pending = -1;
+    s.restricted = s.limit != kUnlimited && s.used >= s.limit;
+    s.status = s.restricted ? NumberStatus::kRestricted
+               : s.flagged  ? NumberStatus::kFlagged
+                            : NumberStatus::kConnected;
+    if (t.pending >= 0) {
+      s.pending_level = t.pending;
+      s.pending_limit = p_.ladder[t.pending];
+      s.pending_at = At(t.pending_at);
     }
+    const int64_t first_end = EarliestSlotEnd(pool, now);
+    if (first_end != kNever) s.next_slot_free = At(first_end);
+    return s;
   }
-  void Simple(Ev type, int number, int c, int64_t t) {
-    Advance(number, t);
-    hist_.push_back({t, type, number, c});
-  }
-  void StateOf(int number, int64_t t, int64_t* limit, bool* flagged, int* pending) {
-    Advance(number, t);
-    *limit = p_.LimitAt(num_[number].level);
-    *flagged = num_[number].flagged_since != 0;
-    *pending = num_[number].pending;
+  // Consent state (0 none, 1 in, 2 out) of a customer with a number's business.
+  int ConsentState(int n, int c) const {
+    const auto& log = consents_[BusinessOf(n)][c];
+    return log.empty() ? 0 : log.back().opted_in ? 1 : 2;
   }
 
  private:
-  static int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
-  struct N {
+  struct SlotEvent {
+    int64_t t;
+    enum Type { kReserve, kStart, kRelease } type;
+  };
+  struct Slot {
+    bool open = false;
+    bool pending = false;
+    int64_t end = 0;
+  };
+  struct ConsentEvent {
+    int64_t t;
+    bool opted_in;
+    bool all;       // Opt-in without topics: every topic.
+    unsigned mask;  // Topic bits otherwise.
+  };
+  struct Send {
+    int64_t t;
+    bool marketing;
+  };
+  struct Sig {
+    int64_t t;
+    SignalKind kind;
+  };
+  struct Tier {
     int level = 0;
     int pending = -1;
     int64_t pending_at = 0;
-    int64_t flagged_since = 0;
-    int64_t restart = INT64_MIN / 2;  // Last drop; the next needs a full Low period after it.
   };
-  PolicyProfile p_;
-  std::vector<Event> hist_;
-  std::set<size_t> started_;  // Deliveries that started a conversation.
-  N num_[kNumbers];
-};
+  struct NumberStatusRef {
+    int64_t flagged_since = kNoTime;
+    int64_t low_from = kNoTime;  // Start of the Low run being counted (or of its restart).
+  };
 
-// --- The harness -------------------------------------------------------------
+  int PoolOf(int n) const { return portfolio_ ? number_business_[n] : n; }
+  int Floor(bool verified) const { return verified ? p_.verified_start_level : p_.unverified_start_level; }
+  int Ceiling(bool verified) const {
+    return verified ? static_cast<int>(p_.ladder.size()) - 1 : p_.unverified_max_level;
+  }
+  void Drop(Tier& t, bool verified) const { t.level = std::max(Floor(verified), t.level - 1); }
 
-// Runs one random sequence; returns "" if engine and model agree on every
-// answer, else a description of the first divergence.
-// Action mix, cumulative percentages: jump, opt-in, opt-out, inbound, check,
-// delivered, failed, signal; the rest reads the number's state.
-struct Mix {
-  int cut[8];
-};
-constexpr Mix kBalanced = {{15, 25, 28, 36, 66, 82, 88, 96}};
-constexpr Mix kSignalHeavy = {{14, 22, 23, 28, 50, 72, 75, 93}};
+  // The quality score from the logged signals, oldest first (the order the
+  // sum is taken in decides the last bit of the double).
+  double ScoreAt(int n, int64_t at) const {
+    const int64_t from = at - Us(p_.quality.lookback);
+    const double half_life = static_cast<double>(Us(p_.quality.half_life));
+    double score = 0;
+    for (const Sig& g : signals_[n]) {
+      if (g.t <= from || g.t > at) continue;
+      score += p_.quality.weights[static_cast<int>(g.kind)] *
+               std::exp2(-static_cast<double>(at - g.t) / half_life);
+    }
+    return score;
+  }
+  QualityRating RatingFor(double score) const {
+    if (score >= p_.quality.low_threshold) return QualityRating::kLow;
+    if (score >= p_.quality.medium_threshold) return QualityRating::kMedium;
+    return QualityRating::kHigh;
+  }
+  QualityRating RatingAt(int n, int64_t at) const { return RatingFor(ScoreAt(n, at)); }
+  static int Rank(QualityRating r) {  // 0 best.
+    return r == QualityRating::kHigh ? 0 : r == QualityRating::kMedium ? 1 : 2;
+  }
 
-std::string RunSequence(uint64_t seed, int steps, const Mix& mix = kBalanced) {
-  std::mt19937_64 rng(seed);
-  const bool flags = seed % 3 != 0;
-  auto pick = [&](int n) { return static_cast<int>(rng() % n); };
-  const absl::Time t0 = absl::FromUnixSeconds(1767225600);
-  ManualClock clock(t0);
-  PolicyEngine engine(ModelProfile(flags), &clock, nullptr, /*shards=*/2, /*max_numbers=*/8);
-  Reference ref(ModelProfile(flags));
-  (void)engine.UpsertBusiness("b", true, false);
-  PhoneNumber numbers[kNumbers] = {Num("+14155550100"), Num("+14155550101")};
-  for (PhoneNumber n : numbers) (void)engine.RegisterNumber(n, "b");
-  (void)engine.PutTemplate("b", {"ok", "en", TemplateCategory::kUtility, TemplateStatus::kApproved});
-  MessageTemplate paused{"paused", "en", TemplateCategory::kMarketing, TemplateStatus::kPaused};
-  paused.footer = "Reply STOP to opt out";
-  if (!engine.PutTemplate("b", paused).ok()) return "setup: PutTemplate failed";
-  auto customer = [](int c) { return PhoneNumber::FromDigitsValue(447700000000ULL + c); };
-  const int64_t jumps[] = {1 * kMin, 10 * kMin, 15 * kMin, kHour, 6 * kHour, 23 * kHour, kDay, 3 * kDay};
-
-  std::string trace;
-  for (int step = 0; step < steps; ++step) {
-    const int number = pick(kNumbers), c = pick(kCustomers);
-    const int64_t now = absl::ToUnixMicros(clock.Now());
-    const int action = pick(100);
-    auto fail = [&](const std::string& what) {
-      return absl::StrCat("seed ", seed, " step ", step, ": ", what, "\ntrace:\n", trace);
-    };
-    if (action < mix.cut[0]) {
-      clock.Advance(absl::Microseconds(jumps[pick(8)]));
-      absl::StrAppend(&trace, "  advance to ", absl::FormatTime(clock.Now()), "\n");
-    } else if (action < mix.cut[1]) {
-      (void)engine.RecordOptIn(numbers[number], customer(c), OptInSource::kSms);
-      ref.Simple(Ev::kOptIn, number, c, now);
-      absl::StrAppend(&trace, "  opt-in n", number, " c", c, "\n");
-    } else if (action < mix.cut[2]) {
-      (void)engine.RecordOptOut(numbers[number], customer(c));
-      ref.Simple(Ev::kOptOut, number, c, now);
-      absl::StrAppend(&trace, "  opt-out n", number, " c", c, "\n");
-    } else if (action < mix.cut[3]) {
-      (void)engine.RecordInbound(numbers[number], customer(c));
-      ref.Simple(Ev::kInbound, number, c, now);
-      absl::StrAppend(&trace, "  inbound n", number, " c", c, "\n");
-    } else if (action < mix.cut[4]) {
-      const bool is_template = pick(4) != 0;
-      const bool paused = is_template && pick(10) == 0;
-      OutgoingMessage m;
-      m.business_number = numbers[number];
-      m.customer = customer(c);
-      m.kind = is_template ? MessageKind::kTemplate : MessageKind::kSession;
-      m.template_name = paused ? "paused" : "ok";
-      m.template_language = "en";
-      absl::StatusOr<Decision> got = engine.Check(m);
-      Decision want = ref.Check(number, c, is_template, paused, now);
-      absl::StrAppend(&trace, "  check n", number, " c", c, is_template ? " template" : " session",
-                      " -> ", ReasonCodeName(want.reason), " ", ConversationEffectName(want.effect),
-                      " used ", want.used, "/", want.limit, "\n");
-      if (!got.ok()) return fail(std::string(got.status().message()));
-      if (got->allowed != want.allowed || got->reason != want.reason ||
-          (want.allowed && got->effect != want.effect) || got->limit != want.limit ||
-          got->used != want.used) {
-        return fail(absl::StrCat("check: engine ", ReasonCodeName(got->reason), " ",
-                                 ConversationEffectName(got->effect), " used ", got->used, "/",
-                                 got->limit, ", model ", ReasonCodeName(want.reason), " ",
-                                 ConversationEffectName(want.effect), " used ", want.used, "/",
-                                 want.limit));
+  // The customer's slot in a pool now: from the latest reservation, start or
+  // release.
+  Slot SlotOf(int pool, int c, int64_t now) const {
+    const auto& log = slots_[pool][c];
+    if (log.empty() || log.back().type == SlotEvent::kRelease) return {};
+    const SlotEvent& e = log.back();
+    const bool pending = e.type == SlotEvent::kReserve;
+    const int64_t end = e.t + Us(pending ? p_.reservation_timeout : p_.conversation_length);
+    if (end <= now) return {};
+    return {true, pending, end};
+  }
+  int64_t OpenSlots(int pool, int64_t now, bool pending_only) const {
+    int64_t count = 0;
+    for (int c = 0; c < kCustomers; ++c) {
+      const Slot s = SlotOf(pool, c, now);
+      count += s.open && (!pending_only || s.pending);
+    }
+    return count;
+  }
+  int64_t EarliestSlotEnd(int pool, int64_t now) const {
+    int64_t first = kNever;
+    for (int c = 0; c < kCustomers; ++c) {
+      const Slot s = SlotOf(pool, c, now);
+      if (s.open) first = std::min(first, s.end);
+    }
+    return first;
+  }
+  // Customers with a conversation started (delivered) in the upgrade look-back.
+  int64_t RecentUnique(int pool, int64_t now) const {
+    int64_t count = 0;
+    for (int c = 0; c < kCustomers; ++c) {
+      bool recent = false;
+      for (const SlotEvent& e : slots_[pool][c]) {
+        recent |= e.type == SlotEvent::kStart && e.t > now - Us(p_.upgrade_lookback);
       }
-    } else if (action < mix.cut[5]) {
-      absl::StatusOr<DeliveryOutcome> got = engine.RecordDelivered(numbers[number], customer(c));
-      DeliveryOutcome want = ref.Delivered(number, c, now);
-      absl::StrAppend(&trace, "  delivered n", number, " c", c, " -> ", DeliveryOutcomeName(want), "\n");
-      if (!got.ok() || *got != want) {
-        return fail(absl::StrCat("delivered: engine ", got.ok() ? DeliveryOutcomeName(*got) : "error",
-                                 ", model ", DeliveryOutcomeName(want)));
-      }
-    } else if (action < mix.cut[6]) {
-      const bool got = engine.RecordDeliveryFailed(numbers[number], customer(c)).ok();
-      const bool want = ref.Failed(number, c, now);
-      absl::StrAppend(&trace, "  failed n", number, " c", c, " -> ", want, "\n");
-      if (got != want) return fail(absl::StrCat("delivery failed: engine ", got, ", model ", want));
-    } else if (action < mix.cut[7]) {
-      const SignalKind kind = static_cast<SignalKind>(pick(kSignalKindCount));
-      (void)engine.RecordSignal(numbers[number], customer(c), kind);
-      ref.Signal(number, c, kind, now);
-      absl::StrAppend(&trace, "  signal n", number, " ", SignalKindName(kind), "\n");
-    } else {
-      absl::StatusOr<NumberSnapshot> got = engine.GetNumberState(numbers[number]);
-      int64_t limit;
-      bool flagged;
-      int pending;
-      ref.StateOf(number, now, &limit, &flagged, &pending);
-      if (!got.ok() || got->limit != limit || got->flagged != flagged ||
-          got->pending_level != pending || got->used != ref.Used(number, now)) {
-        return fail(absl::StrCat("state: engine limit ", got->limit, " flagged ", got->flagged,
-                                 " pending ", got->pending_level, " used ", got->used,
-                                 "; model limit ", limit, " flagged ", flagged, " pending ",
-                                 pending, " used ", ref.Used(number, now)));
+      count += recent;
+    }
+    return count;
+  }
+  int64_t WindowEnd(int n, int c) const {
+    const auto& log = inbound_[n][c];
+    return log.empty() ? kNoTime : log.back() + Us(p_.service_window);
+  }
+  int64_t UserConversationEnd(int n, int c) const {
+    const auto& log = user_opened_[n][c];
+    return log.empty() ? kNoTime : log.back() + Us(p_.conversation_length);
+  }
+
+  // A new business-initiated conversation started on number n: the upgrade
+  // rule (and, under the current rules, the downgrade rule).
+  void NewConversation(int n, int64_t now) {
+    Tier& t = tier_[PoolOf(n)];
+    NumberStatusRef& s = status_[n];
+    const bool verified = verified_[BusinessOf(n)];
+    const QualityRating rating = RatingAt(n, now);
+    if (!kRules.downgrade_as_time_passes && p_.downgrade_enabled && rating == QualityRating::kLow &&
+        s.low_from != kNoTime && s.low_from <= now - Us(p_.downgrade_low_period)) {
+      Drop(t, verified);
+      t.pending = -1;
+      s.low_from = now;
+    }
+    const int64_t limit = p_.ladder[t.level];
+    if (s.flagged_since == kNoTime && t.pending < 0 && t.level < Ceiling(verified) &&
+        Rank(rating) <= Rank(p_.upgrade_min_quality) && limit != kUnlimited &&
+        2 * RecentUnique(PoolOf(n), now) >= limit) {
+      if (p_.upgrade_delay <= absl::ZeroDuration()) {
+        t.level += 1;
+      } else {
+        t.pending = t.level + 1;
+        t.pending_at = now + Us(p_.upgrade_delay);
       }
     }
   }
-  return "";
+
+  // Applies every time-driven rule due at or before now, each at its own
+  // instant, earliest first (at one instant: upgrade, flag settlement,
+  // downgrade).
+  void SettleAll(int64_t now) {
+    for (int n = 0; n < numbers(); ++n) Settle(n, now);
+  }
+  void Settle(int n, int64_t now) {
+    Tier& t = tier_[PoolOf(n)];
+    NumberStatusRef& s = status_[n];
+    const bool verified = verified_[BusinessOf(n)];
+    for (;;) {
+      const int64_t upgrade_at = t.pending >= 0 ? t.pending_at : kNever;
+      const int64_t settle_at =
+          s.flagged_since != kNoTime ? s.flagged_since + Us(p_.flagged_period) : kNever;
+      const int64_t drop_at = kRules.downgrade_as_time_passes && p_.downgrade_enabled && s.low_from != kNoTime
+                                  ? s.low_from + Us(p_.downgrade_low_period)
+                                  : kNever;
+      const int64_t at = std::min({upgrade_at, settle_at, drop_at});
+      if (at > now) return;
+      if (at == upgrade_at) {
+        t.level = std::min(t.pending, Ceiling(verified));
+        t.pending = -1;
+        continue;
+      }
+      const bool low = RatingAt(n, at) == QualityRating::kLow;
+      if (at == settle_at) {  // Day 7 of the flag: tier kept, or one level lower if still Low.
+        s.flagged_since = kNoTime;
+        if (low) {
+          Drop(t, verified);
+          s.low_from = at;  // One Low week costs one level.
+          settle_drops++;
+        }
+      } else if (low) {  // Low for the whole period.
+        Drop(t, verified);
+        s.low_from = at;
+        downgrade_drops++;
+      } else {  // The Low run ended before its 7 days.
+        s.low_from = kNoTime;
+        low_runs_ended++;
+      }
+    }
+  }
+
+  const PolicyProfile p_;
+  const std::vector<int> number_business_;
+  bool portfolio_ = false;
+  bool verified_[kBusinesses];
+  std::vector<int> pool_business_;
+  std::vector<Tier> tier_;                // By pool.
+  std::vector<NumberStatusRef> status_;   // By number.
+  std::vector<std::vector<Sig>> signals_;  // By number.
+  std::vector<std::vector<std::vector<SlotEvent>>> slots_;     // [pool][customer]
+  std::vector<std::vector<std::vector<int64_t>>> inbound_;     // [number][customer]
+  std::vector<std::vector<std::vector<int64_t>>> user_opened_;  // [number][customer]
+  std::vector<std::vector<std::vector<ConsentEvent>>> consents_;  // [business][customer]
+  std::vector<std::vector<std::vector<Send>>> sends_;  // [business][customer]
+};
+
+// --- The harness ----------------------------------------------------------------
+
+// What the sequences reached, to see that they exercise the rules.
+struct Coverage {
+  int64_t steps = 0, reasons[kReasonCodeCount] = {}, effects[5] = {}, outcomes[4] = {};
+  int64_t max_level_seen = 0, drops = 0, upgrades = 0, flagged_states = 0, low_states = 0,
+          capped_retry = 0, restricted_states = 0;
+  std::string Summary() const {
+    std::string s = absl::StrCat(steps, " steps; decisions:");
+    for (int r = 0; r < kReasonCodeCount; ++r) {
+      absl::StrAppend(&s, " ", ReasonCodeName(static_cast<ReasonCode>(r)), "=", reasons[r]);
+    }
+    absl::StrAppend(&s, "; effects:");
+    for (int e = 0; e < 5; ++e) {
+      absl::StrAppend(&s, " ", ConversationEffectName(static_cast<ConversationEffect>(e)), "=", effects[e]);
+    }
+    absl::StrAppend(&s, "; deliveries:");
+    for (int o = 0; o < 4; ++o) {
+      absl::StrAppend(&s, " ", DeliveryOutcomeName(static_cast<DeliveryOutcome>(o)), "=", outcomes[o]);
+    }
+    absl::StrAppend(&s, "; reference: drops at flag settlement ", settle_drops, ", downgrades ",
+                    downgrade_drops, ", Low runs ended ", low_runs_ended);
+    absl::StrAppend(&s, "; levels up ", upgrades, " down ", drops, ", highest ", max_level_seen,
+                    "; states flagged ", flagged_states, " low ", low_states, " restricted ",
+                    restricted_states);
+    return s;
+  }
+};
+Coverage coverage;
+
+// Relative weights of the actions in a sequence.
+struct Mix {
+  int advance, opt_in, opt_out, inbound, check, batch, delivered, failed, signal, state, sweep,
+      verify;
+  bool short_jumps;  // Clock jumps of at most a day (or up to 8 days).
+  bool focus_signals;  // Signals mostly on number 0 (how much varies by seed), and none in
+                       // the first quarter of the sequence, so tiers climb first.
+  int total() const {
+    return advance + opt_in + opt_out + inbound + check + batch + delivered + failed + signal +
+           state + sweep + verify;
+  }
+};
+constexpr Mix kBalanced{14, 12, 3, 9, 22, 3, 16, 5, 9, 7, 1, 2, false, false};
+constexpr Mix kSignalHeavy{14, 6, 1, 4, 14, 2, 20, 3, 26, 7, 1, 2, false, false};
+// Signals often enough, and time moving slowly enough, for Low to last weeks.
+constexpr Mix kLowPlateau{14, 10, 1, 6, 18, 2, 20, 3, 18, 8, 1, 1, true, true};
+
+std::string Describe(const Msg& m) {
+  std::string s = absl::StrCat("n", m.number, " c", m.customer, " ");
+  if (m.is_template) {
+    absl::StrAppend(&s, "template ", kTemplates[m.tmpl].name);
+    if (m.parameters) absl::StrAppend(&s, " params=", m.parameters);
+  } else {
+    absl::StrAppend(&s, m.marketing ? "marketing session" : "session");
+  }
+  if (m.dry_run) absl::StrAppend(&s, " dry-run");
+  return s;
 }
+
+std::string Describe(const Decision& d) {
+  auto t = [](absl::Time x) { return absl::FormatTime("%d %H:%M:%S", x, absl::UTCTimeZone()); };
+  return absl::StrCat(d.allowed ? "ALLOW " : "HOLD ", ReasonCodeName(d.reason), " ",
+                      ConversationEffectName(d.effect), " used ", d.used, "/", d.limit,
+                      " next_slot ", t(d.next_slot_free), " window_ends ", t(d.service_window_ends),
+                      " conv_ends ", t(d.conversation_ends), " retry ", t(d.retry_after));
+}
+
+std::string Describe(const NumberSnapshot& s) {
+  auto t = [](absl::Time x) { return absl::FormatTime("%d %H:%M:%S", x, absl::UTCTimeZone()); };
+  return absl::StrCat("level ", s.level, " limit ", s.limit, " used ", s.used, " pending ", s.pending,
+                      " recent ", s.recent_unique, " quality ", QualityRatingName(s.quality), " (",
+                      s.quality_score, ") signals ", absl::StrJoin(s.signals_7d, ","), " flagged ",
+                      s.flagged, " settles ", t(s.flag_settles_at), " status ",
+                      NumberStatusName(s.status), " upgrade ", s.pending_level, "/",
+                      s.pending_limit, " at ", t(s.pending_at), " next_slot ", t(s.next_slot_free),
+                      " verified ", s.verified);
+}
+
+bool SameDecision(const Decision& a, const Decision& b) {
+  return a.allowed == b.allowed && a.reason == b.reason && a.effect == b.effect &&
+         a.limit == b.limit && a.used == b.used && a.next_slot_free == b.next_slot_free &&
+         a.service_window_ends == b.service_window_ends &&
+         a.conversation_ends == b.conversation_ends && a.retry_after == b.retry_after;
+}
+
+bool SameState(const NumberSnapshot& a, const NumberSnapshot& b) {
+  return a.level == b.level && a.limit == b.limit && a.used == b.used && a.pending == b.pending &&
+         a.recent_unique == b.recent_unique && a.quality == b.quality &&
+         std::abs(a.quality_score - b.quality_score) < 1e-9 && a.signals_7d == b.signals_7d &&
+         a.flagged == b.flagged && a.flag_settles_at == b.flag_settles_at &&
+         a.restricted == b.restricted && a.status == b.status &&
+         a.pending_level == b.pending_level && a.pending_limit == b.pending_limit &&
+         a.pending_at == b.pending_at && a.next_slot_free == b.next_slot_free &&
+         a.verified == b.verified;
+}
+
+struct Family {
+  const char* name;
+  Mix mix;
+  int steps;
+  bool restore_midway;
+};
+
+class SequenceRunner {
+ public:
+  SequenceRunner(uint64_t seed, const Scenario& scenario, const Family& family, bool trace)
+      : seed_(seed),
+        scenario_(scenario),
+        family_(family),
+        tracing_(trace),
+        rng_(seed * 0x9E3779B97F4A7C15ULL + 17),
+        profile_(ProfileFor(scenario)),
+        number_business_(NumberBusinesses(scenario)),
+        clock_(absl::FromUnixSeconds(1767225600)) {}  // 2026-01-01T00:00Z
+
+  // "" if engine and reference agree on every answer, else the first divergence.
+  std::string Run() {
+    bool verified[kBusinesses] = {true, pick(3) != 0};
+    ref_ = std::make_unique<Reference>(profile_, number_business_, verified);
+    engine_ = std::make_unique<PolicyEngine>(profile_, &clock_, &journal_, /*shards=*/2,
+                                             /*max_numbers=*/16);
+    for (int b = 0; b < kBusinesses; ++b) {
+      if (!engine_->UpsertBusiness(BusinessId(b), verified[b], false).ok()) return "setup: business";
+      for (const TemplateSpec& t : kTemplates) {
+        if (t.registered && !engine_->PutTemplate(BusinessId(b), ToTemplate(t)).ok()) {
+          return absl::StrCat("setup: template ", t.name);
+        }
+      }
+    }
+    for (int n = 0; n < ref_->numbers(); ++n) {
+      if (!engine_->RegisterNumber(Number(n), BusinessId(number_business_[n])).ok()) {
+        return "setup: number";
+      }
+    }
+    signal_focus_ = 3 + pick(5);  // Out of 8.
+    Trace(absl::StrCat("scenario ", scenario_.name, ", b1 verified ", verified[1]));
+    for (step_ = 0; step_ < family_.steps; ++step_) {
+      if (family_.restore_midway && step_ == family_.steps / 2) {
+        if (std::string e = Restore(); !e.empty()) return e;
+      }
+      if (std::string e = Step(); !e.empty()) return e;
+    }
+    return Finish();
+  }
+
+ private:
+  int pick(int n) { return static_cast<int>(rng_() % static_cast<uint64_t>(n)); }
+  static std::string BusinessId(int b) { return absl::StrCat("b", b); }
+  static PhoneNumber Number(int n) { return PhoneNumber::FromDigitsValue(14155550100ULL + n); }
+  static PhoneNumber Customer(int c) { return PhoneNumber::FromDigitsValue(447700900000ULL + c); }
+  int64_t Now() const { return absl::ToUnixMicros(clock_.Now()); }
+  void Trace(const std::string& line) {
+    if (tracing_) absl::StrAppend(&trace_, "  ", line, "\n");
+  }
+  std::string Fail(const std::string& what) {
+    return absl::StrCat("scenario ", scenario_.name, ", family ", family_.name, ", seed ", seed_,
+                        ", step ", step_, ": ", what, tracing_ ? "\ntrace:\n" + trace_ : "");
+  }
+
+  Msg RandomMsg() {
+    Msg m;
+    m.number = pick(ref_->numbers());
+    m.customer = pick(kCustomers);
+    if (!admitted_.empty() && pick(4) == 0) {  // Again to someone just admitted.
+      std::tie(m.number, m.customer) = admitted_[admitted_.size() - 1 - pick(std::min<int>(3, admitted_.size()))];
+    }
+    m.is_template = pick(4) != 0;
+    if (m.is_template) {
+      // Mostly sendable templates.
+      static constexpr int kWeights[kTemplateCount] = {8, 5, 4, 1, 1, 1, 1};
+      int r = pick(21);
+      for (m.tmpl = 0; r >= kWeights[m.tmpl]; ++m.tmpl) r -= kWeights[m.tmpl];
+      const int p = pick(10);
+      m.parameters = p < 7 ? 0 : p < 9 ? kTemplates[m.tmpl].variables : kTemplates[m.tmpl].variables + 1;
+    } else {
+      m.marketing = pick(3) == 0;
+    }
+    m.dry_run = pick(7) == 0;
+    return m;
+  }
+  OutgoingMessage ToMessage(const Msg& m) const {
+    OutgoingMessage out;
+    out.business_number = Number(m.number);
+    out.customer = Customer(m.customer);
+    out.kind = m.is_template ? MessageKind::kTemplate : MessageKind::kSession;
+    if (m.is_template) {
+      out.template_name = kTemplates[m.tmpl].name;
+      out.template_language = "en";
+      for (int i = 0; i < m.parameters; ++i) out.template_parameters.push_back("x");
+    }
+    out.marketing = m.marketing;
+    out.dry_run = m.dry_run;
+    return out;
+  }
+
+  void Count(const Msg& m, const Decision& d) {
+    if (d.effect == ConversationEffect::kOpensBusinessInitiated && !m.dry_run) {
+      admitted_.push_back({m.number, m.customer});
+    }
+    if (tracing_) return;
+    coverage.reasons[static_cast<int>(d.reason)]++;
+    coverage.effects[static_cast<int>(d.effect)]++;
+  }
+
+  std::string Step() {
+    if (!tracing_) coverage.steps++;
+    const Mix& x = family_.mix;
+    const int weights[] = {x.advance, x.opt_in, x.opt_out, x.inbound, x.check, x.batch, x.delivered,
+                           x.failed,  x.signal, x.state,   x.sweep,   x.verify};
+    int r = pick(x.total()), a = 0;
+    while (r >= weights[a]) r -= weights[a++];
+    enum { kAdvance, kOptIn, kOptOut, kInbound, kCheck, kBatch, kDelivered, kFailed, kSignal,
+           kState, kSweep };
+    if (a == kSignal && x.focus_signals && step_ < family_.steps / 4) a = kDelivered;  // Climb first.
+    const int64_t now = Now();
+    int n = pick(ref_->numbers()), c = pick(kCustomers);
+    // Deliveries and failures mostly follow admissions (sometimes from
+    // another number of the business: in portfolio scope they share the slot).
+    auto follow_admission = [&]() {
+      if (admitted_.empty() || pick(3) == 0) return;
+      const auto [an, ac] = admitted_[admitted_.size() - 1 - pick(std::min<int>(3, admitted_.size()))];
+      n = an;
+      c = ac;
+      if (pick(4) == 0) {
+        const int other = pick(ref_->numbers());
+        if (ref_->BusinessOf(other) == ref_->BusinessOf(n)) n = other;
+      }
+    };
+    if (a == kAdvance) {
+      static constexpr int64_t kJumps[] = {1 * kSec, 30 * kSec, kMin,     10 * kMin, 15 * kMin,
+                                           kHour,    6 * kHour, 23 * kHour, kDay,    3 * kDay,
+                                           7 * kDay, 8 * kDay};
+      static constexpr int64_t kShortJumps[] = {kMin,      10 * kMin,  15 * kMin, kHour,
+                                                6 * kHour, 12 * kHour, 23 * kHour, kDay};
+      int64_t jump = x.short_jumps ? kShortJumps[pick(8)] : kJumps[pick(12)];
+      if (pick(4) == 0) jump += pick(3600) * kSec;  // Off the round instants.
+      clock_.Advance(absl::Microseconds(jump));
+      Trace(absl::StrCat("advance to ", absl::FormatTime("%d %H:%M:%S", clock_.Now(), absl::UTCTimeZone())));
+      return "";
+    }
+    if (a == kOptIn) {
+      std::vector<std::string> topics;
+      unsigned mask = 0;
+      if (scenario_.topics && pick(3) != 0) {
+        for (int i = 0; i < 4; ++i) {
+          if (pick(2) == 0) {
+            topics.push_back(kTopicNames[i]);
+            mask |= 1u << i;
+          }
+        }
+      }
+      const OptInSource source = static_cast<OptInSource>(pick(kOptInSourceCount));
+      Trace(absl::StrCat("opt-in n", n, " c", c, " topics [", absl::StrJoin(topics, ","), "]"));
+      absl::Status s = engine_->RecordOptIn(Number(n), Customer(c), source, topics);
+      ref_->OptIn(n, c, topics.empty(), mask, now);
+      return s.ok() ? "" : Fail(absl::StrCat("opt-in: ", s.ToString()));
+    }
+    if (a == kOptOut) {
+      Trace(absl::StrCat("opt-out n", n, " c", c));
+      absl::Status s = engine_->RecordOptOut(Number(n), Customer(c));
+      ref_->OptOut(n, c, now);
+      return s.ok() ? "" : Fail(absl::StrCat("opt-out: ", s.ToString()));
+    }
+    if (a == kInbound) {
+      const InboundText& text = kInboundTexts[pick(kInboundTextCount)];
+      Trace(absl::StrCat("inbound n", n, " c", c, " '", text.text, "'"));
+      absl::StatusOr<bool> got = engine_->RecordInbound(Number(n), Customer(c), text.text);
+      const bool want = ref_->Inbound(n, c, text.opt_out, now);
+      if (!got.ok() || *got != want) {
+        return Fail(absl::StrCat("inbound: engine ", got.ok() ? (*got ? "opt-out" : "no opt-out") : got.status().ToString(),
+                                 ", model ", want ? "opt-out" : "no opt-out"));
+      }
+      return "";
+    }
+    if (a == kCheck) {
+      const Msg m = RandomMsg();
+      absl::StatusOr<Decision> got = engine_->Check(ToMessage(m));
+      const Decision want = ref_->Check(m, now);
+      Trace(absl::StrCat("check ", Describe(m), " -> ", Describe(want)));
+      Count(m, want);
+      if (!got.ok()) return Fail(absl::StrCat("check: engine error ", got.status().ToString()));
+      if (!SameDecision(*got, want)) {
+        return Fail(absl::StrCat("check ", Describe(m), "\n  engine ", Describe(*got), "\n  model  ",
+                                 Describe(want)));
+      }
+      return "";
+    }
+    if (a == kBatch) {
+      std::vector<Msg> ms(1 + pick(5));
+      std::vector<OutgoingMessage> out;
+      for (Msg& m : ms) {
+        m = RandomMsg();
+        out.push_back(ToMessage(m));
+      }
+      std::vector<absl::StatusOr<Decision>> got = engine_->CheckBatch(out);
+      for (size_t i = 0; i < ms.size(); ++i) {
+        const Decision want = ref_->Check(ms[i], now);
+        Trace(absl::StrCat("batch[", i, "] ", Describe(ms[i]), " -> ", Describe(want)));
+        Count(ms[i], want);
+        if (!got[i].ok()) return Fail(absl::StrCat("batch: engine error ", got[i].status().ToString()));
+        if (!SameDecision(*got[i], want)) {
+          return Fail(absl::StrCat("batch[", i, "] ", Describe(ms[i]), "\n  engine ",
+                                   Describe(*got[i]), "\n  model  ", Describe(want)));
+        }
+      }
+      return "";
+    }
+    if (a == kDelivered) {
+      follow_admission();
+      absl::StatusOr<DeliveryOutcome> got = engine_->RecordDelivered(Number(n), Customer(c));
+      const DeliveryOutcome want = ref_->Delivered(n, c, now);
+      Trace(absl::StrCat("delivered n", n, " c", c, " -> ", DeliveryOutcomeName(want)));
+      if (!tracing_) coverage.outcomes[static_cast<int>(want)]++;
+      if (!got.ok() || *got != want) {
+        return Fail(absl::StrCat("delivered n", n, " c", c, ": engine ",
+                                 got.ok() ? DeliveryOutcomeName(*got) : got.status().ToString(),
+                                 ", model ", DeliveryOutcomeName(want)));
+      }
+      return "";
+    }
+    if (a == kFailed) {
+      follow_admission();
+      absl::Status got = engine_->RecordDeliveryFailed(Number(n), Customer(c));
+      const bool want = ref_->DeliveryFailed(n, c, now);
+      Trace(absl::StrCat("delivery failed n", n, " c", c, " -> ", want ? "released" : "nothing awaited"));
+      const bool expected_code = want ? got.ok() : got.code() == absl::StatusCode::kFailedPrecondition;
+      if (!expected_code) {
+        return Fail(absl::StrCat("delivery failed n", n, " c", c, ": engine ", got.ToString(),
+                                 ", model ", want ? "OK" : "FAILED_PRECONDITION"));
+      }
+      return "";
+    }
+    if (a == kSignal) {
+      if (x.focus_signals && pick(8) < signal_focus_) n = 0;
+      const SignalKind kind = static_cast<SignalKind>(pick(kSignalKindCount));
+      Trace(absl::StrCat("signal n", n, " ", SignalKindName(kind)));
+      absl::Status s = engine_->RecordSignal(Number(n), Customer(c), kind);
+      ref_->Signal(n, kind, now);
+      return s.ok() ? "" : Fail(absl::StrCat("signal: ", s.ToString()));
+    }
+    if (a == kState) return CompareState(*engine_, n, "state");
+    if (a == kSweep) {
+      Trace("sweep");
+      absl::Status s = engine_->Sweep();
+      ref_->Sweep(now);
+      return s.ok() ? "" : Fail(absl::StrCat("sweep: ", s.ToString()));
+    }
+    // Verification of b1 changes (or is restated).
+    const bool verified = pick(2) == 0;
+    Trace(absl::StrCat("b1 verified ", verified));
+    absl::Status s = engine_->UpsertBusiness(BusinessId(1), verified, false);
+    ref_->SetVerified(1, verified, Now());
+    return s.ok() ? "" : Fail(absl::StrCat("upsert business: ", s.ToString()));
+  }
+
+  std::string CompareState(PolicyEngine& engine, int n, absl::string_view what) {
+    absl::StatusOr<NumberSnapshot> got = engine.GetNumberState(Number(n));
+    const NumberSnapshot want = ref_->State(n, Now());
+    Trace(absl::StrCat(what, " n", n, ": ", Describe(want)));
+    if (!tracing_) {
+      coverage.max_level_seen = std::max<int64_t>(coverage.max_level_seen, want.level);
+      coverage.flagged_states += want.flagged;
+      coverage.low_states += want.quality == QualityRating::kLow;
+      coverage.restricted_states += want.restricted;
+      const auto [it, fresh] = levels_.emplace(n, want.level);
+      if (!fresh) {
+        coverage.upgrades += want.level > it->second;
+        coverage.drops += want.level < it->second;
+        it->second = want.level;
+      }
+    }
+    if (!got.ok()) return Fail(absl::StrCat(what, ": engine error ", got.status().ToString()));
+    if (!SameState(*got, want)) {
+      return Fail(absl::StrCat(what, " n", n, "\n  engine ", Describe(*got), "\n  model  ",
+                               Describe(want)));
+    }
+    return "";
+  }
+
+  // Rebuilds an engine from the journal; it takes over from the old one.
+  std::string Restore() {
+    Trace("restore from the journal");
+    auto restored = std::make_unique<PolicyEngine>(profile_, &clock_, &journal_, 2, 16);
+    for (const auto& [key, value] : journal_.records()) {
+      absl::Status s = restored->Restore(static_cast<StateFamily>(key.first), key.second, value);
+      if (!s.ok()) return Fail(absl::StrCat("restore: ", s.ToString()));
+    }
+    engine_ = std::move(restored);
+    return "";
+  }
+
+  // Final comparison: every number's state, every consent, and a dry-run of
+  // each kind of message to every customer, on the engine and on one rebuilt
+  // from its journal.
+  std::string Finish() {
+    for (int pass = 0; pass < 2; ++pass) {
+      if (pass == 1) {
+        if (std::string e = Restore(); !e.empty()) return e;
+      }
+      const char* what = pass == 0 ? "final state" : "restored state";
+      for (int n = 0; n < ref_->numbers(); ++n) {
+        if (std::string e = CompareState(*engine_, n, what); !e.empty()) return e;
+        for (int c = 0; c < kCustomers; ++c) {
+          absl::StatusOr<Consent> got = engine_->GetConsent(Number(n), Customer(c));
+          const int want = ref_->ConsentState(n, c);
+          if (!got.ok() || static_cast<int>(got->state) != want) {
+            return Fail(absl::StrCat(what, ": consent n", n, " c", c, " engine ",
+                                     got.ok() ? static_cast<int>(got->state) : -1, ", model ", want));
+          }
+          for (int kind = 0; kind < 4; ++kind) {
+            Msg m;
+            m.number = n;
+            m.customer = c;
+            m.is_template = kind < 2;
+            m.tmpl = kind == 0 ? 0 : 1;
+            m.marketing = kind == 3;
+            m.dry_run = true;
+            absl::StatusOr<Decision> got_d = engine_->Check(ToMessage(m));
+            const Decision want_d = ref_->Check(m, Now());
+            if (!got_d.ok() || !SameDecision(*got_d, want_d)) {
+              return Fail(absl::StrCat(what, ": probe ", Describe(m), "\n  engine ",
+                                       got_d.ok() ? Describe(*got_d) : got_d.status().ToString(),
+                                       "\n  model  ", Describe(want_d)));
+            }
+          }
+        }
+      }
+    }
+    return "";
+  }
+
+  const uint64_t seed_;
+  const Scenario& scenario_;
+  const Family& family_;
+  const bool tracing_;
+  std::mt19937_64 rng_;
+  const PolicyProfile profile_;
+  const std::vector<int> number_business_;
+  ManualClock clock_;
+  MemoryJournal journal_;
+  std::unique_ptr<PolicyEngine> engine_;
+  std::unique_ptr<Reference> ref_;
+  int step_ = 0;
+  int signal_focus_ = 0;
+  std::string trace_;
+  std::map<int, int64_t> levels_;  // Level last seen per number (coverage).
+  std::vector<std::pair<int, int>> admitted_;  // (number, customer) admitted, latest last.
+};
+
+// Runs one sequence; on a divergence, runs it again with a trace.
+std::string RunSequence(uint64_t seed, const Scenario& scenario, const Family& family) {
+  if (SequenceRunner(seed, scenario, family, false).Run().empty()) return "";
+  return SequenceRunner(seed, scenario, family, true).Run();
+}
+
+const Family kShort{"short", kBalanced, 60, false};
+const Family kLong{"long", kBalanced, 500, true};
+const Family kSignalHeavyLong{"signal-heavy", kSignalHeavy, 600, true};
+const Family kLowWeeks{"low-weeks", kLowPlateau, 800, true};
 
 #ifndef WAPOLICY_EXPECT_DIVERGENCE
-TEST(PolicyEngineModelTest, AgreesWithReferenceModelOnTenThousandRandomSequences) {
-  for (uint64_t seed = 1; seed <= 10000; ++seed) {
-    const std::string divergence = RunSequence(seed, 60);
-    ASSERT_EQ(divergence, "") << divergence;
+// Runs `count` seeds of a family over the scenarios (seed i gets scenario
+// i % kScenarioCount); reports every diverging seed and the first divergence.
+void ExpectAgreement(const Family& family, uint64_t first_seed, int count,
+                     bool per_number_only = false) {
+  std::vector<std::string> diverged;
+  std::string first;
+  for (int i = 0; i < count; ++i) {
+    const uint64_t seed = first_seed + i;
+    const Scenario& s = kScenarios[seed % kScenarioCount];
+    if (per_number_only && s.portfolio) continue;
+    std::string d = RunSequence(seed, s, family);
+    if (d.empty()) continue;
+    diverged.push_back(absl::StrCat(seed, " (", s.name, ")"));
+    if (first.empty()) first = d;
   }
+  std::cerr << family.name << ": " << coverage.Summary() << "\n";
+  coverage = Coverage();
+  settle_drops = downgrade_drops = low_runs_ended = 0;
+  EXPECT_TRUE(diverged.empty()) << diverged.size() << " diverging seeds: "
+                                << absl::StrJoin(diverged, ", ") << "\nfirst: " << first;
 }
 
-TEST(PolicyEngineModelTest, LongSequencesReachTierChangesAndAgree) {
-  for (uint64_t seed = 1; seed <= 200; ++seed) {
-    const std::string divergence = RunSequence(seed * 7919, 600);
-    ASSERT_EQ(divergence, "") << divergence;
-  }
+TEST(PolicyEngineModelTest, ShortSequencesAgree) { ExpectAgreement(kShort, 1, 8400); }
+
+TEST(PolicyEngineModelTest, LongSequencesWithARestoreMidwayAgree) {
+  ExpectAgreement(kLong, 1000001, 1050);
 }
 
 TEST(PolicyEngineModelTest, SignalHeavySequencesReachFlagsAndDowngradesAndAgree) {
-  for (uint64_t seed = 1; seed <= 300; ++seed) {
-    const std::string divergence = RunSequence(seed * 104729, 800, kSignalHeavy);
-    ASSERT_EQ(divergence, "") << divergence;
-  }
+  ExpectAgreement(kSignalHeavyLong, 2000001, 700, /*per_number_only=*/true);
+}
+
+TEST(PolicyEngineModelTest, WeeksOfLowQualityReachDowngradesAndAgree) {
+  ExpectAgreement(kLowWeeks, 3000001, 700, /*per_number_only=*/true);
 }
 #else
+// The engine under test has an injected bug: some sequence must diverge. Only
+// scenarios where the rules in flux ((a), (b)) cannot matter are run, so the
+// divergence is the injected bug's, on the current engine and the new one.
 TEST(PolicyEngineModelTest, FindsTheInjectedBug) {
-  int found = 0;
-  for (uint64_t seed = 1; seed <= 2000; ++seed) found += !RunSequence(seed, 60).empty();
-  EXPECT_GT(found, 0) << "the model test did not notice an engine that admits limit + 1";
+  const Family* families[] = {&kShort, &kLong};
+  for (const Family* f : families) {
+    for (uint64_t seed = 1; seed <= 3000; ++seed) {
+      const Scenario& s = kScenarios[seed % kScenarioCount];
+      if (!s.neutral()) continue;
+      const std::string d = RunSequence(seed, s, *f);
+      if (!d.empty()) {
+        std::cerr << "found: " << d.substr(0, d.find("\ntrace")) << "\n";
+        SUCCEED();
+        return;
+      }
+    }
+  }
+  ADD_FAILURE() << "no sequence noticed the injected bug";
 }
 #endif
 

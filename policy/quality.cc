@@ -115,6 +115,15 @@ void SignalHistory::Expire(const QualityModel& m, int64_t now,
   if (signals_.empty()) sum_ = 0;  // No rounding left behind.
 }
 
+QualityRating SignalHistory::RatingAt(const QualityModel& m, int64_t now) const {
+  const double score = ScoreAt(m, now);
+  auto near = [&](double threshold) { return std::abs(score - threshold) <= 1e-9 * threshold; };
+  if (near(m.medium_threshold) || near(m.low_threshold)) {
+    return m.Rate(signals_, absl::FromUnixMicros(now));
+  }
+  return m.RatingFor(score);
+}
+
 double SignalHistory::ScoreAt(const QualityModel& m, int64_t now) const {
   if (signals_.empty()) return 0;
   const int64_t horizon = now - absl::ToInt64Microseconds(m.lookback);

@@ -93,9 +93,10 @@ class SignalHistory {
   // The score at `now`: O(1) when `now` is at or after the newest signal and
   // Expire(now) was called; otherwise a full pass (a rating at a past instant).
   double ScoreAt(const QualityModel& m, int64_t now) const;
-  QualityRating RatingAt(const QualityModel& m, int64_t now) const {
-    return m.RatingFor(ScoreAt(m, now));
-  }
+  // The rating at `now`: as QualityModel::Rate would give it. A running sum
+  // can differ from a fresh one in the last bits, so a score within rounding
+  // of a threshold is recomputed with a full pass.
+  QualityRating RatingAt(const QualityModel& m, int64_t now) const;
   // Loads a stored signal (restart); call Rebuild after the last one.
   void Restore(QualitySignal s) { signals_.push_back(s); }
   void Rebuild(const QualityModel& m);

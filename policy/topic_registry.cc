@@ -1,20 +1,21 @@
 #include "policy/topic_registry.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 
 namespace wapolicy {
 
 absl::StatusOr<TopicSet> TopicRegistry::Intern(absl::Span<const std::string> names) {
   if (names.empty()) return kAllTopics;
-  int fresh = 0;
+  absl::flat_hash_set<absl::string_view> fresh;
   for (const std::string& name : names) {
     if (name.empty() || name.size() > 64) {
       return absl::InvalidArgumentError("opt_in.topics: each topic must be 1 to 64 characters");
     }
-    if (!ids_.contains(name)) ++fresh;
+    if (!ids_.contains(name)) fresh.insert(name);
   }
   // Counted first so a refused request registers nothing.
-  if (names_.size() + fresh > static_cast<size_t>(kMaxTopics)) {
+  if (names_.size() + fresh.size() > static_cast<size_t>(kMaxTopics)) {
     return absl::ResourceExhaustedError(
         absl::StrCat("opt_in.topics: at most ", kMaxTopics, " distinct topics per business"));
   }
