@@ -75,8 +75,6 @@ struct Consent {
   TopicSet topics = kAllTopics;  // An opt-in without topics covers every topic.
   SendHistory recent;  // Sends in the last 24 hours (only with frequency caps).
 
-  bool covers(TopicSet t) const { return (topics & t) == t; }
-
   bool opted_in() const { return state == State::kOptedIn; }
   bool opted_out() const { return state == State::kOptedOut; }
 };

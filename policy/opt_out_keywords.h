@@ -4,7 +4,8 @@
 // so each inbound message costs one normalisation and one hash look-up.
 // A message matches when, with surrounding spaces and punctuation trimmed,
 // inner whitespace folded to one space and letters upper-cased, it equals a
-// keyword normalised the same way ("  stop! " matches "STOP").
+// keyword normalised the same way ("  stop! " matches "STOP"). A message
+// longer than 64 characters once trimmed is a conversation, never a keyword.
 //
 //   OptOutKeywords keywords(profile.opt_out_keywords);
 //   if (keywords.Matches(text)) { /* opt the customer out */ }
