@@ -275,6 +275,9 @@ absl::StatusOr<bool> EngineShard::RecordInbound(PhoneNumber number, PhoneNumber 
                          const ThreadKey key{number.value(), customer.value()};
                          ServiceWindow& w = state_.threads[key];
                          w.last_inbound_us = now;
+#ifdef WAPOLICY_INJECT_SERVICE_WINDOW_BUG
+    w.last_inbound_us = now + Us(absl::Hours(1));  // The window ends an hour late.
+#endif
                          EmitThread(key, &w, ch);
                          if (!opt_out_keywords_.Matches(text)) return false;
                          OptOut(*n.business, customer.value(), now, ch);
@@ -354,6 +357,9 @@ absl::Status EngineShard::RecordOptIn(PhoneNumber number, PhoneNumber customer, 
 
 absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer) {
   return OnNumberEvent(number, customer, [&](Number& n, int64_t now, StateChanges* ch) {
+#ifdef WAPOLICY_INJECT_OPT_OUT_BUG
+    if (n.business->consents[customer.value()].opted_in()) return absl::OkStatus();  // Opt-in wins.
+#endif
     OptOut(*n.business, customer.value(), now, ch);
     return absl::OkStatus();
   });
