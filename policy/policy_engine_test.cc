@@ -331,11 +331,30 @@ TEST_F(EngineTest, UpgradeWorkedExampleOneThousandToTenThousandTwentyFourHoursLa
 }
 
 TEST_F(EngineTest, NoUpgradeWithLowQualityOrTooFewCustomers) {
-  Start(SmallLadder());  // Limit 2: upgrade needs 1 unique customer.
-  Block(10);             // Low.
+  // Quality below the minimum, the number not Flagged (a Flagged number is
+  // refused for being Flagged): with Flagged off, a Low rating...
+  PolicyProfile no_flag = SmallLadder();  // Limit 2: upgrade needs 1 unique customer.
+  no_flag.flagged_enabled = false;
+  Start(no_flag);
+  Block(10);  // Score 30: Low.
+  ASSERT_EQ(State().quality, QualityRating::kLow);
+  ASSERT_FALSE(State().flagged);
   StartConversation(Customer(1));
   EXPECT_EQ(State().pending_level, -1);
-  Start(SmallLadder());
+  // ... and, where only High allows an upgrade, a Medium one (never Flagged).
+  PolicyProfile high_only = SmallLadder();
+  high_only.upgrade_min_quality = QualityRating::kHigh;
+  Start(high_only);
+  Block(4);  // Score 12: Medium.
+  ASSERT_EQ(State().quality, QualityRating::kMedium);
+  ASSERT_FALSE(State().flagged);
+  StartConversation(Customer(1));
+  EXPECT_EQ(State().pending_level, -1);
+  Start(high_only);  // The same with High quality does upgrade.
+  StartConversation(Customer(1));
+  EXPECT_EQ(State().pending_level, 1);
+
+  // Too few customers.
   PolicyProfile p = SmallLadder();
   p.ladder = {10, 20, kUnlimited};
   Start(p);
