@@ -391,13 +391,22 @@ TEST_F(EngineTest, LowQualityFlagsTheNumberAndBlocksUpgrades) {
 }
 
 TEST_F(EngineTest, FlaggedAndRecoveredByDaySevenKeepsTier) {
-  Block(10);
+  // Climb to 10,000 first: at the verified floor (1,000) a wrong drop would
+  // not show.
+  for (int i = 0; i < 500; ++i) StartConversation(Customer(i));
+  clock_.Advance(absl::Hours(24));
+  ASSERT_EQ(State().limit, 10000);
+  const absl::Time flagged_at = clock_.Now();
+  Block(10);  // Score 30: Low, Flagged; it decays back to Medium within hours.
   ASSERT_TRUE(State().flagged);
-  clock_.Advance(absl::Hours(24 * 7));
+  clock_.Set(flagged_at + absl::Hours(24 * 7) - absl::Microseconds(1));
+  ASSERT_TRUE(State().flagged);
+  ASSERT_NE(State().quality, QualityRating::kLow);
+  clock_.Set(flagged_at + absl::Hours(24 * 7));
   NumberSnapshot s = State();
   EXPECT_FALSE(s.flagged);
   EXPECT_EQ(s.status, NumberStatus::kConnected);
-  EXPECT_EQ(s.limit, 1000);
+  EXPECT_EQ(s.limit, 10000);  // Back to Medium/High by day 7: tier kept.
 }
 
 TEST_F(EngineTest, FlaggedWorkedExampleHundredThousandDropsToTenThousand) {
