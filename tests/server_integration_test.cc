@@ -183,6 +183,20 @@ TEST_F(ServerTest, LimitRestrictedAndRollingWindow) {
 TEST_F(ServerTest, QualitySignalsFlagTheNumberAndItSettlesOnDaySeven) {
   StartServer();
   ASSERT_TRUE(Setup().ok());
+  // Climb to 10,000 first (500 unique customers, the upgrade 24h later): at
+  // the verified floor (1,000) a wrong drop on day 7 would not show.
+  v1::EventBatchRequest deliveries;
+  for (int i = 0; i < 500; ++i) {
+    v1::EventRequest* e = deliveries.add_events();
+    e->set_business_number(kBiz);
+    e->set_customer(Customer(100 + i));
+    e->mutable_delivered();  // Counted even without an admission.
+  }
+  v1::EventBatchResponse delivered;
+  grpc::ClientContext dc;
+  ASSERT_TRUE(server_->service().ReportEvents(&dc, deliveries, &delivered).ok());
+  Advance(24 * 3600);
+  ASSERT_EQ(State().limit(), 10000);
   for (int i = 0; i < 10; ++i) {
     ASSERT_TRUE(Event(Customer(i), [](v1::EventRequest* e) { e->mutable_blocked()->set_reason(v1::SPAM); }).ok());
   }
@@ -193,11 +207,14 @@ TEST_F(ServerTest, QualitySignalsFlagTheNumberAndItSettlesOnDaySeven) {
   EXPECT_EQ(s.signals_7d().spam(), 10);
   EXPECT_EQ(s.signals_7d().reports(), 1);
   EXPECT_GT(s.flag_settles_at_unix_ms(), s.flagged_since_unix_ms());
-  Advance(7 * 24 * 3600);
+  Advance(7 * 24 * 3600 - 1);
+  EXPECT_EQ(State().status(), v1::FLAGGED);
+  EXPECT_NE(State().quality(), v1::LOW);
+  Advance(1);
   s = State();
   EXPECT_EQ(s.status(), v1::CONNECTED);
-  EXPECT_EQ(s.limit(), 1000);  // Recovered by decay: tier kept.
-  EXPECT_EQ(s.tier(), v1::TIER_1K);
+  EXPECT_EQ(s.limit(), 10000);  // Recovered by decay: tier kept.
+  EXPECT_EQ(s.tier(), v1::TIER_10K);
 }
 
 TEST_F(ServerTest, BatchAndStreamAnswerLikeSingleCalls) {
