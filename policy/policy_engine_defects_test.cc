@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "policy/policy_engine.h"
+#include "policy/record_codec.h"
 #include "policy/test_util.h"
 
 namespace wapolicy {
@@ -152,6 +153,10 @@ TEST(EngineDefects, AnswerReadingAnotherCallersChangeWaitsUntilItIsDurable) {
   reader.join();
   ASSERT_TRUE(d.ok());
   EXPECT_TRUE(d->allowed);
+  // Once the shard has seen its changes durable, a read does not wait again.
+  const size_t awaits = journal.WaitForAwaits(0).size();
+  EXPECT_TRUE(engine.Check(m)->allowed);
+  EXPECT_EQ(journal.WaitForAwaits(0).size(), awaits);
 }
 
 // Counts records per append.
@@ -268,6 +273,21 @@ TEST(EngineDefects, LowForSevenDaysDowngradesWithoutAnyDelivery) {
   }
   // Nothing was delivered during the Low week, yet the tier dropped at day 7.
   EXPECT_EQ(engine.GetNumberState(kBiz)->level, 1);
+}
+
+TEST(EngineDefects, RestoredPoolBelowTheVerifiedFloorStartsAtTheFloor) {
+  // A --migrate_profile can place a verified business's pool on a level of
+  // the new ladder below the verified start level.
+  ManualClock clock(kT0);
+  PolicyEngine engine(DefaultProfile(), &clock);
+  for (const StateChange& c :
+       {EncodeBusiness({"acme", /*verified=*/true, false}),
+        EncodePool({PoolIdForNumber(kBiz.value()), "acme", /*level=*/0, -1, 0}),
+        EncodeNumber({kBiz.value(), "acme", 0, 0})}) {
+    ASSERT_TRUE(engine.Restore(c.family, View(c.key), View(c.value)).ok());
+  }
+  engine.FinishRestore();
+  EXPECT_EQ(engine.GetNumberState(kBiz)->level, DefaultProfile().verified_start_level);
 }
 
 }  // namespace

@@ -106,6 +106,7 @@ void SignalHistory::Add(const QualityModel& m, QualitySignal s) {
 
 void SignalHistory::Expire(const QualityModel& m, int64_t now,
                            absl::FunctionRef<void(const QualitySignal&)> dropped) {
+  if (signals_.empty()) return;  // Most numbers, on every check.
   const int64_t horizon = now - absl::ToInt64Microseconds(m.lookback);
   while (!signals_.empty() && signals_.front().at_us <= horizon) {
     dropped(signals_.front());

@@ -132,13 +132,16 @@ SendOutcome DecideSend(const SendContext& ctx, const OutgoingMessage& m, int64_t
   }
 
   if (!opted_in) return Deny(out, ReasonCode::kNotOptedIn, "no opt-in on record for this customer");
-  if (p.scoped_opt_in && tpl != nullptr &&
+  // A consent to every topic covers any: the topic's name (a string built
+  // from the category) is only needed for a scoped consent.
+  if (p.scoped_opt_in && tpl != nullptr && consent->topics != kAllTopics &&
       !ctx.topics.Covers(consent->topics, tpl->EffectiveTopic())) {
     return Deny(out, ReasonCode::kTopicNotConsented,
                 absl::StrCat("the customer's opt-in does not cover the template's topic '",
                              tpl->EffectiveTopic(), "'"));
   }
   auto capped = [&](const std::vector<int64_t>& times, int cap, absl::string_view what) {
+    if (cap <= 0) return false;  // Off (the usual profile): no call on the decision path.
     std::optional<int64_t> retry = CapRetryAfter(times, cap, now);
     if (!retry.has_value()) return false;
     d.retry_after = FromUs(*retry);

@@ -6,7 +6,6 @@
 namespace wapolicy {
 namespace {
 
-constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
 
 // One level down, never below the floor; cancels a scheduled upgrade.
@@ -17,34 +16,29 @@ void DropOneLevel(const PolicyProfile& p, bool verified, MessagingTier& tier) {
 
 }  // namespace
 
-TierChanges AdvanceTier(const PolicyProfile& p, bool verified, RatingAt rating_at, int64_t now,
-                        MessagingTier& tier, QualityStanding& standing) {
+TierChanges ApplyDueTransitions(const PolicyProfile& p, bool verified, RatingAt rating_at,
+                                int64_t now, MessagingTier& tier, QualityStanding& standing) {
   TierChanges ch;
   for (;;) {
-    const int64_t upgrade_at = tier.has_pending_upgrade() ? tier.pending_at_us : kNever;
-    const int64_t flag_at =
-        standing.flagged() ? standing.flagged_since_us + Us(p.flagged_period) : kNever;
-    const int64_t downgrade_at = p.downgrade_enabled && standing.low_since_us != 0
-                                     ? standing.low_since_us + Us(p.downgrade_low_period)
-                                     : kNever;
-    const int64_t next = std::min({upgrade_at, flag_at, downgrade_at});
+    const TierDueTimes due = DueTimes(p, tier, standing);
+    const int64_t next = due.next();
     if (next > now) break;
-    if (next == upgrade_at) {
+    if (next == due.upgrade) {
       tier.level = std::max(0, std::min(tier.pending_level, CeilingLevel(p, verified)));
       tier.CancelUpgrade();
       ch.tier = true;
-    } else if (next == flag_at) {
-      if (rating_at(flag_at) == QualityRating::kLow) {
+    } else if (next == due.flag) {
+      if (rating_at(due.flag) == QualityRating::kLow) {
         DropOneLevel(p, verified, tier);
-        standing.low_since_us = flag_at;  // One Low week costs one level.
+        standing.low_since_us = due.flag;  // One Low week costs one level.
         ch.tier = true;
       }
       standing.flagged_since_us = 0;
       ch.standing = true;
     } else {
-      if (rating_at(downgrade_at) == QualityRating::kLow) {
+      if (rating_at(due.downgrade) == QualityRating::kLow) {
         DropOneLevel(p, verified, tier);
-        standing.low_since_us = downgrade_at;  // The next drop needs another period.
+        standing.low_since_us = due.downgrade;  // The next drop needs another period.
         ch.tier = true;
       } else {
         standing.low_since_us = 0;  // The Low run ended before the period did.

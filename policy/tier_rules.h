@@ -34,7 +34,9 @@
 #ifndef WAPOLICY_POLICY_TIER_RULES_H_
 #define WAPOLICY_POLICY_TIER_RULES_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 
 #include "absl/functional/function_ref.h"
 #include "policy/messaging_tier.h"
@@ -59,10 +61,40 @@ struct TierChanges {
 // The rating at an instant at or before now (signals after it not counted).
 using RatingAt = absl::FunctionRef<QualityRating(int64_t at_us)>;
 
+// When each time-driven transition falls due (Unix µs; kNotDue if none).
+struct TierDueTimes {
+  static constexpr int64_t kNotDue = std::numeric_limits<int64_t>::max();
+  int64_t upgrade = kNotDue;    // A scheduled upgrade takes effect.
+  int64_t flag = kNotDue;       // Flagged settles.
+  int64_t downgrade = kNotDue;  // Low for downgrade_low_period.
+  int64_t next() const { return std::min({upgrade, flag, downgrade}); }
+};
+inline TierDueTimes DueTimes(const PolicyProfile& p, const MessagingTier& tier,
+                             const QualityStanding& standing) {
+  TierDueTimes d;
+  if (tier.has_pending_upgrade()) d.upgrade = tier.pending_at_us;
+  if (standing.flagged()) {
+    d.flag = standing.flagged_since_us + absl::ToInt64Microseconds(p.flagged_period);
+  }
+  if (p.downgrade_enabled && standing.low_since_us != 0) {
+    d.downgrade = standing.low_since_us + absl::ToInt64Microseconds(p.downgrade_low_period);
+  }
+  return d;
+}
+
+// Applies the transitions in `due` and every one they bring due at or before
+// `now`, in time order. Call through AdvanceTier.
+TierChanges ApplyDueTransitions(const PolicyProfile& p, bool verified, RatingAt rating_at,
+                                int64_t now, MessagingTier& tier, QualityStanding& standing);
+
 // Applies every transition due at or before `now`, in time order: scheduled
-// upgrades, flag settlements and Low-for-a-period downgrades.
-TierChanges AdvanceTier(const PolicyProfile& p, bool verified, RatingAt rating_at, int64_t now,
-                        MessagingTier& tier, QualityStanding& standing);
+// upgrades, flag settlements and Low-for-a-period downgrades. Inline so the
+// usual case, nothing due, costs a few comparisons on the decision path.
+inline TierChanges AdvanceTier(const PolicyProfile& p, bool verified, RatingAt rating_at,
+                               int64_t now, MessagingTier& tier, QualityStanding& standing) {
+  if (DueTimes(p, tier, standing).next() > now) return {};
+  return ApplyDueTransitions(p, verified, rating_at, now, tier, standing);
+}
 
 // A signal at `now` moved the rating from `before` to `after`.
 TierChanges OnRatingChanged(const PolicyProfile& p, QualityRating before, QualityRating after,

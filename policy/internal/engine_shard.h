@@ -12,6 +12,7 @@
 #ifndef WAPOLICY_POLICY_INTERNAL_ENGINE_SHARD_H_
 #define WAPOLICY_POLICY_INTERNAL_ENGINE_SHARD_H_
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -161,6 +162,8 @@ class EngineShard {
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
   int64_t last_now_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t last_ticket_ ABSL_GUARDED_BY(mu_) = 0;  // The newest journal append.
+  // Every ticket up to this one is durable (journal tickets only grow).
+  std::atomic<uint64_t> durable_ticket_{0};
   ShardState state_ ABSL_GUARDED_BY(mu_);
 };
 
