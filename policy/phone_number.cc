@@ -339,8 +339,8 @@ absl::StatusOr<PhoneNumber> ParseWithLibphonenumber(absl::string_view text) {
     case PhoneNumberUtil::IS_POSSIBLE:
       break;
     case PhoneNumberUtil::IS_POSSIBLE_LOCAL_ONLY:
-      return Invalid(absl::StrCat("too short for ", code,
-                                  ": only dialable locally (area code missing?)"));
+      return Invalid(
+          absl::StrCat("too short for ", code, ": only dialable locally (area code missing?)"));
     case PhoneNumberUtil::INVALID_COUNTRY_CODE:
       return Invalid(absl::StrCat("unknown country calling code ", code));
     case PhoneNumberUtil::TOO_SHORT:
@@ -361,6 +361,10 @@ absl::StatusOr<PhoneNumber> ParseWithLibphonenumber(absl::string_view text) {
 }
 
 }  // namespace phone_number_internal
+
+std::optional<PhoneNumber> PhoneNumber::ParseCanonical(absl::string_view text) {
+  return phone_number_internal::ParseCanonicalE164(text);
+}
 
 absl::StatusOr<PhoneNumber> PhoneNumber::Parse(absl::string_view text) {
   if (std::optional<PhoneNumber> fast = phone_number_internal::ParseCanonicalE164(text)) {

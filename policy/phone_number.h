@@ -34,6 +34,9 @@ class PhoneNumber {
   // Canonical E.164 (what pipelines normally send) takes a fast path that
   // gives exactly what the full parse gives.
   static absl::StatusOr<PhoneNumber> Parse(absl::string_view text);
+  // Parse's fast path alone: the number if `text` is canonical E.164, else
+  // nullopt (which means "needs the full parse", not "invalid").
+  static std::optional<PhoneNumber> ParseCanonical(absl::string_view text);
   static PhoneNumber FromDigitsValue(uint64_t v) { return PhoneNumber(v); }
 
   uint64_t value() const { return value_; }

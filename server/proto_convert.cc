@@ -5,6 +5,9 @@
 namespace wapolicy {
 
 absl::StatusOr<PhoneNumber> PhoneNumberCache::Parse(absl::string_view text) {
+  // Canonical strings (the usual case) cost less to parse than to look up,
+  // and would fill the map with one entry per customer.
+  if (std::optional<PhoneNumber> n = PhoneNumber::ParseCanonical(text)) return *n;
   if (auto it = parsed_.find(text); it != parsed_.end()) return it->second;
   absl::StatusOr<PhoneNumber> n = PhoneNumber::Parse(text);
   if (n.ok()) parsed_.emplace(text, *n);
@@ -44,7 +47,8 @@ absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::str
             absl::StrCat(prefix, "template_message.language must be 1 to 16 characters"));
       }
       if (t.parameters_size() > 100) {
-        return absl::InvalidArgumentError(absl::StrCat(prefix, "template_message.parameters: at most 100"));
+        return absl::InvalidArgumentError(
+            absl::StrCat(prefix, "template_message.parameters: at most 100"));
       }
       for (int i = 0; i < t.parameters_size(); ++i) {
         if (t.parameters(i).size() > 32768) {
@@ -67,7 +71,8 @@ absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::str
         if (type == v1::SESSION_TYPE_UNSPECIFIED) type = content_type;
       }
       if (type <= v1::SESSION_TYPE_UNSPECIFIED || type > v1::MULTI_PRODUCT) {
-        return absl::InvalidArgumentError(absl::StrCat(prefix, "session.type: unknown value ", type));
+        return absl::InvalidArgumentError(
+            absl::StrCat(prefix, "session.type: unknown value ", type));
       }
       m.kind = MessageKind::kSession;
       m.session_type = static_cast<SessionType>(type - 1);
@@ -83,13 +88,19 @@ absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::str
 
 absl::StatusOr<SignalKind> FromProto(v1::BlockReason r) {
   switch (r) {
-    case v1::NO_LONGER_NEEDED: return SignalKind::kBlockNoLongerNeeded;
-    case v1::DIDNT_SIGN_UP: return SignalKind::kBlockDidntSignUp;
-    case v1::SPAM: return SignalKind::kBlockSpam;
-    case v1::OFFENSIVE_MESSAGES: return SignalKind::kBlockOffensive;
-    case v1::NO_REASON: return SignalKind::kBlockNoReason;
+    case v1::NO_LONGER_NEEDED:
+      return SignalKind::kBlockNoLongerNeeded;
+    case v1::DIDNT_SIGN_UP:
+      return SignalKind::kBlockDidntSignUp;
+    case v1::SPAM:
+      return SignalKind::kBlockSpam;
+    case v1::OFFENSIVE_MESSAGES:
+      return SignalKind::kBlockOffensive;
+    case v1::NO_REASON:
+      return SignalKind::kBlockNoReason;
     default:
-      return absl::InvalidArgumentError(absl::StrCat("blocked.reason: unknown value ", static_cast<int>(r)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("blocked.reason: unknown value ", static_cast<int>(r)));
   }
 }
 
@@ -128,8 +139,8 @@ absl::StatusOr<MessageTemplate> FromProto(const v1::Template& t) {
     if (b.kind() < v1::TemplateButton::QUICK_REPLY || b.kind() > v1::TemplateButton::COPY_CODE) {
       return absl::InvalidArgumentError(absl::StrCat("buttons[", i, "].kind: unknown or unset"));
     }
-    out.buttons.push_back({static_cast<TemplateButton::Kind>(b.kind() - 1), b.text(), b.url(),
-                           b.phone_number()});
+    out.buttons.push_back(
+        {static_cast<TemplateButton::Kind>(b.kind() - 1), b.text(), b.url(), b.phone_number()});
   }
   return out;
 }
@@ -176,7 +187,8 @@ SessionContent FromProto(const v1::SessionRef& s) {
       ListMessage out{l.header(), l.body(), l.footer(), l.button(), {}};
       for (const v1::ListSection& sec : l.sections()) {
         ListSection o{sec.title(), {}};
-        for (const v1::ListRow& r : sec.rows()) o.rows.push_back({r.id(), r.title(), r.description()});
+        for (const v1::ListRow& r : sec.rows())
+          o.rows.push_back({r.id(), r.title(), r.description()});
         out.sections.push_back(std::move(o));
       }
       return out;
@@ -233,13 +245,20 @@ void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out)
 
 v1::MessagingTier TierOf(int64_t limit) {
   switch (limit) {
-    case 250: return v1::TIER_250;
-    case 1000: return v1::TIER_1K;
-    case 2000: return v1::TIER_2K;
-    case 10000: return v1::TIER_10K;
-    case 100000: return v1::TIER_100K;
-    case kUnlimited: return v1::TIER_UNLIMITED;
-    default: return v1::TIER_CUSTOM;
+    case 250:
+      return v1::TIER_250;
+    case 1000:
+      return v1::TIER_1K;
+    case 2000:
+      return v1::TIER_2K;
+    case 10000:
+      return v1::TIER_10K;
+    case 100000:
+      return v1::TIER_100K;
+    case kUnlimited:
+      return v1::TIER_UNLIMITED;
+    default:
+      return v1::TIER_CUSTOM;
   }
 }
 

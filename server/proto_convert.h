@@ -16,8 +16,9 @@ namespace wapolicy {
 // Translation between the wire API and the policy core. Every function that
 // reads a request validates it and names the offending field.
 
-// Parses each distinct number string of a batch once: a batch repeats its
-// business number in every entry, and often its customers. Keys are views of
+// Parses each distinct formatted number string of a batch once: a batch
+// repeats its business number in every entry, and often its customers.
+// Canonical E.164 strings take the fast path and are not kept. Keys are views of
 // the request's strings, so a cache lives no longer than its batch. Only
 // numbers that parse are kept; an error is parsed again (rarely) to the
 // same answer.
