@@ -11,16 +11,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "policy/test_util.h"
 #include "policy/quality.h"
 
 namespace wapolicy {
 namespace {
 
-constexpr int64_t kSecond = 1000000;
-constexpr int64_t kMinute = 60 * kSecond;
-constexpr int64_t kHour = 60 * kMinute;
-constexpr int64_t kDay = 24 * kHour;
-constexpr int64_t kWeek = 7 * kDay;
 constexpr int64_t kT0 = int64_t{1767225600} * kSecond;  // 2026-01-01 00:00 UTC.
 constexpr double kRelTol = 1e-9;
 

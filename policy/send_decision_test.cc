@@ -7,6 +7,7 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
+#include "policy/test_util.h"
 #include "policy/consent.h"
 #include "policy/conversations.h"
 #include "policy/decision.h"
@@ -20,10 +21,6 @@
 namespace wapolicy {
 namespace {
 
-constexpr int64_t kSecond = 1000000;
-constexpr int64_t kMinute = 60 * kSecond;
-constexpr int64_t kHour = 60 * kMinute;
-constexpr int64_t kDay = 24 * kHour;
 constexpr int64_t kNow = int64_t{1767225600} * kSecond + 10 * kHour;  // 2026-01-01 10:00 UTC.
 
 absl::Time At(int64_t us) { return absl::FromUnixMicros(us); }

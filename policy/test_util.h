@@ -1,6 +1,7 @@
 #ifndef WAPOLICY_POLICY_TEST_UTIL_H_
 #define WAPOLICY_POLICY_TEST_UTIL_H_
 
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <string>
@@ -11,6 +12,13 @@
 #include "policy/state_journal.h"
 
 namespace wapolicy {
+
+// Durations in Unix microseconds, for tests of the pure rule functions.
+inline constexpr int64_t kSecond = 1000000;
+inline constexpr int64_t kMinute = 60 * kSecond;
+inline constexpr int64_t kHour = 60 * kMinute;
+inline constexpr int64_t kDay = 24 * kHour;
+inline constexpr int64_t kWeek = 7 * kDay;
 
 // Parses a number known to be valid (tests only).
 inline PhoneNumber Num(absl::string_view s) { return PhoneNumber::Parse(s).value(); }

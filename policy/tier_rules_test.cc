@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "policy/test_util.h"
 #include "policy/messaging_tier.h"
 #include "policy/number_status.h"
 #include "policy/policy_profile.h"
@@ -15,10 +16,6 @@
 namespace wapolicy {
 namespace {
 
-constexpr int64_t kSecond = 1000000;
-constexpr int64_t kHour = 3600 * kSecond;
-constexpr int64_t kDay = 24 * kHour;
-constexpr int64_t kWeek = 7 * kDay;
 constexpr int64_t kT0 = int64_t{1767225600} * kSecond;  // 2026-01-01 00:00 UTC.
 
 constexpr bool kVerified = true;
