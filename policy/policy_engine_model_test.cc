@@ -20,50 +20,22 @@
 // the Flagged / Low-run start of each number, moved on by the time-driven
 // rules at their exact instants.
 //
-// Rules being changed by the engine owner; the reference follows the NEW ones:
-//  (a) a downgrade happens as time passes: at exactly low_from + 7 days, if
-//      the rating at that instant is Low (signals up to that instant) the pool
-//      drops one level (never below the floor) and the count restarts there;
-//      if it is not Low the Low run has ended. The flag settlement (7 days
-//      after the flag) comes first at the same instant, and a drop there
-//      restarts the count too. The current engine only drops when a new
-//      conversation starts (and restarts the count at that conversation).
-//  (b) with scoped_opt_in off, a marketing session message inside the service
-//      window to an opted-out customer is refused OPTED_OUT (the current engine
-//      allows it).
-//  (c) topics are per business: nothing observable here (a few topics only).
+// Rules the reference states in its own words (as README and the rule files do):
+//  - a downgrade happens as time passes: at exactly low_from + 7 days, if the
+//    rating at that instant is Low (signals up to that instant) the pool drops
+//    one level (never below the floor) and the count restarts there; if it is
+//    not Low the Low run has ended. The flag settlement (7 days after the
+//    flag) comes first at the same instant, and a drop there restarts the
+//    count too;
+//  - a marketing session message inside the service window to an opted-out
+//    customer is refused OPTED_OUT, with or without scoped opt-in;
+//  - topics are per business.
 //
-// Against the current engine (8aa8d4a) the test therefore FAILS until the
-// engine owner's new engine lands; these seeds differ (every one only because
-// of (a) or (b): with the reference switched to the current rules, below, all
-// families agree with the current engine on every seed):
-//   (b), scenario "unscoped+caps" (seed % 7 == 4), as soon as a marketing
-//       session is checked for an opted-out customer inside the window (the
-//       final probes check one for every customer):
-//       ShortSequencesAgree 651 of its 1,200 such seeds (first 25, 32, 39, 46,
-//       88, 95, 123, 130); LongSequences... 125 (1000010, 1000017, 1000024,
-//       ...); SignalHeavy... 45 (2000002, 2000016, 2000051, ...);
-//       WeeksOfLowQuality... 80 (3000008, 3000015, 3000022, ...).
-//   (a), only WeeksOfLowQuality... (the family where Low lasts weeks): 148
-//       seeds, in "downgrade only" (72: 3000006, 3000020, 3000027, 3000034,
-//       ...), "flags+downgrade" (38: 3000011, 3000018, 3000060, 3000067, ...;
-//       the second Low week, after the flag's drop) and "unscoped+caps" (38:
-//       3000001, 3000029, 3000043, ...).
-// Each failing test prints every diverging seed with its scenario, and the
-// first divergence with a trace of its sequence.
-// The reference can follow the current rules, both or one of them, for
-// comparing with the current engine or with an engine that has one of them:
-//   bazel test //policy:policy_engine_model_test
-//     --per_file_copt=policy/policy_engine_model_test.cc@-DWAPOLICY_MODEL_CURRENT_RULES
-// (or ..._CURRENT_DOWNGRADE_RULE: (a) not yet; ..._CURRENT_MARKETING_RULE: (b)
-// not yet).
-//
-// The scenarios with neither the downgrade rule nor scoped_opt_in off
-// (Scenario::neutral(): Flagged, caps, topics, portfolio) agree with both
-// engines. Built against an engine with an injected bug
-// (WAPOLICY_EXPECT_DIVERGENCE; see INJECTED_BUGS in BUILD.bazel) the test runs
-// only those and passes only if one of them diverges, so it is the injected
-// bug that is found, on the current engine and on the new one.
+// Built against an engine with an injected bug (WAPOLICY_EXPECT_DIVERGENCE;
+// see the policy_engine_injected_* targets in BUILD.bazel) the test runs the
+// scenarios with neither the Low-for-weeks downgrade nor scoped_opt_in off
+// (Scenario::neutral(): Flagged, caps, topics, portfolio) and passes only if
+// one of them diverges, so it is the injected bug that is found.
 
 #include <algorithm>
 #include <cmath>
@@ -98,21 +70,6 @@ constexpr int kBusinesses = 2;
 
 int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
 absl::Time At(int64_t us) { return absl::FromUnixMicros(us); }
-
-// Which version of the rules in flux the reference follows; see the top.
-struct Rules {
-  bool downgrade_as_time_passes;       // (a)
-  bool marketing_session_opt_out;      // (b)
-};
-#if defined(WAPOLICY_MODEL_CURRENT_RULES)
-constexpr Rules kRules{false, false};
-#elif defined(WAPOLICY_MODEL_CURRENT_DOWNGRADE_RULE)  // (b) landed, (a) not yet.
-constexpr Rules kRules{false, true};
-#elif defined(WAPOLICY_MODEL_CURRENT_MARKETING_RULE)  // (a) landed, (b) not yet.
-constexpr Rules kRules{true, false};
-#else
-constexpr Rules kRules{true, true};
-#endif
 
 // --- What the sequences run on ---------------------------------------------
 
@@ -182,13 +139,20 @@ struct TemplateSpec {
   int variables;
 };
 const TemplateSpec kTemplates[] = {
-    {"util", TemplateCategory::kUtility, TemplateStatus::kApproved, "", true, false, kUtilityBit, 1},
-    {"promo", TemplateCategory::kMarketing, TemplateStatus::kApproved, "", true, true, kMarketingBit, 0},
-    {"fin", TemplateCategory::kUtility, TemplateStatus::kApproved, "finance", true, false, kFinanceBit, 0},
-    {"paused", TemplateCategory::kMarketing, TemplateStatus::kPaused, "", true, true, kMarketingBit, 0},
-    {"draft", TemplateCategory::kUtility, TemplateStatus::kPending, "", true, false, kUtilityBit, 0},
-    {"gone", TemplateCategory::kUtility, TemplateStatus::kDisabled, "", true, false, kUtilityBit, 0},
-    {"nosuch", TemplateCategory::kUtility, TemplateStatus::kApproved, "", false, false, kUtilityBit, 0},
+    {"util", TemplateCategory::kUtility, TemplateStatus::kApproved, "", true, false, kUtilityBit,
+     1},
+    {"promo", TemplateCategory::kMarketing, TemplateStatus::kApproved, "", true, true,
+     kMarketingBit, 0},
+    {"fin", TemplateCategory::kUtility, TemplateStatus::kApproved, "finance", true, false,
+     kFinanceBit, 0},
+    {"paused", TemplateCategory::kMarketing, TemplateStatus::kPaused, "", true, true, kMarketingBit,
+     0},
+    {"draft", TemplateCategory::kUtility, TemplateStatus::kPending, "", true, false, kUtilityBit,
+     0},
+    {"gone", TemplateCategory::kUtility, TemplateStatus::kDisabled, "", true, false, kUtilityBit,
+     0},
+    {"nosuch", TemplateCategory::kUtility, TemplateStatus::kApproved, "", false, false, kUtilityBit,
+     0},
 };
 constexpr int kTemplateCount = sizeof(kTemplates) / sizeof(kTemplates[0]);
 
@@ -207,9 +171,16 @@ struct InboundText {
   bool opt_out;
 };
 const InboundText kInboundTexts[] = {
-    {"", false},          {"hello", false},     {"STOP", true},         {"  stop! ", true},
-    {"Stop All", true},   {"unsubscribe.", true}, {"stop please", false}, {"opt   out", true},
-    {"where is it?", false}, {"QUIT", true},
+    {"", false},
+    {"hello", false},
+    {"STOP", true},
+    {"  stop! ", true},
+    {"Stop All", true},
+    {"unsubscribe.", true},
+    {"stop please", false},
+    {"opt   out", true},
+    {"where is it?", false},
+    {"QUIT", true},
 };
 constexpr int kInboundTextCount = sizeof(kInboundTexts) / sizeof(kInboundTexts[0]);
 
@@ -218,8 +189,8 @@ struct Msg {
   int number = 0;
   int customer = 0;
   bool is_template = true;
-  int tmpl = 0;        // Index into kTemplates.
-  int parameters = 0;  // Template parameters sent (0: none).
+  int tmpl = 0;            // Index into kTemplates.
+  int parameters = 0;      // Template parameters sent (0: none).
   bool marketing = false;  // Session messages.
   bool dry_run = false;
 };
@@ -231,7 +202,8 @@ int64_t settle_drops = 0, downgrade_drops = 0, low_runs_ended = 0;
 
 class Reference {
  public:
-  Reference(const PolicyProfile& p, std::vector<int> number_business, const bool verified[kBusinesses])
+  Reference(const PolicyProfile& p, std::vector<int> number_business,
+            const bool verified[kBusinesses])
       : p_(p), number_business_(std::move(number_business)) {
     const int numbers = static_cast<int>(number_business_.size());
     portfolio_ = p_.limit_scope == LimitScope::kPerPortfolio;
@@ -348,17 +320,23 @@ class Reference {
     if (t != nullptr) {
       if (!t->registered) return deny(ReasonCode::kTemplateUnknown);
       switch (t->status) {
-        case TemplateStatus::kApproved: break;
-        case TemplateStatus::kPaused: return deny(ReasonCode::kTemplatePaused);
-        case TemplateStatus::kDisabled: return deny(ReasonCode::kTemplateDisabled);
-        default: return deny(ReasonCode::kTemplateNotApproved);
+        case TemplateStatus::kApproved:
+          break;
+        case TemplateStatus::kPaused:
+          return deny(ReasonCode::kTemplatePaused);
+        case TemplateStatus::kDisabled:
+          return deny(ReasonCode::kTemplateDisabled);
+        default:
+          return deny(ReasonCode::kTemplateNotApproved);
       }
-      if (m.parameters != 0 && m.parameters != t->variables) return deny(ReasonCode::kMessageInvalid);
+      if (m.parameters != 0 && m.parameters != t->variables)
+        return deny(ReasonCode::kMessageInvalid);
       if (opted_out) return deny(ReasonCode::kOptedOut);  // Templates: everywhere.
     } else {
       if (!window) return deny(ReasonCode::kOutsideServiceWindow);
-      if (kRules.marketing_session_opt_out && m.marketing && opted_out) {
-        return deny(ReasonCode::kOptedOut);  // Rule (b): opting out means no marketing, scoped or not.
+      if (m.marketing && opted_out) {
+        return deny(
+            ReasonCode::kOptedOut);  // Rule (b): opting out means no marketing, scoped or not.
       }
     }
     const bool marketing = t != nullptr ? t->marketing : m.marketing;
@@ -399,7 +377,8 @@ class Reference {
       return true;
     };
     if (capped(p_.frequency_cap_per_day, false)) return deny(ReasonCode::kFrequencyCapped);
-    if (marketing && capped(p_.marketing_cap_per_day, true)) return deny(ReasonCode::kFrequencyCapped);
+    if (marketing && capped(p_.marketing_cap_per_day, true))
+      return deny(ReasonCode::kFrequencyCapped);
     if (slot.open) {
       d.effect = ConversationEffect::kReusesBusinessInitiated;
       d.conversation_ends = At(slot.end);
@@ -497,7 +476,9 @@ class Reference {
   };
 
   int PoolOf(int n) const { return portfolio_ ? number_business_[n] : n; }
-  int Floor(bool verified) const { return verified ? p_.verified_start_level : p_.unverified_start_level; }
+  int Floor(bool verified) const {
+    return verified ? p_.verified_start_level : p_.unverified_start_level;
+  }
   int Ceiling(bool verified) const {
     return verified ? static_cast<int>(p_.ladder.size()) - 1 : p_.unverified_max_level;
   }
@@ -575,18 +556,12 @@ class Reference {
   }
 
   // A new business-initiated conversation started on number n: the upgrade
-  // rule (and, under the current rules, the downgrade rule).
+  // rule (the downgrade rule runs as time passes, in Advance).
   void NewConversation(int n, int64_t now) {
     Tier& t = tier_[PoolOf(n)];
     NumberStatusRef& s = status_[n];
     const bool verified = verified_[BusinessOf(n)];
     const QualityRating rating = RatingAt(n, now);
-    if (!kRules.downgrade_as_time_passes && p_.downgrade_enabled && rating == QualityRating::kLow &&
-        s.low_from != kNoTime && s.low_from <= now - Us(p_.downgrade_low_period)) {
-      Drop(t, verified);
-      t.pending = -1;
-      s.low_from = now;
-    }
     const int64_t limit = p_.ladder[t.level];
     if (s.flagged_since == kNoTime && t.pending < 0 && t.level < Ceiling(verified) &&
         Rank(rating) <= Rank(p_.upgrade_min_quality) && limit != kUnlimited &&
@@ -614,7 +589,7 @@ class Reference {
       const int64_t upgrade_at = t.pending >= 0 ? t.pending_at : kNever;
       const int64_t settle_at =
           s.flagged_since != kNoTime ? s.flagged_since + Us(p_.flagged_period) : kNever;
-      const int64_t drop_at = kRules.downgrade_as_time_passes && p_.downgrade_enabled && s.low_from != kNoTime
+      const int64_t drop_at = p_.downgrade_enabled && s.low_from != kNoTime
                                   ? s.low_from + Us(p_.downgrade_low_period)
                                   : kNever;
       const int64_t at = std::min({upgrade_at, settle_at, drop_at});
@@ -648,14 +623,14 @@ class Reference {
   bool portfolio_ = false;
   bool verified_[kBusinesses];
   std::vector<int> pool_business_;
-  std::vector<Tier> tier_;                // By pool.
-  std::vector<NumberStatusRef> status_;   // By number.
-  std::vector<std::vector<Sig>> signals_;  // By number.
-  std::vector<std::vector<std::vector<SlotEvent>>> slots_;     // [pool][customer]
-  std::vector<std::vector<std::vector<int64_t>>> inbound_;     // [number][customer]
-  std::vector<std::vector<std::vector<int64_t>>> user_opened_;  // [number][customer]
+  std::vector<Tier> tier_;                                        // By pool.
+  std::vector<NumberStatusRef> status_;                           // By number.
+  std::vector<std::vector<Sig>> signals_;                         // By number.
+  std::vector<std::vector<std::vector<SlotEvent>>> slots_;        // [pool][customer]
+  std::vector<std::vector<std::vector<int64_t>>> inbound_;        // [number][customer]
+  std::vector<std::vector<std::vector<int64_t>>> user_opened_;    // [number][customer]
   std::vector<std::vector<std::vector<ConsentEvent>>> consents_;  // [business][customer]
-  std::vector<std::vector<std::vector<Send>>> sends_;  // [business][customer]
+  std::vector<std::vector<std::vector<Send>>> sends_;             // [business][customer]
 };
 
 // --- The harness ----------------------------------------------------------------
@@ -672,11 +647,13 @@ struct Coverage {
     }
     absl::StrAppend(&s, "; effects:");
     for (int e = 0; e < 5; ++e) {
-      absl::StrAppend(&s, " ", ConversationEffectName(static_cast<ConversationEffect>(e)), "=", effects[e]);
+      absl::StrAppend(&s, " ", ConversationEffectName(static_cast<ConversationEffect>(e)), "=",
+                      effects[e]);
     }
     absl::StrAppend(&s, "; deliveries:");
     for (int o = 0; o < 4; ++o) {
-      absl::StrAppend(&s, " ", DeliveryOutcomeName(static_cast<DeliveryOutcome>(o)), "=", outcomes[o]);
+      absl::StrAppend(&s, " ", DeliveryOutcomeName(static_cast<DeliveryOutcome>(o)), "=",
+                      outcomes[o]);
     }
     absl::StrAppend(&s, "; reference: drops at flag settlement ", settle_drops, ", downgrades ",
                     downgrade_drops, ", Low runs ended ", low_runs_ended);
@@ -692,7 +669,7 @@ Coverage coverage;
 struct Mix {
   int advance, opt_in, opt_out, inbound, check, batch, delivered, failed, signal, state, sweep,
       verify;
-  bool short_jumps;  // Clock jumps of at most a day (or up to 8 days).
+  bool short_jumps;    // Clock jumps of at most a day (or up to 8 days).
   bool focus_signals;  // Signals mostly on number 0 (how much varies by seed), and none in
                        // the first quarter of the sequence, so tiers climb first.
   int total() const {
@@ -727,13 +704,13 @@ std::string Describe(const Decision& d) {
 
 std::string Describe(const NumberSnapshot& s) {
   auto t = [](absl::Time x) { return absl::FormatTime("%d %H:%M:%S", x, absl::UTCTimeZone()); };
-  return absl::StrCat("level ", s.level, " limit ", s.limit, " used ", s.used, " pending ", s.pending,
-                      " recent ", s.recent_unique, " quality ", QualityRatingName(s.quality), " (",
-                      s.quality_score, ") signals ", absl::StrJoin(s.signals_7d, ","), " flagged ",
-                      s.flagged, " settles ", t(s.flag_settles_at), " status ",
-                      NumberStatusName(s.status), " upgrade ", s.pending_level, "/",
-                      s.pending_limit, " at ", t(s.pending_at), " next_slot ", t(s.next_slot_free),
-                      " verified ", s.verified);
+  return absl::StrCat("level ", s.level, " limit ", s.limit, " used ", s.used, " pending ",
+                      s.pending, " recent ", s.recent_unique, " quality ",
+                      QualityRatingName(s.quality), " (", s.quality_score, ") signals ",
+                      absl::StrJoin(s.signals_7d, ","), " flagged ", s.flagged, " settles ",
+                      t(s.flag_settles_at), " status ", NumberStatusName(s.status), " upgrade ",
+                      s.pending_level, "/", s.pending_limit, " at ", t(s.pending_at), " next_slot ",
+                      t(s.next_slot_free), " verified ", s.verified);
 }
 
 bool SameDecision(const Decision& a, const Decision& b) {
@@ -780,7 +757,8 @@ class SequenceRunner {
     engine_ = std::make_unique<PolicyEngine>(profile_, &clock_, &journal_, /*shards=*/2,
                                              /*max_numbers=*/16);
     for (int b = 0; b < kBusinesses; ++b) {
-      if (!engine_->UpsertBusiness(BusinessId(b), verified[b], false).ok()) return "setup: business";
+      if (!engine_->UpsertBusiness(BusinessId(b), verified[b], false).ok())
+        return "setup: business";
       for (const TemplateSpec& t : kTemplates) {
         if (t.registered && !engine_->PutTemplate(BusinessId(b), ToTemplate(t)).ok()) {
           return absl::StrCat("setup: template ", t.name);
@@ -822,7 +800,8 @@ class SequenceRunner {
     m.number = pick(ref_->numbers());
     m.customer = pick(kCustomers);
     if (!admitted_.empty() && pick(4) == 0) {  // Again to someone just admitted.
-      std::tie(m.number, m.customer) = admitted_[admitted_.size() - 1 - pick(std::min<int>(3, admitted_.size()))];
+      std::tie(m.number, m.customer) =
+          admitted_[admitted_.size() - 1 - pick(std::min<int>(3, admitted_.size()))];
     }
     m.is_template = pick(4) != 0;
     if (m.is_template) {
@@ -831,7 +810,9 @@ class SequenceRunner {
       int r = pick(21);
       for (m.tmpl = 0; r >= kWeights[m.tmpl]; ++m.tmpl) r -= kWeights[m.tmpl];
       const int p = pick(10);
-      m.parameters = p < 7 ? 0 : p < 9 ? kTemplates[m.tmpl].variables : kTemplates[m.tmpl].variables + 1;
+      m.parameters = p < 7   ? 0
+                     : p < 9 ? kTemplates[m.tmpl].variables
+                             : kTemplates[m.tmpl].variables + 1;
     } else {
       m.marketing = pick(3) == 0;
     }
@@ -865,20 +846,33 @@ class SequenceRunner {
   std::string Step() {
     if (!tracing_) coverage.steps++;
     const Mix& x = family_.mix;
-    const int weights[] = {x.advance, x.opt_in, x.opt_out, x.inbound, x.check, x.batch, x.delivered,
-                           x.failed,  x.signal, x.state,   x.sweep,   x.verify};
+    const int weights[] = {x.advance,   x.opt_in, x.opt_out, x.inbound, x.check, x.batch,
+                           x.delivered, x.failed, x.signal,  x.state,   x.sweep, x.verify};
     int r = pick(x.total()), a = 0;
     while (r >= weights[a]) r -= weights[a++];
-    enum { kAdvance, kOptIn, kOptOut, kInbound, kCheck, kBatch, kDelivered, kFailed, kSignal,
-           kState, kSweep };
-    if (a == kSignal && x.focus_signals && step_ < family_.steps / 4) a = kDelivered;  // Climb first.
+    enum {
+      kAdvance,
+      kOptIn,
+      kOptOut,
+      kInbound,
+      kCheck,
+      kBatch,
+      kDelivered,
+      kFailed,
+      kSignal,
+      kState,
+      kSweep
+    };
+    if (a == kSignal && x.focus_signals && step_ < family_.steps / 4)
+      a = kDelivered;  // Climb first.
     const int64_t now = Now();
     int n = pick(ref_->numbers()), c = pick(kCustomers);
     // Deliveries and failures mostly follow admissions (sometimes from
     // another number of the business: in portfolio scope they share the slot).
     auto follow_admission = [&]() {
       if (admitted_.empty() || pick(3) == 0) return;
-      const auto [an, ac] = admitted_[admitted_.size() - 1 - pick(std::min<int>(3, admitted_.size()))];
+      const auto [an, ac] =
+          admitted_[admitted_.size() - 1 - pick(std::min<int>(3, admitted_.size()))];
       n = an;
       c = ac;
       if (pick(4) == 0) {
@@ -887,15 +881,16 @@ class SequenceRunner {
       }
     };
     if (a == kAdvance) {
-      static constexpr int64_t kJumps[] = {1 * kSec, 30 * kSec, kMin,     10 * kMin, 15 * kMin,
-                                           kHour,    6 * kHour, 23 * kHour, kDay,    3 * kDay,
-                                           7 * kDay, 8 * kDay};
-      static constexpr int64_t kShortJumps[] = {kMin,      10 * kMin,  15 * kMin, kHour,
+      static constexpr int64_t kJumps[] = {1 * kSec,  30 * kSec, kMin,      10 * kMin,
+                                           15 * kMin, kHour,     6 * kHour, 23 * kHour,
+                                           kDay,      3 * kDay,  7 * kDay,  8 * kDay};
+      static constexpr int64_t kShortJumps[] = {kMin,      10 * kMin,  15 * kMin,  kHour,
                                                 6 * kHour, 12 * kHour, 23 * kHour, kDay};
       int64_t jump = x.short_jumps ? kShortJumps[pick(8)] : kJumps[pick(12)];
       if (pick(4) == 0) jump += pick(3600) * kSec;  // Off the round instants.
       clock_.Advance(absl::Microseconds(jump));
-      Trace(absl::StrCat("advance to ", absl::FormatTime("%d %H:%M:%S", clock_.Now(), absl::UTCTimeZone())));
+      Trace(absl::StrCat("advance to ",
+                         absl::FormatTime("%d %H:%M:%S", clock_.Now(), absl::UTCTimeZone())));
       return "";
     }
     if (a == kOptIn) {
@@ -927,8 +922,10 @@ class SequenceRunner {
       absl::StatusOr<bool> got = engine_->RecordInbound(Number(n), Customer(c), text.text);
       const bool want = ref_->Inbound(n, c, text.opt_out, now);
       if (!got.ok() || *got != want) {
-        return Fail(absl::StrCat("inbound: engine ", got.ok() ? (*got ? "opt-out" : "no opt-out") : got.status().ToString(),
-                                 ", model ", want ? "opt-out" : "no opt-out"));
+        return Fail(
+            absl::StrCat("inbound: engine ",
+                         got.ok() ? (*got ? "opt-out" : "no opt-out") : got.status().ToString(),
+                         ", model ", want ? "opt-out" : "no opt-out"));
       }
       return "";
     }
@@ -940,8 +937,8 @@ class SequenceRunner {
       Count(m, want);
       if (!got.ok()) return Fail(absl::StrCat("check: engine error ", got.status().ToString()));
       if (!SameDecision(*got, want)) {
-        return Fail(absl::StrCat("check ", Describe(m), "\n  engine ", Describe(*got), "\n  model  ",
-                                 Describe(want)));
+        return Fail(absl::StrCat("check ", Describe(m), "\n  engine ", Describe(*got),
+                                 "\n  model  ", Describe(want)));
       }
       return "";
     }
@@ -957,7 +954,8 @@ class SequenceRunner {
         const Decision want = ref_->Check(ms[i], now);
         Trace(absl::StrCat("batch[", i, "] ", Describe(ms[i]), " -> ", Describe(want)));
         Count(ms[i], want);
-        if (!got[i].ok()) return Fail(absl::StrCat("batch: engine error ", got[i].status().ToString()));
+        if (!got[i].ok())
+          return Fail(absl::StrCat("batch: engine error ", got[i].status().ToString()));
         if (!SameDecision(*got[i], want)) {
           return Fail(absl::StrCat("batch[", i, "] ", Describe(ms[i]), "\n  engine ",
                                    Describe(*got[i]), "\n  model  ", Describe(want)));
@@ -982,8 +980,10 @@ class SequenceRunner {
       follow_admission();
       absl::Status got = engine_->RecordDeliveryFailed(Number(n), Customer(c));
       const bool want = ref_->DeliveryFailed(n, c, now);
-      Trace(absl::StrCat("delivery failed n", n, " c", c, " -> ", want ? "released" : "nothing awaited"));
-      const bool expected_code = want ? got.ok() : got.code() == absl::StatusCode::kFailedPrecondition;
+      Trace(absl::StrCat("delivery failed n", n, " c", c, " -> ",
+                         want ? "released" : "nothing awaited"));
+      const bool expected_code =
+          want ? got.ok() : got.code() == absl::StatusCode::kFailedPrecondition;
       if (!expected_code) {
         return Fail(absl::StrCat("delivery failed n", n, " c", c, ": engine ", got.ToString(),
                                  ", model ", want ? "OK" : "FAILED_PRECONDITION"));
@@ -1065,7 +1065,8 @@ class SequenceRunner {
           const int want = ref_->ConsentState(n, c);
           if (!got.ok() || static_cast<int>(got->state) != want) {
             return Fail(absl::StrCat(what, ": consent n", n, " c", c, " engine ",
-                                     got.ok() ? static_cast<int>(got->state) : -1, ", model ", want));
+                                     got.ok() ? static_cast<int>(got->state) : -1, ", model ",
+                                     want));
           }
           for (int kind = 0; kind < 4; ++kind) {
             Msg m;
@@ -1103,7 +1104,7 @@ class SequenceRunner {
   int step_ = 0;
   int signal_focus_ = 0;
   std::string trace_;
-  std::map<int, int64_t> levels_;  // Level last seen per number (coverage).
+  std::map<int, int64_t> levels_;              // Level last seen per number (coverage).
   std::vector<std::pair<int, int>> admitted_;  // (number, customer) admitted, latest last.
 };
 
@@ -1137,8 +1138,9 @@ void ExpectAgreement(const Family& family, uint64_t first_seed, int count,
   std::cerr << family.name << ": " << coverage.Summary() << "\n";
   coverage = Coverage();
   settle_drops = downgrade_drops = low_runs_ended = 0;
-  EXPECT_TRUE(diverged.empty()) << diverged.size() << " diverging seeds: "
-                                << absl::StrJoin(diverged, ", ") << "\nfirst: " << first;
+  EXPECT_TRUE(diverged.empty()) << diverged.size()
+                                << " diverging seeds: " << absl::StrJoin(diverged, ", ")
+                                << "\nfirst: " << first;
 }
 
 TEST(PolicyEngineModelTest, ShortSequencesAgree) { ExpectAgreement(kShort, 1, 8400); }
