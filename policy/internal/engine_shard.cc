@@ -115,27 +115,17 @@ absl::Status EngineShard::UpsertBusiness(absl::string_view business_id, bool ver
 
 absl::Status EngineShard::RegisterNumber(PhoneNumber number, absl::string_view business_id) {
   return OnBusiness(business_id, false, [&](Business& b, StateChanges* ch) -> absl::Status {
-    auto it = state_.numbers.find(number.value());
-    if (it != state_.numbers.end()) {  // Idempotent for the same business.
-      if (it->second->business_id == business_id) return absl::OkStatus();
-      return absl::AlreadyExistsError(
-          absl::StrCat("number ", number.E164(), " is registered to another business"));
-    }
-    auto n = std::make_unique<Number>();
-    n->number = number;
-    n->business_id = b.id;
-    n->pool = state_.PoolFor(number.value(), &b);
-    n->business = &b;
-    EmitPool(*n->pool, ch);
-    EmitNumber(*n, ch);
-    state_.numbers[number.value()] = std::move(n);
+    absl::StatusOr<Number*> added = state_.AddNumber(number, &b);
+    if (!added.ok() || *added == nullptr) return added.status();  // Or already there: no change.
+    EmitPool(*(*added)->pool, ch);
+    EmitNumber(**added, ch);
     return absl::OkStatus();
   });
 }
 
 absl::Status EngineShard::PutTemplate(absl::string_view business_id, const MessageTemplate& t) {
   return OnBusiness(business_id, false, [&](Business& b, StateChanges* ch) {
-    b.templates[t.name][t.language] = t;
+    b.templates[TemplateKey{t.name, t.language}] = t;
     if (journal_ != nullptr) ch->push_back(EncodeTemplate({b.id, t}));
     return absl::OkStatus();
   });
@@ -144,19 +134,15 @@ absl::Status EngineShard::PutTemplate(absl::string_view business_id, const Messa
 absl::Status EngineShard::RemoveTemplate(absl::string_view business_id, absl::string_view name,
                                          absl::string_view language) {
   return OnBusiness(business_id, false, [&](Business& b, StateChanges* ch) {
-    auto by_name = b.templates.find(name);
-    if (by_name == b.templates.end() || by_name->second.erase(language) == 0) {
-      return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
-    }
-    if (by_name->second.empty()) b.templates.erase(by_name);
-    if (journal_ != nullptr) ch->push_back(EraseTemplate(b.id, name, language));
-    return absl::OkStatus();
+    absl::Status s = state_.EraseTemplate(&b, name, language);
+    if (s.ok() && journal_ != nullptr) ch->push_back(EraseTemplate(b.id, name, language));
+    return s;
   });
 }
 
 // --- Decisions ---------------------------------------------------------------------
 
-void EngineShard::PrefetchCustomer(const OutgoingMessage& m, const Number*& last) {
+void EngineShard::PrefetchCustomer(const OutgoingMessage& m, Number*& last) {
   if (!m.customer.valid()) return;
   if (last == nullptr || last->number != m.business_number) {
     auto it = state_.numbers.find(m.business_number.value());
@@ -170,12 +156,15 @@ void EngineShard::PrefetchCustomer(const OutgoingMessage& m, const Number*& last
 }
 
 absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int64_t now,
-                                                  StateChanges* ch) {
+                                                  Number*& last, StateChanges* ch) {
   if (!m.customer.valid())
     return absl::InvalidArgumentError("customer is not a valid E.164 number");
-  absl::StatusOr<Number*> found = state_.FindNumber(m.business_number);
-  if (!found.ok()) return found.status();
-  Number& n = **found;
+  if (last == nullptr || last->number != m.business_number) {
+    absl::StatusOr<Number*> found = state_.FindNumber(m.business_number);
+    if (!found.ok()) return found.status();
+    last = *found;
+  }
+  Number& n = *last;
   Advance(n, now, ch);
   LimitPool& p = *n.pool;
   Business& b = *n.business;
@@ -222,10 +211,10 @@ absl::StatusOr<Decision> EngineShard::Check(const OutgoingMessage& message) {
   MutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   // The customer's loads start before the number's time-driven rules run.
-  const Number* number = nullptr;
+  Number* number = nullptr;
   PrefetchCustomer(message, number);
   StateChanges ch;
-  absl::StatusOr<Decision> d = CheckLocked(message, Tick(), &ch);
+  absl::StatusOr<Decision> d = CheckLocked(message, Tick(), number, &ch);
   if (absl::Status s = Commit(ch, lock); !s.ok()) return s;
   return d;
 }
@@ -244,12 +233,13 @@ std::vector<absl::StatusOr<Decision>> EngineShard::CheckBatch(
   // Prefetch a few messages ahead: enough for the loads to overlap, few
   // enough that they stay in L1 until used.
   constexpr size_t kAhead = 16;
-  const Number* ahead = nullptr;
+  Number* ahead = nullptr;
+  Number* current = nullptr;
   for (size_t i = 0; i < std::min(kAhead, messages.size()); ++i)
     PrefetchCustomer(messages[i], ahead);
   for (size_t i = 0; i < messages.size(); ++i) {
     if (i + kAhead < messages.size()) PrefetchCustomer(messages[i + kAhead], ahead);
-    out.push_back(CheckLocked(messages[i], now, &ch));
+    out.push_back(CheckLocked(messages[i], now, current, &ch));
   }
   if (absl::Status s = Commit(ch, lock); !s.ok()) out.assign(messages.size(), s);
   return out;

@@ -121,13 +121,15 @@ class EngineShard {
   // Opting out takes effect at once and wins until a new opt-in.
   void OptOut(Business& b, uint64_t customer, int64_t now, StateChanges* ch)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  absl::StatusOr<Decision> CheckLocked(const OutgoingMessage& m, int64_t now, StateChanges* ch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // `last` is the number of the previous message (or null); it is looked up
+  // again only when this message names another.
+  absl::StatusOr<Decision> CheckLocked(const OutgoingMessage& m, int64_t now, Number*& last,
+                                       StateChanges* ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts loading the three per-customer records a check reads (slot,
   // consent, service window): at millions of customers each is a cache miss,
   // and batches prefetch a few messages ahead so the misses overlap.
   // `last` caches the number found for the previous message.
-  void PrefetchCustomer(const OutgoingMessage& m, const Number*& last)
+  void PrefetchCustomer(const OutgoingMessage& m, Number*& last)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends `ch` to the journal, releases `lock`, and waits until durable:
   // also, with nothing to append, for what other callers appended before

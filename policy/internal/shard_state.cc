@@ -20,14 +20,6 @@ EngineStats& EngineStats::operator+=(const EngineStats& o) {
 
 namespace internal {
 
-const MessageTemplate* ShardState::Business::FindTemplate(absl::string_view name,
-                                                          absl::string_view language) const {
-  auto by_name = templates.find(name);
-  if (by_name == templates.end()) return nullptr;
-  auto t = by_name->second.find(language);
-  return t == by_name->second.end() ? nullptr : &t->second;
-}
-
 ShardState::Business* ShardState::FindBusiness(absl::string_view id) {
   auto it = businesses.find(id);
   return it == businesses.end() ? nullptr : it->second.get();
@@ -53,6 +45,31 @@ LimitPool* ShardState::PoolFor(uint64_t number, Business* b) {
   return GetOrCreatePool(profile.limit_scope == LimitScope::kPerPortfolio ? PoolIdForBusiness(b->id)
                                                                           : PoolIdForNumber(number),
                          b);
+}
+
+absl::StatusOr<ShardState::Number*> ShardState::AddNumber(PhoneNumber number, Business* b) {
+  auto it = numbers.find(number.value());
+  if (it != numbers.end()) {
+    if (it->second->business == b) return nullptr;
+    return absl::AlreadyExistsError(
+        absl::StrCat("number ", number.E164(), " is registered to another business"));
+  }
+  auto n = std::make_unique<Number>();
+  n->number = number;
+  n->business_id = b->id;
+  n->pool = PoolFor(number.value(), b);
+  n->business = b;
+  Number* added = n.get();
+  numbers[number.value()] = std::move(n);
+  return added;
+}
+
+absl::Status ShardState::EraseTemplate(Business* b, absl::string_view name,
+                                       absl::string_view language) {
+  if (b->templates.erase(TemplateKeyView{name, language}) == 0) {
+    return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
+  }
+  return absl::OkStatus();
 }
 
 LimitPool* ShardState::GetOrCreatePool(const std::string& id, Business* b) {
@@ -217,7 +234,8 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       if (!r.ok()) return r.status();
       Business* b = FindBusiness(r->business_id);
       if (b == nullptr) return missing("business");
-      b->templates[r->tmpl.name][r->tmpl.language] = std::move(r->tmpl);
+      TemplateKey k{r->tmpl.name, r->tmpl.language};
+      b->templates[std::move(k)] = std::move(r->tmpl);
       return absl::OkStatus();
     }
   }
@@ -237,7 +255,7 @@ EngineStats ShardState::Stats() const {
   s.threads = threads.size();
   for (const auto& [id, b] : businesses) {
     s.consents += b->consents.size();
-    for (const auto& [name, by_language] : b->templates) s.templates += by_language.size();
+    s.templates += b->templates.size();
   }
   return s;
 }

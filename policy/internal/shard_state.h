@@ -18,6 +18,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
+#include "absl/hash/hash.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -42,6 +43,26 @@ struct EngineStats {
 
 namespace internal {
 
+// A template's identity within a business: (name, language). Looked up by
+// a pair of string_views (one hash, one probe) without building a key.
+struct TemplateKeyView {
+  absl::string_view name, language;
+};
+struct TemplateKey {
+  std::string name, language;
+  operator TemplateKeyView() const { return {name, language}; }  // NOLINT: lookups.
+};
+struct TemplateKeyHash {
+  using is_transparent = void;
+  size_t operator()(TemplateKeyView k) const { return absl::HashOf(k.name, k.language); }
+};
+struct TemplateKeyEq {
+  using is_transparent = void;
+  bool operator()(TemplateKeyView a, TemplateKeyView b) const {
+    return a.name == b.name && a.language == b.language;
+  }
+};
+
 struct ShardState {
   struct Business {
     std::string id;
@@ -50,9 +71,11 @@ struct ShardState {
     std::vector<LimitPool*> pools;
     absl::flat_hash_map<uint64_t, Consent> consents;
     TopicRegistry topics;
-    // name -> language -> template; looked up by string_view without copies.
-    absl::flat_hash_map<std::string, absl::flat_hash_map<std::string, MessageTemplate>> templates;
-    const MessageTemplate* FindTemplate(absl::string_view name, absl::string_view language) const;
+    absl::flat_hash_map<TemplateKey, MessageTemplate, TemplateKeyHash, TemplateKeyEq> templates;
+    const MessageTemplate* FindTemplate(absl::string_view name, absl::string_view language) const {
+      auto it = templates.find(TemplateKeyView{name, language});
+      return it == templates.end() ? nullptr : &it->second;
+    }
   };
   // A registered number with its business, found once at registration
   // instead of by name on every decision (businesses are never removed).
@@ -69,6 +92,11 @@ struct ShardState {
   absl::StatusOr<Number*> FindNumber(PhoneNumber n);
   // The pool a new number of `b` counts against (its own, or the portfolio's).
   LimitPool* PoolFor(uint64_t number, Business* b);
+  // Adds `number` to `b` (idempotent for the same business; ALREADY_EXISTS
+  // for another). The new number, or null when it was already there.
+  absl::StatusOr<Number*> AddNumber(PhoneNumber number, Business* b);
+  // NOT_FOUND naming the template when there is none.
+  absl::Status EraseTemplate(Business* b, absl::string_view name, absl::string_view language);
 
   // Read-only answers (NOT_FOUND / INVALID_ARGUMENT naming the field).
   absl::StatusOr<Consent> ConsentOf(PhoneNumber number, PhoneNumber customer);
