@@ -7,16 +7,36 @@ const std::vector<int64_t>& SendHistory::Empty() {
   return *empty;
 }
 
+void OptIn(Consent& c, OptInSource source, TopicSet topics, int64_t at_us) {
+  c.state = Consent::State::kOptedIn;
+  c.source = source;
+  c.topics = topics;
+  c.changed_at_us = at_us;
+}
+
+void OptOut(Consent& c, int64_t at_us) {
+  c.state = Consent::State::kOptedOut;
+  c.changed_at_us = at_us;
+}
+
 absl::string_view OptInSourceName(OptInSource s) {
   switch (s) {
-    case OptInSource::kUnspecified: return "UNSPECIFIED";
-    case OptInSource::kSms: return "SMS";
-    case OptInSource::kMissedCall: return "MISSED_CALL";
-    case OptInSource::kWebsite: return "WEBSITE";
-    case OptInSource::kInApp: return "IN_APP";
-    case OptInSource::kIvr: return "IVR";
-    case OptInSource::kEmail: return "EMAIL";
-    case OptInSource::kWhatsAppThread: return "WHATSAPP_THREAD";
+    case OptInSource::kUnspecified:
+      return "UNSPECIFIED";
+    case OptInSource::kSms:
+      return "SMS";
+    case OptInSource::kMissedCall:
+      return "MISSED_CALL";
+    case OptInSource::kWebsite:
+      return "WEBSITE";
+    case OptInSource::kInApp:
+      return "IN_APP";
+    case OptInSource::kIvr:
+      return "IVR";
+    case OptInSource::kEmail:
+      return "EMAIL";
+    case OptInSource::kWhatsAppThread:
+      return "WHATSAPP_THREAD";
   }
   return "UNKNOWN";
 }

@@ -73,11 +73,16 @@ struct Consent {
   OptInSource source = OptInSource::kUnspecified;
   int64_t changed_at_us = 0;
   TopicSet topics = kAllTopics;  // An opt-in without topics covers every topic.
-  SendHistory recent;  // Sends in the last 24 hours (only with frequency caps).
+  SendHistory recent;            // Sends in the last 24 hours (only with frequency caps).
 
   bool opted_in() const { return state == State::kOptedIn; }
   bool opted_out() const { return state == State::kOptedOut; }
 };
+
+// The consent rules. An opt-in replaces what was there (source and topics);
+// an opt-out takes effect at once and wins until a new opt-in.
+void OptIn(Consent& c, OptInSource source, TopicSet topics, int64_t at_us);
+void OptOut(Consent& c, int64_t at_us);
 
 }  // namespace wapolicy
 

@@ -21,6 +21,22 @@ TEST(SendHistoryTest, EmptyUntilFirstSendAndCopiedDeeply) {
   EXPECT_EQ(copy.sends().size(), 2u);
 }
 
+TEST(ConsentTest, OptOutWinsUntilANewOptInWhichReplacesSourceAndTopics) {
+  Consent c;
+  OptIn(c, OptInSource::kSms, /*topics=*/0b1, 100);
+  EXPECT_TRUE(c.opted_in());
+  EXPECT_EQ(c.topics, TopicSet{0b1});
+  OptOut(c, 200);
+  EXPECT_TRUE(c.opted_out());
+  EXPECT_FALSE(c.opted_in());
+  EXPECT_EQ(c.changed_at_us, 200);
+  OptIn(c, OptInSource::kWebsite, kAllTopics, 300);
+  EXPECT_TRUE(c.opted_in());
+  EXPECT_EQ(c.source, OptInSource::kWebsite);
+  EXPECT_EQ(c.topics, kAllTopics);
+  EXPECT_EQ(c.changed_at_us, 300);
+}
+
 // A consent is kept per (business, customer): millions of them. Its size is
 // part of the memory budget per tracked customer.
 TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 32u); }

@@ -191,18 +191,19 @@ absl::StatusOr<NumberSnapshot> PolicyEngine::GetNumberState(PhoneNumber number) 
 
 absl::StatusOr<Consent> PolicyEngine::GetConsent(PhoneNumber number, PhoneNumber customer) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->GetConsent(number, customer);
+  return (*shard)->Query([&](internal::ShardState& s) { return s.ConsentOf(number, customer); });
 }
 
 absl::StatusOr<std::vector<std::string>> PolicyEngine::ConsentTopics(PhoneNumber number,
                                                                      PhoneNumber customer) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->ConsentTopics(number, customer);
+  return (*shard)->Query(
+      [&](internal::ShardState& s) { return s.ConsentTopicsOf(number, customer); });
 }
 
 absl::StatusOr<std::string> PolicyEngine::BusinessOf(PhoneNumber number) const {
   WAPOLICY_ROUTE(number);
-  return (*shard)->BusinessOf(number);
+  return (*shard)->Query([&](internal::ShardState& s) { return s.BusinessOf(number); });
 }
 
 #undef WAPOLICY_ROUTE
@@ -210,7 +211,9 @@ absl::StatusOr<std::string> PolicyEngine::BusinessOf(PhoneNumber number) const {
 absl::StatusOr<MessageTemplate> PolicyEngine::GetTemplate(absl::string_view business_id,
                                                           absl::string_view name,
                                                           absl::string_view language) {
-  return ShardOfBusiness(business_id).GetTemplate(business_id, name, language);
+  return ShardOfBusiness(business_id).Query([&](internal::ShardState& s) {
+    return s.TemplateOf(business_id, name, language);
+  });
 }
 
 std::vector<PhoneNumber> PolicyEngine::Numbers() const {

@@ -20,6 +20,7 @@ EngineShard::EngineShard(const PolicyProfile& profile, const Clock* clock, State
       clock_(clock),
       journal_(journal),
       opt_out_keywords_(profile.opt_out_keywords),
+      commit_(journal),
       state_(profile) {}
 
 // --- Look-ups and plumbing ---------------------------------------------------
@@ -41,22 +42,10 @@ bool EngineShard::HasBusiness(absl::string_view business_id) const {
 }
 
 absl::Status EngineShard::Commit(StateChanges& ch, MutexLock& lock) {
-  if (journal_ == nullptr) return absl::OkStatus();
-  if (!ch.empty()) last_ticket_ = journal_->Append(std::move(ch));
-  ch.clear();
-  const uint64_t ticket = last_ticket_;
+  const uint64_t ticket = commit_.Append(ch);
   lock.Unlock();
-  // Known durable already (the usual case for a check that writes nothing):
-  // no call into the journal, whose Await takes its own lock.
-  if (ticket <= durable_ticket_.load(std::memory_order_acquire)) return absl::OkStatus();
-  absl::Status s = journal_->Await(ticket);
-  if (s.ok()) {
-    uint64_t seen = durable_ticket_.load(std::memory_order_relaxed);
-    while (seen < ticket &&
-           !durable_ticket_.compare_exchange_weak(seen, ticket, std::memory_order_release)) {
-    }
-    return s;
-  }
+  absl::Status s = commit_.Await(ticket);
+  if (s.ok()) return s;
   lock.Lock();
   if (failed_.ok()) failed_ = s;
   lock.Unlock();
@@ -72,8 +61,7 @@ void EngineShard::Advance(Number& n, int64_t now, StateChanges* ch) {
   auto rating_at = [&](int64_t at) { return n.history.RatingAt(profile_.quality, at); };
   const TierChanges t =
       AdvanceTier(profile_, n.business->verified, rating_at, now, p.tier, n.standing);
-  if (t.tier) EmitPool(p, ch);
-  if (t.standing) EmitNumber(n, ch);
+  EmitTier(n, t, ch);
   n.history.Expire(profile_.quality, now, [&](const QualitySignal& s) {
     if (journal_ != nullptr) ch->push_back(EraseSignal(n.number.value(), s.at_us, s.seq));
   });
@@ -87,12 +75,8 @@ template <typename Body>
 absl::Status EngineShard::OnBusiness(absl::string_view business_id, bool create, Body body) {
   MutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  if (create && state_.FindBusiness(business_id) == nullptr) {
-    auto b = std::make_unique<Business>();
-    b->id = std::string(business_id);
-    state_.businesses[business_id] = std::move(b);
-  }
-  absl::StatusOr<Business*> b = state_.RequireBusiness(business_id);
+  absl::StatusOr<Business*> b =
+      create ? state_.AddBusiness(business_id) : state_.RequireBusiness(business_id);
   if (!b.ok()) return b.status();
   StateChanges ch;
   absl::Status s = body(**b, &ch);
@@ -170,12 +154,11 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
   Business& b = *n.business;
   const uint64_t c = m.customer.value();
   const ThreadKey tkey{n.number.value(), c};
-  auto thread = state_.threads.find(tkey);
   auto consent = b.consents.find(c);
   const MessageTemplate* tpl = m.kind == MessageKind::kTemplate
                                    ? b.FindTemplate(m.template_name, m.template_language)
                                    : nullptr;
-  ServiceWindow* window = thread == state_.threads.end() ? nullptr : &thread->second;
+  ServiceWindow* window = state_.FindThread(tkey);
   Consent* cs = consent == b.consents.end() ? nullptr : &consent->second;
   const SendContext ctx{profile_,
                         b.id,
@@ -248,10 +231,8 @@ std::vector<absl::StatusOr<Decision>> EngineShard::CheckBatch(
 // --- Events ------------------------------------------------------------------------
 
 template <typename Body>
-auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body) {
+auto EngineShard::OnNumber(PhoneNumber number, Body body) {
   using Result = decltype(body(std::declval<Number&>(), int64_t{0}, std::declval<StateChanges*>()));
-  if (!customer.valid())
-    return Result(absl::InvalidArgumentError("customer is not a valid E.164 number"));
   MutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return Result(s);
   absl::StatusOr<Number*> found = state_.FindNumber(number);
@@ -262,6 +243,14 @@ auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body b
   Result result = body(**found, now, &ch);
   if (absl::Status s = Commit(ch, lock); !s.ok()) return Result(s);
   return result;
+}
+
+template <typename Body>
+auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body) {
+  using Result = decltype(body(std::declval<Number&>(), int64_t{0}, std::declval<StateChanges*>()));
+  if (!customer.valid())
+    return Result(absl::InvalidArgumentError("customer is not a valid E.164 number"));
+  return OnNumber(number, body);
 }
 
 absl::StatusOr<bool> EngineShard::RecordInbound(PhoneNumber number, PhoneNumber customer,
@@ -277,7 +266,9 @@ absl::StatusOr<bool> EngineShard::RecordInbound(PhoneNumber number, PhoneNumber 
 #endif
         EmitThread(key, &w, ch);
         if (!opt_out_keywords_.Matches(text)) return false;
-        OptOut(*n.business, customer.value(), now, ch);
+        Consent& c = n.business->consents[customer.value()];
+        OptOut(c, now);
+        EmitConsent(*n.business, customer.value(), c, ch);
         return true;
       });
 }
@@ -289,10 +280,9 @@ absl::StatusOr<DeliveryOutcome> EngineShard::RecordDelivered(PhoneNumber number,
       [&](Number& n, int64_t now, StateChanges* ch) -> absl::StatusOr<DeliveryOutcome> {
         LimitPool& p = *n.pool;
         const uint64_t c = customer.value();
-        auto thread = state_.threads.find({number.value(), c});
-        const DeliveryOutcome o = ClassifyDelivery(
-            p.ledger.Find(c), thread == state_.threads.end() ? nullptr : &thread->second, now,
-            Us(profile_.service_window));
+        const DeliveryOutcome o =
+            ClassifyDelivery(p.ledger.Find(c), state_.FindThread({number.value(), c}), now,
+                             Us(profile_.service_window));
         if (o != DeliveryOutcome::kStartedConversation &&
             o != DeliveryOutcome::kStartedUnadmitted) {
           return o;
@@ -303,7 +293,7 @@ absl::StatusOr<DeliveryOutcome> EngineShard::RecordDelivered(PhoneNumber number,
         const TierChanges t = OnConversationStarted(
             profile_, n.business->verified, n.history.RatingAt(profile_.quality, now),
             p.ledger.recent_unique_customers(), now, n.standing, p.tier);
-        if (t.tier) EmitPool(p, ch);
+        EmitTier(n, t, ch);
         return o;
       });
 }
@@ -330,8 +320,7 @@ absl::Status EngineShard::RecordSignal(PhoneNumber number, PhoneNumber customer,
     if (journal_ != nullptr) ch->push_back(EncodeSignal({n.number.value(), s.at_us, s.seq, kind}));
     const QualityRating after = n.history.RatingAt(profile_.quality, now);
     const TierChanges t = OnRatingChanged(profile_, before, after, now, n.pool->tier, n.standing);
-    if (t.tier) EmitPool(*n.pool, ch);
-    if (t.standing) EmitNumber(n, ch);
+    EmitTier(n, t, ch);
     return absl::OkStatus();
   });
 }
@@ -343,10 +332,7 @@ absl::Status EngineShard::RecordOptIn(PhoneNumber number, PhoneNumber customer, 
     absl::StatusOr<TopicSet> set = b.topics.Intern(topics);
     if (!set.ok()) return set.status();
     Consent& c = b.consents[customer.value()];
-    c.state = Consent::State::kOptedIn;
-    c.source = source;
-    c.topics = *set;
-    c.changed_at_us = now;
+    OptIn(c, source, *set, now);
     EmitConsent(b, customer.value(), c, ch);
     return absl::OkStatus();
   });
@@ -357,68 +343,27 @@ absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer)
 #ifdef WAPOLICY_INJECT_OPT_OUT_BUG
     if (n.business->consents[customer.value()].opted_in()) return absl::OkStatus();  // Opt-in wins.
 #endif
-    OptOut(*n.business, customer.value(), now, ch);
+    Consent& c = n.business->consents[customer.value()];
+    OptOut(c, now);
+    EmitConsent(*n.business, customer.value(), c, ch);
     return absl::OkStatus();
   });
-}
-
-void EngineShard::OptOut(Business& b, uint64_t customer, int64_t now, StateChanges* ch) {
-  Consent& c = b.consents[customer];
-  c.state = Consent::State::kOptedOut;
-  c.changed_at_us = now;
-  EmitConsent(b, customer, c, ch);
 }
 
 // --- Queries and upkeep --------------------------------------------------------------
 
 absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number) {
-  MutexLock lock(&mu_);
-  if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  absl::StatusOr<Number*> found = state_.FindNumber(number);
-  if (!found.ok()) return found.status();
-  Number& n = **found;
-  StateChanges ch;
-  const int64_t now = Tick();
-  Advance(n, now, &ch);
-  NumberSnapshot s =
-      MakeNumberSnapshot(profile_, n, *n.pool, n.business->verified, n.business->official, now);
   // Taken under the lock; the expiries Advance made are durable before it returns.
-  if (absl::Status st = Commit(ch, lock); !st.ok()) return st;
-  return s;
-}
-
-template <typename Body>
-auto EngineShard::Read(Body body) -> decltype(body()) {
-  MutexLock lock(&mu_);
-  auto result = body();
-  StateChanges none;  // Waits for what others appended and this read saw.
-  if (absl::Status s = Commit(none, lock); !s.ok()) return s;
-  return result;
-}
-
-absl::StatusOr<Consent> EngineShard::GetConsent(PhoneNumber number, PhoneNumber customer) {
-  return Read([&] { return state_.ConsentOf(number, customer); });
-}
-
-absl::StatusOr<std::vector<std::string>> EngineShard::ConsentTopics(PhoneNumber number,
-                                                                    PhoneNumber customer) {
-  return Read([&] { return state_.ConsentTopicsOf(number, customer); });
-}
-
-absl::StatusOr<MessageTemplate> EngineShard::GetTemplate(absl::string_view business_id,
-                                                         absl::string_view name,
-                                                         absl::string_view language) {
-  return Read([&] { return state_.TemplateOf(business_id, name, language); });
+  return OnNumber(number,
+                  [&](Number& n, int64_t now, StateChanges*) -> absl::StatusOr<NumberSnapshot> {
+                    return MakeNumberSnapshot(profile_, n, *n.pool, n.business->verified,
+                                              n.business->official, now);
+                  });
 }
 
 std::vector<PhoneNumber> EngineShard::Numbers() const {
   MutexLock lock(&mu_);
   return state_.SortedNumbers();
-}
-
-absl::StatusOr<std::string> EngineShard::BusinessOf(PhoneNumber number) const {
-  MutexLock lock(&mu_);
-  return state_.BusinessOf(number);
 }
 
 absl::Status EngineShard::Sweep() {

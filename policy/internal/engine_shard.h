@@ -12,7 +12,6 @@
 #ifndef WAPOLICY_POLICY_INTERNAL_ENGINE_SHARD_H_
 #define WAPOLICY_POLICY_INTERNAL_ENGINE_SHARD_H_
 
-#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,6 +29,7 @@
 #include "policy/conversations.h"
 #include "policy/decision.h"
 #include "policy/internal/mutex.h"
+#include "policy/internal/shard_commit.h"
 #include "policy/internal/shard_state.h"
 #include "policy/messaging_tier.h"
 #include "policy/number_snapshot.h"
@@ -41,6 +41,7 @@
 #include "policy/service_window.h"
 #include "policy/state_journal.h"
 #include "policy/templates.h"
+#include "policy/tier_rules.h"
 #include "policy/topic_registry.h"
 
 namespace wapolicy {
@@ -78,12 +79,13 @@ class EngineShard {
 
   // Queries.
   absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);
-  absl::StatusOr<Consent> GetConsent(PhoneNumber number, PhoneNumber customer);
-  absl::StatusOr<std::vector<std::string>> ConsentTopics(PhoneNumber number, PhoneNumber customer);
-  absl::StatusOr<MessageTemplate> GetTemplate(absl::string_view business_id, absl::string_view name,
-                                              absl::string_view language);
   std::vector<PhoneNumber> Numbers() const;
-  absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
+  // A read-only query: `body(state)` under the lock (it must change
+  // nothing), answered once every change it may have read is durable.
+  // `body` returns an absl::StatusOr.
+  //   shard.Query([&](ShardState& s) { return s.ConsentOf(number, customer); });
+  template <typename Body>
+  auto Query(Body body) -> decltype(body(std::declval<ShardState&>()));
 
   // Upkeep.
   absl::Status Sweep();
@@ -105,22 +107,18 @@ class EngineShard {
   // The time-driven rules for one number: due tier transitions, expired
   // signals and conversation slots.
   void Advance(Number& n, int64_t now, StateChanges* ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-  // The shape of every event: checks the customer, locks, finds the number,
-  // runs the time-driven rules, then `body(number, now, changes)`, and
-  // commits what changed (even when `body` refuses: expiries are real).
+  // The shape of every call on one number: locks, finds the number, runs
+  // the time-driven rules, then `body(number, now, changes)`, and commits
+  // what changed (even when `body` refuses: expiries are real).
+  template <typename Body>
+  auto OnNumber(PhoneNumber number, Body body);
+  // An event: checks the customer, then as OnNumber.
   template <typename Body>
   auto OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body);
   // The shape of administration: locks, finds (or creates) the business,
   // runs `body(business, changes)` and commits unless it refused.
   template <typename Body>
   absl::Status OnBusiness(absl::string_view business_id, bool create, Body body);
-  // The shape of a query: `body()` under the lock, answered once every
-  // change it may have read is durable.
-  template <typename Body>
-  auto Read(Body body) -> decltype(body());
-  // Opting out takes effect at once and wins until a new opt-in.
-  void OptOut(Business& b, uint64_t customer, int64_t now, StateChanges* ch)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // `last` is the number of the previous message (or null); it is looked up
   // again only when this message names another.
   absl::StatusOr<Decision> CheckLocked(const OutgoingMessage& m, int64_t now, Number*& last,
@@ -129,8 +127,7 @@ class EngineShard {
   // consent, service window): at millions of customers each is a cache miss,
   // and batches prefetch a few messages ahead so the misses overlap.
   // `last` caches the number found for the previous message.
-  void PrefetchCustomer(const OutgoingMessage& m, Number*& last)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void PrefetchCustomer(const OutgoingMessage& m, Number*& last) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Appends `ch` to the journal, releases `lock`, and waits until durable:
   // also, with nothing to append, for what other callers appended before
   // (an answer never reads state that is not yet durable).
@@ -143,6 +140,11 @@ class EngineShard {
   }
   void EmitNumber(const BusinessNumber& n, StateChanges* ch) const {
     if (journal_ != nullptr) ch->push_back(NumberChange(n));
+  }
+  // What a tier rule changed: the pool's tier, the number's standing.
+  void EmitTier(const Number& n, TierChanges t, StateChanges* ch) const {
+    if (t.tier) EmitPool(*n.pool, ch);
+    if (t.standing) EmitNumber(n, ch);
   }
   void EmitLedger(const LimitPool& p, uint64_t customer, const ConversationWindow* w,
                   StateChanges* ch) const {
@@ -163,11 +165,18 @@ class EngineShard {
   mutable Mutex mu_;
   absl::Status failed_ ABSL_GUARDED_BY(mu_);
   int64_t last_now_ ABSL_GUARDED_BY(mu_) = 0;
-  uint64_t last_ticket_ ABSL_GUARDED_BY(mu_) = 0;  // The newest journal append.
-  // Every ticket up to this one is durable (journal tickets only grow).
-  std::atomic<uint64_t> durable_ticket_{0};
+  ShardCommit commit_;  // Appends under mu_, awaits outside it.
   ShardState state_ ABSL_GUARDED_BY(mu_);
 };
+
+template <typename Body>
+auto EngineShard::Query(Body body) -> decltype(body(std::declval<ShardState&>())) {
+  MutexLock lock(&mu_);
+  auto result = body(state_);
+  StateChanges none;  // Waits for what others appended and this read saw.
+  if (absl::Status s = Commit(none, lock); !s.ok()) return s;
+  return result;
+}
 
 }  // namespace internal
 }  // namespace wapolicy

@@ -25,6 +25,15 @@ ShardState::Business* ShardState::FindBusiness(absl::string_view id) {
   return it == businesses.end() ? nullptr : it->second.get();
 }
 
+ShardState::Business* ShardState::AddBusiness(absl::string_view id) {
+  std::unique_ptr<Business>& b = businesses[id];
+  if (b == nullptr) {
+    b = std::make_unique<Business>();
+    b->id = std::string(id);
+  }
+  return b.get();
+}
+
 absl::StatusOr<ShardState::Business*> ShardState::RequireBusiness(absl::string_view id) {
   Business* b = FindBusiness(id);
   if (b == nullptr)
@@ -149,9 +158,7 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
     case StateFamily::kBusiness: {
       absl::StatusOr<BusinessRecord> r = DecodeBusiness(key, value);
       if (!r.ok()) return r.status();
-      auto& b = businesses[r->business_id];
-      if (b == nullptr) b = std::make_unique<Business>();
-      b->id = r->business_id;
+      Business* b = AddBusiness(r->business_id);
       b->verified = r->verified;
       b->official = r->official;
       return absl::OkStatus();

@@ -87,9 +87,15 @@ struct ShardState {
   explicit ShardState(const PolicyProfile& profile) : profile(profile) {}
 
   Business* FindBusiness(absl::string_view id);
+  // The business, added (unverified) if it is new.
+  Business* AddBusiness(absl::string_view id);
   // NOT_FOUND naming the business / number when there is none.
   absl::StatusOr<Business*> RequireBusiness(absl::string_view id);
   absl::StatusOr<Number*> FindNumber(PhoneNumber n);
+  ServiceWindow* FindThread(ThreadKey key) {
+    auto it = threads.find(key);
+    return it == threads.end() ? nullptr : &it->second;
+  }
   // The pool a new number of `b` counts against (its own, or the portfolio's).
   LimitPool* PoolFor(uint64_t number, Business* b);
   // Adds `number` to `b` (idempotent for the same business; ALREADY_EXISTS
