@@ -39,12 +39,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     switch (op) {
       case 0: {
         std::vector<std::string> topics;
-        for (int t = 0; t < 3; ++t) if (arg & (1 << t)) topics.push_back(kTopics[t]);
+        for (int t = 0; t < 3; ++t)
+          if (arg & (1 << t)) topics.push_back(kTopics[t]);
         (void)engine.RecordOptIn(n, c, static_cast<OptInSource>(arg % kOptInSourceCount), topics);
         break;
       }
-      case 1: (void)engine.RecordOptOut(n, c); break;
-      case 2: (void)engine.RecordInbound(n, c, (arg & 1) ? "STOP" : "hello"); break;
+      case 1:
+        (void)engine.RecordOptOut(n, c);
+        break;
+      case 2:
+        (void)engine.RecordInbound(n, c, (arg & 1) ? "STOP" : "hello");
+        break;
       case 3:
       case 4: {
         OutgoingMessage m{n, c, op == 3 ? MessageKind::kTemplate : MessageKind::kSession,
@@ -59,18 +64,33 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
         break;
       }
-      case 5: (void)engine.RecordDelivered(n, c); break;
-      case 6: (void)engine.RecordDeliveryFailed(n, c); break;
-      case 7: (void)engine.RecordSignal(n, c, static_cast<SignalKind>(arg % kSignalKindCount)); break;
-      case 8: clock.Advance(absl::Minutes(1 + arg * 7)); break;
-      case 9: clock.Advance(absl::Hours(1 + arg % 72)); break;
-      case 10: (void)engine.GetNumberState(n); break;
-      default: (void)engine.Sweep(); break;
+      case 5:
+        (void)engine.RecordDelivered(n, c);
+        break;
+      case 6:
+        (void)engine.RecordDeliveryFailed(n, c);
+        break;
+      case 7:
+        (void)engine.RecordSignal(n, c, static_cast<SignalKind>(arg % kSignalKindCount));
+        break;
+      case 8:
+        clock.Advance(absl::Minutes(1 + arg * 7));
+        break;
+      case 9:
+        clock.Advance(absl::Hours(1 + arg % 72));
+        break;
+      case 10:
+        (void)engine.GetNumberState(n);
+        break;
+      default:
+        (void)engine.Sweep();
+        break;
     }
   }
   PolicyEngine rebuilt(profile, &clock, nullptr, /*shards=*/2, /*max_numbers=*/8);
   for (const auto& [key, value] : journal.records()) {
-    if (!rebuilt.Restore(static_cast<StateFamily>(key.first), key.second, value).ok()) __builtin_trap();
+    if (!rebuilt.Restore(static_cast<StateFamily>(key.first), key.second, value).ok())
+      __builtin_trap();
   }
   for (PhoneNumber n : numbers) {
     auto a = engine.GetNumberState(n);

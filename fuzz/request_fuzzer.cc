@@ -19,7 +19,8 @@ struct Env {
   Env() : clock(absl::FromUnixSeconds(1767225600)), engine(DefaultProfile(), &clock, nullptr) {
     (void)engine.UpsertBusiness("acme", true, false);
     (void)engine.RegisterNumber(PhoneNumber::Parse("+14155550100").value(), "acme");
-    (void)engine.PutTemplate("acme", {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved});
+    (void)engine.PutTemplate("acme",
+                             {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved});
   }
   ManualClock clock;
   PolicyEngine engine;

@@ -1,3 +1,11 @@
+// The byte layouts the engine stored before record_codec.h (big-endian
+// integers, strings of at most 255 bytes), kept only so that tests and
+// bench/record_codec_bench.cc can show the codec reads and beats them. New
+// code uses record_codec.h.
+//
+//   std::string key;
+//   PutFixed64(&key, number);
+//   PutString(&key, business_id);  // Truncates past 255 bytes: why it was replaced.
 #ifndef WAPOLICY_POLICY_BYTE_CODEC_H_
 #define WAPOLICY_POLICY_BYTE_CODEC_H_
 

@@ -38,8 +38,7 @@ absl::StatusOr<PhoneNumber> ParseLinkNumber(absl::string_view number) {
   if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
   if (digits != n->Digits()) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "not an E.164 number: a click-to-chat number is written as digits only (",
-        n->E164(), ")"));
+        "not an E.164 number: a click-to-chat number is written as digits only (", n->E164(), ")"));
   }
   return n;
 }

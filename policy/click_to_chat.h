@@ -1,3 +1,8 @@
+// Click-to-chat links (wa.me and whatsapp://) that open a chat with a
+// business number and a pre-filled text, as the brief describes them.
+//
+//   absl::StatusOr<std::string> link = WaMeLink("+14155550100", "Hi there");
+//   // "https://wa.me/14155550100?text=Hi%20there"
 #ifndef WAPOLICY_POLICY_CLICK_TO_CHAT_H_
 #define WAPOLICY_POLICY_CLICK_TO_CHAT_H_
 

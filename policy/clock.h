@@ -1,3 +1,10 @@
+// Where the policy core reads "now": the wall clock in the server, a clock
+// that moves only when told in tests, so 24-hour and 7-day rules are tested in
+// microseconds.
+//
+//   ManualClock clock(absl::FromUnixSeconds(1700000000));
+//   PolicyEngine engine(profile, &clock);
+//   clock.Advance(absl::Hours(24));  // The conversation has ended.
 #ifndef WAPOLICY_POLICY_CLOCK_H_
 #define WAPOLICY_POLICY_CLOCK_H_
 

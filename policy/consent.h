@@ -1,3 +1,10 @@
+// A customer's consent to business-initiated messages from one business:
+// the channel it was given on, the topics it covers, and the recent sends the
+// frequency caps count. OptIn / OptOut are the consent rules.
+//
+//   Consent c;
+//   OptIn(c, OptInSource::kWebsite, kAllTopics, now_us);
+//   OptOut(c, later_us);  // Wins until a new opt-in.
 #ifndef WAPOLICY_POLICY_CONSENT_H_
 #define WAPOLICY_POLICY_CONSENT_H_
 

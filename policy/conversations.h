@@ -1,3 +1,11 @@
+// Business-initiated conversations: each customer's slot in a limit pool
+// (ConversationWindow), the pool's ledger of who holds a slot until when
+// (ConversationLedger), and what a delivery report does to them
+// (ClassifyDelivery).
+//
+//   ConversationLedger ledger;
+//   ledger.Reserve(customer, now, now + timeout, on_change);   // Admitted.
+//   ledger.Start(customer, delivered_at, delivered_at + 24h, on_change);
 #ifndef WAPOLICY_POLICY_CONVERSATIONS_H_
 #define WAPOLICY_POLICY_CONVERSATIONS_H_
 

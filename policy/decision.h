@@ -1,3 +1,9 @@
+// The answer to "may this number send this message now?": allowed or not,
+// the reason in the platform's own words and error code, and the numbers
+// behind it (limit, used, when a slot or the service window frees).
+//
+//   Decision d = engine.Check(message).value();
+//   if (!d.allowed) Log(ReasonCodeName(d.reason), PlatformErrorCode(d.reason));
 #ifndef WAPOLICY_POLICY_DECISION_H_
 #define WAPOLICY_POLICY_DECISION_H_
 
@@ -13,17 +19,17 @@ namespace wapolicy {
 // exists, so pipeline teams recognise it.
 enum class ReasonCode {
   kAllowed = 0,
-  kNotOptedIn = 1,              // No opt-in on record for a business-initiated message.
-  kOptedOut = 2,                // 131050: the customer opted out.
-  kOutsideServiceWindow = 3,    // 131047: free-form message > 24h after the customer's last message.
-  kLimitReached = 4,            // Restricted: the messaging limit of unique customers is used up.
-  kTemplateNotApproved = 5,     // Template PENDING / REJECTED.
-  kTemplatePaused = 6,          // 132015.
-  kTemplateDisabled = 7,        // 132016.
-  kTemplateUnknown = 8,         // No such template (name, language) registered.
-  kMessageInvalid = 9,          // The message breaks a content rule (compliance).
-  kTopicNotConsented = 10,      // Opt-in does not cover the template's topic.
-  kFrequencyCapped = 11,        // 131049: per-customer cap on business-initiated messages.
+  kNotOptedIn = 1,            // No opt-in on record for a business-initiated message.
+  kOptedOut = 2,              // 131050: the customer opted out.
+  kOutsideServiceWindow = 3,  // 131047: free-form message > 24h after the customer's last message.
+  kLimitReached = 4,          // Restricted: the messaging limit of unique customers is used up.
+  kTemplateNotApproved = 5,   // Template PENDING / REJECTED.
+  kTemplatePaused = 6,        // 132015.
+  kTemplateDisabled = 7,      // 132016.
+  kTemplateUnknown = 8,       // No such template (name, language) registered.
+  kMessageInvalid = 9,        // The message breaks a content rule (compliance).
+  kTopicNotConsented = 10,    // Opt-in does not cover the template's topic.
+  kFrequencyCapped = 11,      // 131049: per-customer cap on business-initiated messages.
 };
 inline constexpr int kReasonCodeCount = 12;
 
@@ -34,9 +40,10 @@ int PlatformErrorCode(ReasonCode r);
 // What an allowed message does to conversations.
 enum class ConversationEffect {
   kNone = 0,
-  kOpensBusinessInitiated = 1,   // A new unique-customer conversation: counts against the limit.
-  kReusesBusinessInitiated = 2,  // Inside an open (or pending) business-initiated conversation: free.
-  kOpensUserInitiated = 3,       // A reply inside the service window: never counts.
+  kOpensBusinessInitiated = 1,  // A new unique-customer conversation: counts against the limit.
+  kReusesBusinessInitiated =
+      2,                    // Inside an open (or pending) business-initiated conversation: free.
+  kOpensUserInitiated = 3,  // A reply inside the service window: never counts.
   kReusesUserInitiated = 4,
 };
 absl::string_view ConversationEffectName(ConversationEffect e);
@@ -49,8 +56,8 @@ struct Decision {
   ConversationEffect effect = ConversationEffect::kNone;
   std::string detail;  // One sentence for humans, set on every deny.
 
-  int64_t limit = 0;         // Current messaging limit; kUnlimited (-1) for none.
-  int64_t used = 0;          // Unique customers in open or pending conversations, after this decision.
+  int64_t limit = 0;  // Current messaging limit; kUnlimited (-1) for none.
+  int64_t used = 0;   // Unique customers in open or pending conversations, after this decision.
   absl::Time next_slot_free = absl::InfiniteFuture();  // When the earliest open conversation ends.
   absl::Time service_window_ends = absl::InfinitePast();
   absl::Time conversation_ends = absl::InfinitePast();

@@ -71,7 +71,8 @@ absl::Status ValidateMedia(const MediaContent& m, const MessageLimits& l) {
       max = m.animated ? l.sticker_animated_bytes : l.sticker_static_bytes;
       break;
     default:
-      return absl::InvalidArgumentError("media.type must be image, video, audio, document or sticker");
+      return absl::InvalidArgumentError(
+          "media.type must be image, video, audio, document or sticker");
   }
   if (m.bytes > max) return too_big(max);
   if (!m.caption.empty()) {
@@ -98,20 +99,24 @@ absl::Status ValidateList(const ListMessage& m, const MessageLimits& l) {
     const ListSection& sec = m.sections[i];
     const std::string f = absl::StrCat("list.sections[", i, "]");
     // A title is required once there is more than one section.
-    if (auto s = CheckLength(f + ".title", sec.title, l.list_title, m.sections.size() > 1); !s.ok()) return s;
+    if (auto s = CheckLength(f + ".title", sec.title, l.list_title, m.sections.size() > 1); !s.ok())
+      return s;
     if (sec.rows.empty()) return absl::InvalidArgumentError(f + ".rows: at least one row");
     for (size_t j = 0; j < sec.rows.size(); ++j) {
       const ListRow& r = sec.rows[j];
       const std::string rf = absl::StrCat(f, ".rows[", j, "]");
       if (auto s = CheckLength(rf + ".id", r.id, l.list_row_id, true); !s.ok()) return s;
       if (auto s = CheckLength(rf + ".title", r.title, l.list_title, true); !s.ok()) return s;
-      if (auto s = CheckLength(rf + ".description", r.description, l.list_row_description); !s.ok()) return s;
-      if (!ids.insert(r.id).second) return absl::InvalidArgumentError(rf + ".id: row ids must be unique");
+      if (auto s = CheckLength(rf + ".description", r.description, l.list_row_description); !s.ok())
+        return s;
+      if (!ids.insert(r.id).second)
+        return absl::InvalidArgumentError(rf + ".id: row ids must be unique");
     }
     rows += static_cast<int64_t>(sec.rows.size());
   }
   if (rows > l.list_rows) {
-    return absl::InvalidArgumentError(absl::StrCat("list.sections: ", rows, " rows, at most ", l.list_rows));
+    return absl::InvalidArgumentError(
+        absl::StrCat("list.sections: ", rows, " rows, at most ", l.list_rows));
   }
   return absl::OkStatus();
 }
@@ -129,8 +134,10 @@ absl::Status ValidateReplyButtons(const ReplyButtonsMessage& m, const MessageLim
   absl::flat_hash_set<std::string> labels, ids;
   for (size_t i = 0; i < m.buttons.size(); ++i) {
     const std::string f = absl::StrCat("buttons.buttons[", i, "]");
-    if (auto s = CheckLength(f + ".label", m.buttons[i].label, l.reply_button_label, true); !s.ok()) return s;
-    if (auto s = CheckLength(f + ".id", m.buttons[i].id, l.reply_button_id, true); !s.ok()) return s;
+    if (auto s = CheckLength(f + ".label", m.buttons[i].label, l.reply_button_label, true); !s.ok())
+      return s;
+    if (auto s = CheckLength(f + ".id", m.buttons[i].id, l.reply_button_id, true); !s.ok())
+      return s;
     if (!labels.insert(m.buttons[i].label).second) {
       return absl::InvalidArgumentError(f + ".label: button labels must be unique");
     }
@@ -151,7 +158,8 @@ absl::Status ValidateMultiProduct(const MultiProductMessage& m, const MessageLim
   int64_t items = 0;
   for (size_t i = 0; i < m.sections.size(); ++i) {
     if (m.sections[i].product_ids.empty()) {
-      return absl::InvalidArgumentError(absl::StrCat("products.sections[", i, "]: at least one item"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("products.sections[", i, "]: at least one item"));
     }
     items += static_cast<int64_t>(m.sections[i].product_ids.size());
   }
@@ -180,15 +188,20 @@ absl::Status ValidateSessionContent(const SessionContent& c, const MessageLimits
     absl::Status operator()(const TextContent& t) const { return ValidateText(t.body, l); }
     absl::Status operator()(const MediaContent& m) const { return ValidateMedia(m, l); }
     absl::Status operator()(const ListMessage& m) const { return ValidateList(m, l); }
-    absl::Status operator()(const ReplyButtonsMessage& m) const { return ValidateReplyButtons(m, l); }
+    absl::Status operator()(const ReplyButtonsMessage& m) const {
+      return ValidateReplyButtons(m, l);
+    }
     absl::Status operator()(const ProductMessage& m) const { return ValidateSingleProduct(m, l); }
-    absl::Status operator()(const MultiProductMessage& m) const { return ValidateMultiProduct(m, l); }
+    absl::Status operator()(const MultiProductMessage& m) const {
+      return ValidateMultiProduct(m, l);
+    }
     absl::Status operator()(const ContactsMessage& m) const {
       return m.contacts >= 1 ? absl::OkStatus()
                              : absl::InvalidArgumentError("contacts: at least one contact");
     }
     absl::Status operator()(const LocationMessage& m) const {
-      if (!(m.latitude >= -90 && m.latitude <= 90) || !(m.longitude >= -180 && m.longitude <= 180)) {
+      if (!(m.latitude >= -90 && m.latitude <= 90) ||
+          !(m.longitude >= -180 && m.longitude <= 180)) {
         return absl::InvalidArgumentError("location: latitude/longitude out of range");
       }
       return absl::OkStatus();
@@ -204,10 +217,11 @@ absl::Status ValidateTemplate(const MessageTemplate& t, const MessageLimits& l,
     return absl::InvalidArgumentError("language must be 1 to 16 characters");
   }
   if (t.header_format == HeaderFormat::kText) {
-    if (auto s = CheckLength("header_text", t.header_text, l.template_header_text, true); !s.ok()) return s;
+    if (auto s = CheckLength("header_text", t.header_text, l.template_header_text, true); !s.ok())
+      return s;
     if (CountVariables(t.header_text) > l.template_header_variables) {
-      return absl::InvalidArgumentError(absl::StrCat("header_text: at most ",
-                                                     l.template_header_variables, " variable"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("header_text: at most ", l.template_header_variables, " variable"));
     }
   } else if (!t.header_text.empty()) {
     return absl::InvalidArgumentError("header_text: only a text header has text");
@@ -244,8 +258,7 @@ absl::Status ValidateTemplate(const MessageTemplate& t, const MessageLimits& l,
           ends_with_var = j > open + 2 && j + 2 == b.url.size() && b.url.compare(j, 2, "}}") == 0;
         }
         if (vars > 1 || (vars == 1 && !ends_with_var)) {
-          return absl::InvalidArgumentError(
-              f + ".url: a dynamic URL has one variable, at its end");
+          return absl::InvalidArgumentError(f + ".url: a dynamic URL has one variable, at its end");
         }
         break;
       }
@@ -264,16 +277,20 @@ absl::Status ValidateTemplate(const MessageTemplate& t, const MessageLimits& l,
     }
   }
   if (quick > l.template_quick_replies) {
-    return absl::InvalidArgumentError(absl::StrCat("buttons: ", quick, " quick replies, at most ", l.template_quick_replies));
+    return absl::InvalidArgumentError(
+        absl::StrCat("buttons: ", quick, " quick replies, at most ", l.template_quick_replies));
   }
   if (urls > l.template_url_buttons) {
-    return absl::InvalidArgumentError(absl::StrCat("buttons: ", urls, " URL buttons, at most ", l.template_url_buttons));
+    return absl::InvalidArgumentError(
+        absl::StrCat("buttons: ", urls, " URL buttons, at most ", l.template_url_buttons));
   }
   if (phones > l.template_phone_buttons) {
-    return absl::InvalidArgumentError(absl::StrCat("buttons: ", phones, " phone-number buttons, at most ", l.template_phone_buttons));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "buttons: ", phones, " phone-number buttons, at most ", l.template_phone_buttons));
   }
   if (codes > l.template_copy_code_buttons) {
-    return absl::InvalidArgumentError(absl::StrCat("buttons: ", codes, " copy-code buttons, at most ", l.template_copy_code_buttons));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "buttons: ", codes, " copy-code buttons, at most ", l.template_copy_code_buttons));
   }
   if (t.category == TemplateCategory::kMarketing && !opt_out_phrases.empty()) {
     auto offers = [&](absl::string_view text) {

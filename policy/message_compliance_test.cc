@@ -26,10 +26,14 @@ TEST(MessageComplianceTest, MediaMimeTypesAndSizeLimits) {
     SessionType type;
     const char* mime;
     int64_t max;
-  } ok[] = {{SessionType::kImage, "image/jpeg", 5 << 20},     {SessionType::kImage, "image/png", 5 << 20},
-            {SessionType::kVideo, "video/mp4", 16 << 20},     {SessionType::kVideo, "video/3gpp", 16 << 20},
-            {SessionType::kAudio, "audio/aac", 16 << 20},     {SessionType::kAudio, "audio/mp4", 16 << 20},
-            {SessionType::kAudio, "audio/mpeg", 16 << 20},    {SessionType::kAudio, "audio/amr", 16 << 20},
+  } ok[] = {{SessionType::kImage, "image/jpeg", 5 << 20},
+            {SessionType::kImage, "image/png", 5 << 20},
+            {SessionType::kVideo, "video/mp4", 16 << 20},
+            {SessionType::kVideo, "video/3gpp", 16 << 20},
+            {SessionType::kAudio, "audio/aac", 16 << 20},
+            {SessionType::kAudio, "audio/mp4", 16 << 20},
+            {SessionType::kAudio, "audio/mpeg", 16 << 20},
+            {SessionType::kAudio, "audio/amr", 16 << 20},
             {SessionType::kAudio, "audio/ogg; codecs=opus", 16 << 20},
             {SessionType::kDocument, "application/pdf", 100 << 20},
             {SessionType::kSticker, "image/webp", 100 << 10}};
@@ -41,9 +45,11 @@ TEST(MessageComplianceTest, MediaMimeTypesAndSizeLimits) {
   EXPECT_TRUE(ValidateMedia(animated, kL).ok());
   animated.bytes += 1;
   ExpectInvalid(ValidateMedia(animated, kL), "media.bytes");
-  ExpectInvalid(ValidateMedia({SessionType::kAudio, "audio/ogg", 1000}, kL), "media.mime_type");  // Opus only.
+  ExpectInvalid(ValidateMedia({SessionType::kAudio, "audio/ogg", 1000}, kL),
+                "media.mime_type");  // Opus only.
   ExpectInvalid(ValidateMedia({SessionType::kImage, "image/gif", 1000}, kL), "media.mime_type");
-  ExpectInvalid(ValidateMedia({SessionType::kDocument, "application/msword", 1000}, kL), "media.mime_type");
+  ExpectInvalid(ValidateMedia({SessionType::kDocument, "application/msword", 1000}, kL),
+                "media.mime_type");
   ExpectInvalid(ValidateMedia({SessionType::kText, "text/plain", 10}, kL), "media.type");
   ExpectInvalid(ValidateMedia({SessionType::kImage, "image/png", 0}, kL), "media.bytes");
   MediaContent captioned{SessionType::kImage, "image/png", 10, false, std::string(1025, 'c')};
@@ -57,7 +63,8 @@ ListMessage GoodList(int sections, int rows_each) {
   int id = 0;
   for (int s = 0; s < sections; ++s) {
     ListSection sec{"Section " + std::to_string(s), {}};
-    for (int r = 0; r < rows_each; ++r) sec.rows.push_back({"id" + std::to_string(id++), "Row", ""});
+    for (int r = 0; r < rows_each; ++r)
+      sec.rows.push_back({"id" + std::to_string(id++), "Row", ""});
     m.sections.push_back(sec);
   }
   return m;
@@ -93,7 +100,8 @@ TEST(MessageComplianceTest, ListUpToTenOptionsAndFieldLimits) {
 }
 
 TEST(MessageComplianceTest, ReplyButtonsAtMostThreeUniqueWithAllowedHeaders) {
-  ReplyButtonsMessage m{ButtonsHeader::kImage, "Choose", "", {{"a", "Yes"}, {"b", "No"}, {"c", "Later"}}};
+  ReplyButtonsMessage m{
+      ButtonsHeader::kImage, "Choose", "", {{"a", "Yes"}, {"b", "No"}, {"c", "Later"}}};
   EXPECT_TRUE(ValidateReplyButtons(m, kL).ok());
   m.buttons.push_back({"d", "Never"});
   ExpectInvalid(ValidateReplyButtons(m, kL), "buttons.buttons");
@@ -107,7 +115,8 @@ TEST(MessageComplianceTest, ReplyButtonsAtMostThreeUniqueWithAllowedHeaders) {
   m.buttons[2] = {"c", "Later"};
   m.header = ButtonsHeader::kOther;  // e.g. a location header.
   ExpectInvalid(ValidateReplyButtons(m, kL), "buttons.header");
-  for (ButtonsHeader h : {ButtonsHeader::kNone, ButtonsHeader::kText, ButtonsHeader::kVideo, ButtonsHeader::kDocument}) {
+  for (ButtonsHeader h : {ButtonsHeader::kNone, ButtonsHeader::kText, ButtonsHeader::kVideo,
+                          ButtonsHeader::kDocument}) {
     m.header = h;
     EXPECT_TRUE(ValidateReplyButtons(m, kL).ok());
   }

@@ -1,3 +1,9 @@
+// The content of a session (free-form) message, one struct per type the
+// platform accepts (text, media, contacts, location, lists, reply buttons,
+// products), for the content rules in message_compliance.h.
+//
+//   SessionContent c = TextContent{"Your order has shipped"};
+//   SessionType t = TypeOf(c);  // SessionType::kText
 #ifndef WAPOLICY_POLICY_MESSAGE_CONTENT_H_
 #define WAPOLICY_POLICY_MESSAGE_CONTENT_H_
 
@@ -36,7 +42,7 @@ struct MediaContent {
   SessionType type = SessionType::kImage;  // kImage, kVideo, kAudio, kDocument or kSticker.
   std::string mime_type;                   // e.g. "image/jpeg"; "audio/ogg; codecs=opus".
   int64_t bytes = 0;
-  bool animated = false;                   // Stickers.
+  bool animated = false;  // Stickers.
   std::string caption;
 };
 
@@ -53,7 +59,14 @@ struct ListMessage {
   std::vector<ListSection> sections;
 };
 
-enum class ButtonsHeader { kNone = 0, kText = 1, kImage = 2, kVideo = 3, kDocument = 4, kOther = 5 };
+enum class ButtonsHeader {
+  kNone = 0,
+  kText = 1,
+  kImage = 2,
+  kVideo = 3,
+  kDocument = 4,
+  kOther = 5
+};
 struct ReplyButton {
   std::string id, label;
 };

@@ -1,3 +1,9 @@
+// Which engine shard holds each business phone number: read on every
+// decision without a lock, written on registration.
+//
+//   NumberDirectory directory(1 << 17);
+//   directory.Insert(number.value(), shard_index);
+//   std::optional<uint32_t> shard = directory.Find(number.value());
 #ifndef WAPOLICY_POLICY_NUMBER_DIRECTORY_H_
 #define WAPOLICY_POLICY_NUMBER_DIRECTORY_H_
 

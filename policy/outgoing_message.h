@@ -1,3 +1,11 @@
+// One message a send pipeline wants to send (template or session), as far as
+// the send rules need it: the input of a check.
+//
+//   OutgoingMessage m;
+//   m.business_number = PhoneNumber::Parse("+14155550100").value();
+//   m.customer = PhoneNumber::Parse("+447700900001").value();
+//   m.template_name = "order_update";
+//   m.template_language = "en_US";
 #ifndef WAPOLICY_POLICY_OUTGOING_MESSAGE_H_
 #define WAPOLICY_POLICY_OUTGOING_MESSAGE_H_
 

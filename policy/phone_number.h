@@ -1,3 +1,10 @@
+// Phone numbers as the engine holds them: canonical E.164 digits in a
+// uint64, parsed with libphonenumber (possible numbers accepted, validity and
+// region kept as information).
+//
+//   absl::StatusOr<PhoneNumber> n = PhoneNumber::Parse("+44 07700 900001");
+//   n->E164();  // "+447700900001"
+//   PhoneNumberInfo info = DescribePhoneNumber(*n);  // Region "GB", valid or not.
 #ifndef WAPOLICY_POLICY_PHONE_NUMBER_H_
 #define WAPOLICY_POLICY_PHONE_NUMBER_H_
 

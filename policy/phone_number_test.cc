@@ -44,10 +44,9 @@ TEST(PhoneNumberTest, BareDigitsAreInternational) {
 
 TEST(PhoneNumberTest, WrittenFormsOfOneNumberAreOneNumber) {
   // UK 07700 900xxx is a drama (test) range: possible, not valid.
-  for (const char* text : {"+44 07700 900001", "+4407700900001", "+447700900001",
-                           "+44 7700 900001", "+44 (0)7700 900001", "+44-7700-900-001",
-                           "+44.7700.900.001", "+(44) 7700 900001", " +44 7700 900001 ",
-                           "+44 7700/900001"}) {
+  for (const char* text : {"+44 07700 900001", "+4407700900001", "+447700900001", "+44 7700 900001",
+                           "+44 (0)7700 900001", "+44-7700-900-001", "+44.7700.900.001",
+                           "+(44) 7700 900001", " +44 7700 900001 ", "+44 7700/900001"}) {
     auto p = PhoneNumber::Parse(text);
     ASSERT_TRUE(p.ok()) << text << ": " << p.status();
     EXPECT_EQ(p->E164(), "+447700900001") << text;
@@ -76,22 +75,28 @@ TEST(PhoneNumberTest, ItalianLeadingZeroIsPartOfTheNumber) {
 
 TEST(PhoneNumberTest, RejectsWhatIsNotAPossibleNumber) {
   for (const char* bad : {
-           "", "+", "++", "abc", "+ - ( )",
-           "1234567",                  // +1 234567: too short.
-           "+15550123",                // +1 555 0123: local only (no area code).
-           "+44 7700",                 // Too short for +44.
-           "+1234567890123456",        // 16 digits.
-           "+49 30 123456789012",      // Possible for Germany, but 16 digits: over E.164.
-           "+999999999999999",         // No country +999 (nor +99, +9).
-           "+80 1234 5678",            // No country +80 or +801.
-           "0917834811114",            // Country code cannot start with 0.
+           "",
+           "+",
+           "++",
+           "abc",
+           "+ - ( )",
+           "1234567",              // +1 234567: too short.
+           "+15550123",            // +1 555 0123: local only (no area code).
+           "+44 7700",             // Too short for +44.
+           "+1234567890123456",    // 16 digits.
+           "+49 30 123456789012",  // Possible for Germany, but 16 digits: over E.164.
+           "+999999999999999",     // No country +999 (nor +99, +9).
+           "+80 1234 5678",        // No country +80 or +801.
+           "0917834811114",        // Country code cannot start with 0.
            "+0917834811114",
-           "++917834811114",           // One '+', at the start.
+           "++917834811114",  // One '+', at the start.
            "91+7834811114",
-           "+9178348111x4",            // Letters (and extensions) are not digits.
+           "+9178348111x4",  // Letters (and extensions) are not digits.
            "+1-800-FLOWERS",
-           "+447700900001 ext 5", "+447700900001;ext=5", "+447700900001#",
-           "+44\t7700900001",          // Only spaces, dashes, dots, slashes, parentheses.
+           "+447700900001 ext 5",
+           "+447700900001;ext=5",
+           "+447700900001#",
+           "+44\t7700900001",  // Only spaces, dashes, dots, slashes, parentheses.
            "+\xEF\xBC\x94\xEF\xBC\x94 7700 900001",  // Full-width digits.
            "+44 7700 900001 1234567890 1234567890 1234567890 1234567890",
        }) {
@@ -159,8 +164,8 @@ void ExpectFastAgreesWithSlow(const std::string& text, int* fast_hits) {
   const absl::StatusOr<PhoneNumber> parsed = PhoneNumber::Parse(text);
   if (fast.has_value()) {
     ++*fast_hits;
-    ASSERT_TRUE(slow.ok()) << text << ": fast path took what the full parse refuses: "
-                           << slow.status();
+    ASSERT_TRUE(slow.ok()) << text
+                           << ": fast path took what the full parse refuses: " << slow.status();
     ASSERT_EQ(fast->value(), slow->value()) << text;
   }
   ASSERT_EQ(parsed.ok(), slow.ok()) << text;

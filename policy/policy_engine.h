@@ -1,3 +1,11 @@
+// The policy core's facade: every messaging rule for every business number,
+// answering from an injected clock and journaling each change before it
+// answers. The one class `server/`, `storage/` and `bench/` use.
+//
+//   PolicyEngine engine(DefaultProfile(), &clock, &journal);
+//   engine.UpsertBusiness("acme", /*verified=*/true, /*official=*/false);
+//   engine.RegisterNumber(number, "acme");
+//   absl::StatusOr<Decision> d = engine.Check(message);
 #ifndef WAPOLICY_POLICY_POLICY_ENGINE_H_
 #define WAPOLICY_POLICY_POLICY_ENGINE_H_
 

@@ -20,7 +20,8 @@ class ComplianceTest : public ::testing::Test {
     engine_ = std::make_unique<PolicyEngine>(std::move(p), &clock_, &journal_);
     ASSERT_TRUE(engine_->UpsertBusiness("bank", true, false).ok());
     ASSERT_TRUE(engine_->RegisterNumber(kBiz, "bank").ok());
-    MessageTemplate statement{"statement", "en", TemplateCategory::kUtility, TemplateStatus::kApproved};
+    MessageTemplate statement{"statement", "en", TemplateCategory::kUtility,
+                              TemplateStatus::kApproved};
     statement.topic = "financial_updates";
     statement.body = "Your statement for {{1}} is ready: {{2}}";
     ASSERT_TRUE(engine_->PutTemplate("bank", statement).ok());
@@ -53,7 +54,8 @@ TEST_F(ComplianceTest, OptInIsScopedToTopics) {
   EXPECT_FALSE(d.allowed);
   EXPECT_EQ(d.reason, ReasonCode::kTopicNotConsented);
   EXPECT_NE(d.detail.find("marketing"), std::string::npos);
-  ASSERT_TRUE(engine_->RecordOptIn(kBiz, kC, OptInSource::kInApp, {"financial_updates", "marketing"}).ok());
+  ASSERT_TRUE(
+      engine_->RecordOptIn(kBiz, kC, OptInSource::kInApp, {"financial_updates", "marketing"}).ok());
   EXPECT_TRUE(Check(Template("offer")).allowed);
   EXPECT_EQ(*engine_->ConsentTopics(kBiz, kC),
             (std::vector<std::string>{"financial_updates", "marketing"}));
@@ -151,19 +153,26 @@ TEST_F(ComplianceTest, SessionContentIsCheckedBeforeTheWindow) {
   Decision d = Check(Session(big_image, SessionType::kImage));
   EXPECT_EQ(d.reason, ReasonCode::kMessageInvalid);
   EXPECT_NE(d.detail.find("media.bytes"), std::string::npos);
-  ReplyButtonsMessage four{ButtonsHeader::kText, "Pick", "", {{"a", "A"}, {"b", "B"}, {"c", "C"}, {"d", "D"}}};
+  ReplyButtonsMessage four{
+      ButtonsHeader::kText, "Pick", "", {{"a", "A"}, {"b", "B"}, {"c", "C"}, {"d", "D"}}};
   d = Check(Session(std::make_shared<const SessionContent>(four), SessionType::kReplyButtons));
   EXPECT_EQ(d.reason, ReasonCode::kMessageInvalid);
-  d = Check(Session(std::make_shared<const SessionContent>(TextContent{"hello"}), SessionType::kImage));
+  d = Check(
+      Session(std::make_shared<const SessionContent>(TextContent{"hello"}), SessionType::kImage));
   EXPECT_EQ(d.reason, ReasonCode::kMessageInvalid);  // Content and type disagree.
   EXPECT_TRUE(Check(Session(std::make_shared<const SessionContent>(TextContent{"hello"}),
-                            SessionType::kText)).allowed);
+                            SessionType::kText))
+                  .allowed);
   ListMessage list{"", "Choose", "", "Menu", {{"", {{"1", "One", ""}}}}};
-  EXPECT_TRUE(Check(Session(std::make_shared<const SessionContent>(list), SessionType::kInteractiveList)).allowed);
+  EXPECT_TRUE(
+      Check(Session(std::make_shared<const SessionContent>(list), SessionType::kInteractiveList))
+          .allowed);
   // Lists are two-way only: outside the window they are refused like any session message.
   clock_.Advance(absl::Hours(25));
-  EXPECT_EQ(Check(Session(std::make_shared<const SessionContent>(list), SessionType::kInteractiveList)).reason,
-            ReasonCode::kOutsideServiceWindow);
+  EXPECT_EQ(
+      Check(Session(std::make_shared<const SessionContent>(list), SessionType::kInteractiveList))
+          .reason,
+      ReasonCode::kOutsideServiceWindow);
 }
 
 }  // namespace

@@ -24,7 +24,8 @@ class EngineTest : public ::testing::Test {
     engine_ = std::make_unique<PolicyEngine>(std::move(profile), &clock_, &journal_);
     ASSERT_TRUE(engine_->UpsertBusiness("acme", verified, false).ok());
     ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
-    MessageTemplate t{"order_update", "en_US", TemplateCategory::kUtility, TemplateStatus::kApproved};
+    MessageTemplate t{"order_update", "en_US", TemplateCategory::kUtility,
+                      TemplateStatus::kApproved};
     ASSERT_TRUE(engine_->PutTemplate("acme", t).ok());
   }
   void SetUp() override { Start(DefaultProfile()); }
@@ -453,7 +454,7 @@ TEST_F(EngineTest, DowngradeNeverGoesBelowTheVerifiedStartingTier) {
 
 TEST_F(EngineTest, DowngradeDropsOneLevelAtOnceAfterSevenDaysOfLowQuality) {
   PolicyProfile p = DefaultProfile();
-  p.flagged_enabled = false;  // Isolate the downgrade rule from the Flagged one.
+  p.flagged_enabled = false;   // Isolate the downgrade rule from the Flagged one.
   p.unverified_max_level = 4;  // Let an unverified business climb, so its floor (250) is below.
   Start(p, /*verified=*/false);
   for (int i = 0; i < 125; ++i) StartConversation(Customer(i));  // 125 >= 250/2.
@@ -488,7 +489,8 @@ TEST_F(EngineTest, PortfolioScopeSharesOneLimitAcrossNumbers) {
   StartConversation(Customer(1), kBiz);
   // The same customer from the other number reuses the portfolio's slot.
   OptIn(Customer(1), kBiz2);
-  EXPECT_EQ(Check(Template(Customer(1), kBiz2)).effect, ConversationEffect::kReusesBusinessInitiated);
+  EXPECT_EQ(Check(Template(Customer(1), kBiz2)).effect,
+            ConversationEffect::kReusesBusinessInitiated);
   OptIn(Customer(2));
   EXPECT_TRUE(Check(Template(Customer(2), kBiz2)).allowed);
   OptIn(Customer(3));
@@ -515,7 +517,8 @@ TEST_F(EngineTest, PortfolioProfileHasNoFlagAndUpgradesWithinSixHours) {
 // --- Errors, journal and restore -------------------------------------------
 
 TEST_F(EngineTest, UnknownNumbersAndBadIdsAreErrors) {
-  EXPECT_EQ(engine_->Check(Template(Customer(1), kBiz2)).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(engine_->Check(Template(Customer(1), kBiz2)).status().code(),
+            absl::StatusCode::kNotFound);
   EXPECT_EQ(engine_->RegisterNumber(kBiz2, "nobody").code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(engine_->UpsertBusiness("bad id!", true, false).code(),
             absl::StatusCode::kInvalidArgument);
@@ -566,7 +569,8 @@ TEST_F(EngineTest, RestoreFromJournalRebuildsTheSameState) {
   OptIn(Customer(5));
   ASSERT_TRUE(restored.RecordOptIn(kBiz, Customer(5), OptInSource::kSms).ok());
   EXPECT_EQ(restored.Check(Template(Customer(5)))->reason, ReasonCode::kLimitReached);
-  EXPECT_EQ(restored.RecordDelivered(kBiz, Customer(2)).value(), DeliveryOutcome::kStartedConversation);
+  EXPECT_EQ(restored.RecordDelivered(kBiz, Customer(2)).value(),
+            DeliveryOutcome::kStartedConversation);
 }
 
 TEST_F(EngineTest, RestoreRejectsCorruptRecords) {
@@ -579,7 +583,8 @@ TEST_F(EngineTest, RestoreRejectsCorruptRecords) {
   for (const auto& [key, value] : journal_.records()) {
     if (static_cast<StateFamily>(key.first) != StateFamily::kNumber) continue;
     ++numbers;
-    EXPECT_EQ(e.Restore(StateFamily::kNumber, key.second, value).code(), absl::StatusCode::kDataLoss);
+    EXPECT_EQ(e.Restore(StateFamily::kNumber, key.second, value).code(),
+              absl::StatusCode::kDataLoss);
   }
   EXPECT_GT(numbers, 0);
 }
@@ -594,8 +599,10 @@ TEST_F(EngineTest, BusinessesInDifferentShardsStayApartAndBatchesSpanThem) {
     ASSERT_TRUE(engine.UpsertBusiness(id, true, false).ok());
     numbers.push_back(PhoneNumber::FromDigitsValue(14155550200ULL + b));
     ASSERT_TRUE(engine.RegisterNumber(numbers.back(), id).ok());
-    ASSERT_TRUE(engine.PutTemplate(id, {"order_update", "en_US", TemplateCategory::kUtility,
-                                        TemplateStatus::kApproved}).ok());
+    ASSERT_TRUE(engine
+                    .PutTemplate(id, {"order_update", "en_US", TemplateCategory::kUtility,
+                                      TemplateStatus::kApproved})
+                    .ok());
     ASSERT_TRUE(engine.RecordOptIn(numbers.back(), Customer(1), OptInSource::kSms).ok());
   }
   // Another business may not take a number, whichever shard it lives in.
@@ -647,11 +654,15 @@ TEST_F(EngineTest, ConcurrentLoadAcrossBusinessesKeepsEveryLimit) {
     const std::string id = absl::StrCat("biz", b);
     ASSERT_TRUE(engine.UpsertBusiness(id, true, false).ok());
     ASSERT_TRUE(engine.RegisterNumber(PhoneNumber::FromDigitsValue(14155550400ULL + b), id).ok());
-    ASSERT_TRUE(engine.PutTemplate(id, {"order_update", "en_US", TemplateCategory::kUtility,
-                                        TemplateStatus::kApproved}).ok());
+    ASSERT_TRUE(engine
+                    .PutTemplate(id, {"order_update", "en_US", TemplateCategory::kUtility,
+                                      TemplateStatus::kApproved})
+                    .ok());
     for (int c = 0; c < 50; ++c) {
-      ASSERT_TRUE(engine.RecordOptIn(PhoneNumber::FromDigitsValue(14155550400ULL + b), Customer(c),
-                                     OptInSource::kSms).ok());
+      ASSERT_TRUE(engine
+                      .RecordOptIn(PhoneNumber::FromDigitsValue(14155550400ULL + b), Customer(c),
+                                   OptInSource::kSms)
+                      .ok());
     }
   }
   std::vector<std::thread> threads;
@@ -667,7 +678,8 @@ TEST_F(EngineTest, ConcurrentLoadAcrossBusinessesKeepsEveryLimit) {
   }
   for (auto& th : threads) th.join();
   for (int b = 0; b < 4; ++b) {
-    EXPECT_EQ(engine.GetNumberState(PhoneNumber::FromDigitsValue(14155550400ULL + b))->used, 2) << b;
+    EXPECT_EQ(engine.GetNumberState(PhoneNumber::FromDigitsValue(14155550400ULL + b))->used, 2)
+        << b;
   }
 }
 

@@ -10,10 +10,12 @@ absl::Status PolicyProfile::Validate() const {
   for (size_t i = 0; i < ladder.size(); ++i) {
     const bool last = i + 1 == ladder.size();
     if (ladder[i] == kUnlimited) {
-      if (!last) return absl::InvalidArgumentError("profile.ladder: unlimited must be the top level");
+      if (!last)
+        return absl::InvalidArgumentError("profile.ladder: unlimited must be the top level");
       continue;
     }
-    if (ladder[i] <= 0) return absl::InvalidArgumentError("profile.ladder: limits must be positive");
+    if (ladder[i] <= 0)
+      return absl::InvalidArgumentError("profile.ladder: limits must be positive");
     if (i > 0 && ladder[i - 1] != kUnlimited && ladder[i] <= ladder[i - 1]) {
       return absl::InvalidArgumentError("profile.ladder must increase");
     }

@@ -1,3 +1,11 @@
+// Every number the rules use (ladder, windows, quality thresholds, caps,
+// content limits) in one value, so a change of the platform's rules is a new
+// profile rather than new code: the brief's rules by default, the platform's
+// since October 2025 as a second.
+//
+//   PolicyProfile brief = DefaultProfile();
+//   PolicyProfile platform = Portfolio2025Profile();  // Per-portfolio limits.
+//   int64_t limit = brief.LimitAt(tier_level);
 #ifndef WAPOLICY_POLICY_POLICY_PROFILE_H_
 #define WAPOLICY_POLICY_POLICY_PROFILE_H_
 
@@ -81,8 +89,8 @@ struct PolicyProfile {
   std::vector<std::string> opt_out_phrases = {"stop", "unsubscribe", "opt out", "opt-out"};
   // An inbound message that is exactly one of these (case-insensitive,
   // surrounding spaces and punctuation ignored) opts the customer out.
-  std::vector<std::string> opt_out_keywords = {"STOP", "STOP ALL", "UNSUBSCRIBE", "OPT OUT",
-                                               "OPTOUT", "CANCEL", "END", "QUIT"};
+  std::vector<std::string> opt_out_keywords = {"STOP",   "STOP ALL", "UNSUBSCRIBE", "OPT OUT",
+                                               "OPTOUT", "CANCEL",   "END",         "QUIT"};
 
   int top_level() const { return static_cast<int>(ladder.size()) - 1; }
   int64_t LimitAt(int level) const { return ladder[level]; }

@@ -10,14 +10,14 @@ namespace wapolicy {
 namespace {
 
 std::string LadderText(absl::Span<const int64_t> ladder) {
-  return absl::StrCat(
-      "[",
-      absl::StrJoin(ladder, ",",
-                    [](std::string* out, int64_t v) {
-                      absl::StrAppend(out, v == kUnlimited ? std::string("unlimited")
-                                                           : absl::StrCat(v));
-                    }),
-      "]");
+  return absl::StrCat("[",
+                      absl::StrJoin(ladder, ",",
+                                    [](std::string* out, int64_t v) {
+                                      absl::StrAppend(out, v == kUnlimited
+                                                               ? std::string("unlimited")
+                                                               : absl::StrCat(v));
+                                    }),
+                      "]");
 }
 
 }  // namespace

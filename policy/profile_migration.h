@@ -1,3 +1,10 @@
+// The profile a data directory was written under, how it differs from the
+// running one, and how stored tiers and pools move to a new ladder or limit
+// scope (--migrate_profile).
+//
+//   ProfileIdentity running = IdentityOf(profile);
+//   if (!(stored == running)) return ProfileMismatchMessage(stored, running);
+//   int level = MapLevel(stored.ladder, old_level, running.ladder);
 #ifndef WAPOLICY_POLICY_PROFILE_MIGRATION_H_
 #define WAPOLICY_POLICY_PROFILE_MIGRATION_H_
 

@@ -20,8 +20,8 @@ TEST(ProfileMigrationTest, NearestByValue) {
   EXPECT_EQ(MapLevel(kBrief, 2, kPlatform), 2);
   EXPECT_EQ(MapLevel(kBrief, 3, kPlatform), 3);
   EXPECT_EQ(MapLevel({5000}, 0, {1000, 8000, 20000}), 1);
-  EXPECT_EQ(MapLevel({100}, 0, {1000, 8000}), 0);       // Below the whole ladder.
-  EXPECT_EQ(MapLevel({90000}, 0, {1000, 8000}), 1);     // Above every finite level.
+  EXPECT_EQ(MapLevel({100}, 0, {1000, 8000}), 0);    // Below the whole ladder.
+  EXPECT_EQ(MapLevel({90000}, 0, {1000, 8000}), 1);  // Above every finite level.
 }
 
 TEST(ProfileMigrationTest, TieGoesToTheLowerLevel) {
@@ -32,9 +32,9 @@ TEST(ProfileMigrationTest, TieGoesToTheLowerLevel) {
 
 TEST(ProfileMigrationTest, UnlimitedMapsToTheTopAndFiniteNeverToUnlimited) {
   EXPECT_EQ(MapLevel(kBrief, 4, kPlatform), 4);
-  EXPECT_EQ(MapLevel({kUnlimited}, 0, {100, 200}), 1);     // Top even if finite.
-  EXPECT_EQ(MapLevel({1000000000}, 0, kPlatform), 3);      // Not unlimited.
-  EXPECT_EQ(MapLevel({1000}, 0, {kUnlimited}), 0);          // Nothing else to pick.
+  EXPECT_EQ(MapLevel({kUnlimited}, 0, {100, 200}), 1);  // Top even if finite.
+  EXPECT_EQ(MapLevel({1000000000}, 0, kPlatform), 3);   // Not unlimited.
+  EXPECT_EQ(MapLevel({1000}, 0, {kUnlimited}), 0);      // Nothing else to pick.
 }
 
 TEST(ProfileMigrationTest, LevelsPastTheTopCountAsTheTop) {
@@ -70,12 +70,14 @@ TEST(ProfileMigrationTest, DifferencesAndMessage) {
   ProfileIdentity rev2 = brief;
   rev2.revision = 2;
   EXPECT_EQ(ProfileDifferences(brief, rev2), std::vector<std::string>{"revision"});
-  EXPECT_EQ(DescribeProfile(brief), "brief-2023 rev 1 ladder [250,1000,10000,100000,unlimited] per number");
-  EXPECT_EQ(ProfileMismatchMessage(brief, platform),
-            "data directory was written under profile brief-2023 rev 1 ladder "
-            "[250,1000,10000,100000,unlimited] per number; this server runs platform-2025-10 rev 1 "
-            "ladder [250,2000,10000,100000,unlimited] per portfolio: differs in name, ladder, limit "
-            "scope; restart with --migrate_profile to move numbers onto the new ladder");
+  EXPECT_EQ(DescribeProfile(brief),
+            "brief-2023 rev 1 ladder [250,1000,10000,100000,unlimited] per number");
+  EXPECT_EQ(
+      ProfileMismatchMessage(brief, platform),
+      "data directory was written under profile brief-2023 rev 1 ladder "
+      "[250,1000,10000,100000,unlimited] per number; this server runs platform-2025-10 rev 1 "
+      "ladder [250,2000,10000,100000,unlimited] per portfolio: differs in name, ladder, limit "
+      "scope; restart with --migrate_profile to move numbers onto the new ladder");
 }
 
 }  // namespace

@@ -1,3 +1,10 @@
+// Quality: the negative signals customers give (blocks by reason, reports),
+// the rating they add up to over the last 7 days, and SignalHistory, which
+// keeps that rating current at constant work per signal.
+//
+//   SignalHistory h;
+//   h.Add(profile.quality, QualitySignal{now, SignalKind::kBlockSpam, seq});
+//   QualityRating r = h.RatingAt(profile.quality, now);
 #ifndef WAPOLICY_POLICY_QUALITY_H_
 #define WAPOLICY_POLICY_QUALITY_H_
 

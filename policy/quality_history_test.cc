@@ -11,8 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "policy/test_util.h"
 #include "policy/quality.h"
+#include "policy/test_util.h"
 
 namespace wapolicy {
 namespace {
@@ -214,9 +214,9 @@ TEST(QualityHistory, OutOfOrderAddIsCountedInPlace) {
   x.Add({kT0 + 4 * kDay, SignalKind::kBlockNoReason});
   x.Add({kT0 + kDay, SignalKind::kBlockOffensive});  // Older than the newest.
   const std::deque<QualitySignal>& s = x.history().signals();
-  EXPECT_TRUE(std::is_sorted(s.begin(), s.end(), [](const QualitySignal& a, const QualitySignal& b) {
-    return a.at_us < b.at_us;
-  }));
+  EXPECT_TRUE(std::is_sorted(
+      s.begin(), s.end(),
+      [](const QualitySignal& a, const QualitySignal& b) { return a.at_us < b.at_us; }));
   x.Expire(kT0 + 4 * kDay);
   x.Check(kT0 + 4 * kDay, "after out-of-order add");
   x.Add({kT0 + 5 * kDay, SignalKind::kReport});  // In order again.
@@ -256,9 +256,9 @@ TEST(QualityHistory, RestoreInAnyOrderThenRebuildMatchesReference) {
   for (const QualitySignal& s : stored) h.Restore(s);
   h.Rebuild(m);
   const std::deque<QualitySignal>& held = h.signals();
-  EXPECT_TRUE(std::is_sorted(held.begin(), held.end(), [](const QualitySignal& a, const QualitySignal& b) {
-    return a.at_us < b.at_us;
-  }));
+  EXPECT_TRUE(std::is_sorted(
+      held.begin(), held.end(),
+      [](const QualitySignal& a, const QualitySignal& b) { return a.at_us < b.at_us; }));
   const int64_t newest = std::max_element(stored.begin(), stored.end(), ByTime)->at_us;
   for (int64_t at : {newest, newest + kHour, newest + 3 * kDay, kT0 + 3 * kDay, kT0 + 2 * kWeek}) {
     EXPECT_TRUE(Agrees(h.ScoreAt(m, at), Reference(m, stored, at))) << "at " << at;
@@ -326,7 +326,8 @@ void RunRandomWorkload(uint64_t seed, const QualityModel& m, int steps) {
     if (pct(rng) < 25) x.Check(now + static_cast<int64_t>(rng() % (10 * kDay)), where + " ahead");
     if (pct(rng) < 25 && x.last_expire() > INT64_MIN && now > x.last_expire()) {
       const int64_t past =
-          x.last_expire() + static_cast<int64_t>(rng() % static_cast<uint64_t>(now - x.last_expire()));
+          x.last_expire() +
+          static_cast<int64_t>(rng() % static_cast<uint64_t>(now - x.last_expire()));
       x.Check(past, where + " past");
     }
     if (::testing::Test::HasFailure()) return;

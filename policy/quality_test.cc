@@ -43,8 +43,8 @@ TEST(QualityModelTest, ThresholdsMapScoreToRating) {
   std::deque<QualitySignal> s;
   for (int i = 0; i < 10; ++i) s.push_back({absl::ToUnixMicros(kT0), SignalKind::kBlockSpam});
   EXPECT_EQ(m.Rate(s, kT0), QualityRating::kLow);
-  EXPECT_EQ(m.Rate(s, kT0 + absl::Hours(48)), QualityRating::kMedium);   // 15
-  EXPECT_EQ(m.Rate(s, kT0 + absl::Hours(96)), QualityRating::kHigh);     // 7.5
+  EXPECT_EQ(m.Rate(s, kT0 + absl::Hours(48)), QualityRating::kMedium);  // 15
+  EXPECT_EQ(m.Rate(s, kT0 + absl::Hours(96)), QualityRating::kHigh);    // 7.5
 }
 
 TEST(QualityModelTest, ValidateRejectsNonsense) {

@@ -16,14 +16,22 @@ namespace wapolicy {
 
 absl::string_view StateFamilyName(StateFamily f) {
   switch (f) {
-    case StateFamily::kBusiness: return "business";
-    case StateFamily::kPool: return "pool";
-    case StateFamily::kNumber: return "number";
-    case StateFamily::kLedger: return "ledger";
-    case StateFamily::kThread: return "thread";
-    case StateFamily::kConsent: return "consent";
-    case StateFamily::kTemplate: return "template";
-    case StateFamily::kSignal: return "signal";
+    case StateFamily::kBusiness:
+      return "business";
+    case StateFamily::kPool:
+      return "pool";
+    case StateFamily::kNumber:
+      return "number";
+    case StateFamily::kLedger:
+      return "ledger";
+    case StateFamily::kThread:
+      return "thread";
+    case StateFamily::kConsent:
+      return "consent";
+    case StateFamily::kTemplate:
+      return "template";
+    case StateFamily::kSignal:
+      return "signal";
   }
   return "unknown";
 }
@@ -142,7 +150,9 @@ void PutTemplateKey(RecordBytes* key, absl::string_view business_id, absl::strin
 constexpr int kVersionSize = 1 + CodedOutputStream::StaticVarintSize32<kRecordFormatVersion>::value;
 constexpr int kFixed64FieldSize = 1 + 8;  // Fields 1..15 have one-byte tags.
 
-inline uint8_t* Bytes(RecordBytes* out, size_t n) { return reinterpret_cast<uint8_t*>(Grow(out, n)); }
+inline uint8_t* Bytes(RecordBytes* out, size_t n) {
+  return reinterpret_cast<uint8_t*>(Grow(out, n));
+}
 
 inline uint8_t* WriteVersion(uint8_t* t) {
   return WFL::WriteUInt32ToArray(1, kRecordFormatVersion, t);
@@ -154,7 +164,9 @@ inline size_t EnumFieldSize(int v) { return v == 0 ? 0 : 1 + WFL::EnumSize(v); }
 inline size_t LengthDelimitedSize(size_t n) {
   return 1 + CodedOutputStream::VarintSize32(static_cast<uint32_t>(n)) + n;
 }
-inline size_t PackedFixed64Size(size_t count) { return count == 0 ? 0 : LengthDelimitedSize(8 * count); }
+inline size_t PackedFixed64Size(size_t count) {
+  return count == 0 ? 0 : LengthDelimitedSize(8 * count);
+}
 inline uint8_t* WriteLengthDelimited(int field, absl::string_view s, uint8_t* t) {
   t = WFL::WriteTagToArray(field, WFL::WIRETYPE_LENGTH_DELIMITED, t);
   t = CodedOutputStream::WriteVarint32ToArray(static_cast<uint32_t>(s.size()), t);
@@ -237,7 +249,9 @@ std::string PoolIdForNumber(uint64_t number) {
   return id;
 }
 
-std::string PoolIdForBusiness(absl::string_view business_id) { return absl::StrCat("B", business_id); }
+std::string PoolIdForBusiness(absl::string_view business_id) {
+  return absl::StrCat("B", business_id);
+}
 
 // ---------------------------------------------------------------------------
 // Encoders
@@ -482,7 +496,8 @@ absl::StatusOr<ConsentRecord> DecodeConsent(absl::string_view key, absl::string_
   if (absl::Status s = ParseValue(f, value, &m); !s.ok()) return s;
   if (m.state() < 0 || m.state() > 2) return Corrupt(f, "unknown consent state");
   if (m.source() < 0 || m.source() >= kOptInSourceCount) return Corrupt(f, "unknown opt-in source");
-  if (!m.scoped_to_topics() && m.topics_size() > 0) return Corrupt(f, "topics on an all-topics consent");
+  if (!m.scoped_to_topics() && m.topics_size() > 0)
+    return Corrupt(f, "topics on an all-topics consent");
   r.state = static_cast<Consent::State>(m.state());
   r.source = static_cast<OptInSource>(m.source());
   r.changed_at_us = m.changed_at_us();
@@ -498,8 +513,8 @@ absl::StatusOr<TemplateRecord> DecodeTemplate(absl::string_view key, absl::strin
   TemplateRecord r;
   MessageTemplate& t = r.tmpl;
   KeyReader k(key);
-  if (!k.GetStr(&r.business_id) || !k.GetBytes32(&t.name) || !k.GetStr(&t.language) ||
-      !k.done() || r.business_id.empty()) {
+  if (!k.GetStr(&r.business_id) || !k.GetBytes32(&t.name) || !k.GetStr(&t.language) || !k.done() ||
+      r.business_id.empty()) {
     return Corrupt(f, "bad key");
   }
   pb::TemplateValue m;
@@ -572,8 +587,7 @@ absl::StatusOr<RecordOwner> OwnerOfRecord(StateFamily family, absl::string_view 
       }
       return owner;
   }
-  return absl::DataLossError(
-      absl::StrCat("record of unknown family ", static_cast<int>(family)));
+  return absl::DataLossError(absl::StrCat("record of unknown family ", static_cast<int>(family)));
 }
 
 // ---------------------------------------------------------------------------

@@ -1,3 +1,9 @@
+// Every stored record's key and value, encoded and decoded in one place:
+// keys in an order-preserving byte layout, values as versioned protobuf
+// messages (proto/wapolicy/state/v1/records.proto). The layouts are below.
+//
+//   StateChange c = EncodeLedger({pool_id, customer, window});
+//   absl::StatusOr<LedgerRecord> r = DecodeLedger(View(c.key), View(c.value));
 #ifndef WAPOLICY_POLICY_RECORD_CODEC_H_
 #define WAPOLICY_POLICY_RECORD_CODEC_H_
 
@@ -55,8 +61,8 @@ inline constexpr uint32_t kRecordFormatVersion = 1;
 // businesses first, then pools, numbers (which need both), their signals, and
 // the records that hang off them.
 inline constexpr std::array<StateFamily, kStateFamilyCount> kRestoreOrder = {
-    StateFamily::kBusiness, StateFamily::kPool,    StateFamily::kNumber,  StateFamily::kSignal,
-    StateFamily::kLedger,   StateFamily::kThread,  StateFamily::kConsent, StateFamily::kTemplate,
+    StateFamily::kBusiness, StateFamily::kPool,   StateFamily::kNumber,  StateFamily::kSignal,
+    StateFamily::kLedger,   StateFamily::kThread, StateFamily::kConsent, StateFamily::kTemplate,
 };
 
 absl::string_view StateFamilyName(StateFamily f);
@@ -103,14 +109,14 @@ struct ConsentRecord {
   Consent::State state = Consent::State::kNone;
   OptInSource source = OptInSource::kUnspecified;
   int64_t changed_at_us = 0;
-  bool all_topics = true;            // If false, the consent covers `topics` only.
+  bool all_topics = true;  // If false, the consent covers `topics` only.
   std::vector<std::string> topics;
-  std::vector<int64_t> sends;        // Latest business-initiated sends, oldest first.
-  std::vector<int64_t> marketing;    // The marketing ones among them.
+  std::vector<int64_t> sends;      // Latest business-initiated sends, oldest first.
+  std::vector<int64_t> marketing;  // The marketing ones among them.
 };
 struct TemplateRecord {
   std::string business_id;
-  MessageTemplate tmpl;              // Keyed by tmpl.name and tmpl.language.
+  MessageTemplate tmpl;  // Keyed by tmpl.name and tmpl.language.
 };
 
 // Encoders. EncodeLedger, EncodeThread and EncodeConsent are on the decision

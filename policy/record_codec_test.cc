@@ -331,8 +331,16 @@ TEST(RecordCodecTest, LedgerAndThreadEncodingDoNotAllocate) {
 // --- Key order ---------------------------------------------------------------
 
 TEST(RecordCodecTest, LedgerKeysOfOnePoolSortByCustomerNumerically) {
-  const std::vector<uint64_t> customers = {1, 2, 255, 256, 65535, 65536, 447700900001,
-                                           uint64_t{1} << 40, (uint64_t{1} << 63) + 1, ~uint64_t{0}};
+  const std::vector<uint64_t> customers = {1,
+                                           2,
+                                           255,
+                                           256,
+                                           65535,
+                                           65536,
+                                           447700900001,
+                                           uint64_t{1} << 40,
+                                           (uint64_t{1} << 63) + 1,
+                                           ~uint64_t{0}};
   for (const std::string& pool : {PoolIdForNumber(14155550100), PoolIdForBusiness("acme"),
                                   PoolIdForBusiness(std::string(400, 'p'))}) {
     std::vector<std::string> keys;
@@ -345,10 +353,12 @@ TEST(RecordCodecTest, LedgerKeysOfOnePoolSortByCustomerNumerically) {
 
 TEST(RecordCodecTest, OnePoolsLedgerKeysAreContiguous) {
   // Another pool's keys never fall between two keys of one pool.
-  const std::vector<std::string> pools = {PoolIdForBusiness("a"), PoolIdForBusiness("ab"),
+  const std::vector<std::string> pools = {PoolIdForBusiness("a"),
+                                          PoolIdForBusiness("ab"),
                                           PoolIdForBusiness(std::string(254, 'a')),
                                           PoolIdForBusiness(std::string(255, 'a')),
-                                          PoolIdForNumber(1), PoolIdForNumber(2)};
+                                          PoolIdForNumber(1),
+                                          PoolIdForNumber(2)};
   std::vector<std::pair<std::string, std::string>> keyed;  // (key, pool)
   for (const std::string& p : pools) {
     for (uint64_t c : {uint64_t{0}, uint64_t{7}, ~uint64_t{0}}) {
@@ -405,12 +415,20 @@ TEST(RecordCodecTest, KeysKeepTheExistingLayouts) {
             std::string(1, '\x09') + "N" + n8 + c8);
   EXPECT_EQ(Str(EraseThread(14155550100, 447700900001).key), n8 + c8);
   EXPECT_EQ(Str(EncodeNumber({14155550100, "acme"}).key), n8);
-  EXPECT_EQ(Str(EraseTemplate("acme", "t", "en").key),
-            std::string("\x04" "acme" "\x00\x00\x00\x01" "t" "\x02" "en", 13));
+  EXPECT_EQ(Str(EraseTemplate("acme", "t", "en").key), std::string("\x04"
+                                                                   "acme"
+                                                                   "\x00\x00\x00\x01"
+                                                                   "t"
+                                                                   "\x02"
+                                                                   "en",
+                                                                   13));
   ConsentRecord r;
   r.business_id = "acme";
   r.customer = 447700900001;
-  EXPECT_EQ(Str(EncodeConsent(r).key), "\x04" "acme" + c8);
+  EXPECT_EQ(Str(EncodeConsent(r).key),
+            "\x04"
+            "acme" +
+                c8);
 }
 
 // --- Corrupt input -----------------------------------------------------------
@@ -430,21 +448,33 @@ TEST(RecordCodecTest, CorruptKeysAreDataLoss) {
   ExpectCorrupt(DecodeLedger(Str(EraseLedger("X12345678", 1).key), good_value).status(), "ledger");
   ExpectCorrupt(DecodeLedger(Str(EraseLedger("B", 1).key), good_value).status(), "ledger");
   // Trailing bytes.
-  ExpectCorrupt(DecodeLedger(Str(EraseLedger(PoolIdForNumber(1), 1).key) + "x", good_value).status(),
-                "ledger");
+  ExpectCorrupt(
+      DecodeLedger(Str(EraseLedger(PoolIdForNumber(1), 1).key) + "x", good_value).status(),
+      "ledger");
   // Long-form length used for a short string.
-  ExpectCorrupt(DecodeLedger(std::string("\xff\x00\x00\x00\x05", 5) + "Bacme" + std::string(8, '\0'),
-                             good_value).status(),
-                "ledger");
+  ExpectCorrupt(
+      DecodeLedger(std::string("\xff\x00\x00\x00\x05", 5) + "Bacme" + std::string(8, '\0'),
+                   good_value)
+          .status(),
+      "ledger");
   const std::string thread_value = Str(EncodeThread({1, 2, {kT, 0}}).value);
   ExpectCorrupt(DecodeThread("short", thread_value).status(), "thread");
   const std::string number_value = Str(EncodeNumber({1, "acme"}).value);
   ExpectCorrupt(DecodeNumber("short", number_value).status(), "number");
   ExpectCorrupt(DecodeNumber(std::string(8, '\0'), number_value).status(), "number");  // Number 0.
-  ExpectCorrupt(DecodeSignal(std::string(19, '\1'), Str(EncodeSignal({1}).value)).status(), "signal");
-  ExpectCorrupt(DecodeConsent("\x05" "acme", Str(EncodeConsent({}).value)).status(), "consent");
-  ExpectCorrupt(DecodeTemplate("\x04" "acme" "\x00\x00\x00\x09" "t",
-                               Str(EncodeTemplate({"acme", {}}).value)).status(),
+  ExpectCorrupt(DecodeSignal(std::string(19, '\1'), Str(EncodeSignal({1}).value)).status(),
+                "signal");
+  ExpectCorrupt(DecodeConsent("\x05"
+                              "acme",
+                              Str(EncodeConsent({}).value))
+                    .status(),
+                "consent");
+  ExpectCorrupt(DecodeTemplate("\x04"
+                               "acme"
+                               "\x00\x00\x00\x09"
+                               "t",
+                               Str(EncodeTemplate({"acme", {}}).value))
+                    .status(),
                 "template");
   ExpectCorrupt(DecodeBusiness("", Str(EncodeBusiness({"acme"}).value)).status(), "business");
   ExpectCorrupt(DecodePool("N1", Str(EncodePool({"N1", "acme"}).value)).status(), "pool");
@@ -459,8 +489,8 @@ TEST(RecordCodecTest, CorruptValuesAreDataLoss) {
   // Truncating any valid value makes it unreadable or misses its version.
   const std::string consent_key = Str(EncodeConsent(BigConsent()).key);
   const std::string consent_value = Str(EncodeConsent(BigConsent()).value);
-  for (size_t cut : {size_t{0}, size_t{1}, size_t{5}, consent_value.size() / 2,
-                     consent_value.size() - 1}) {
+  for (size_t cut :
+       {size_t{0}, size_t{1}, size_t{5}, consent_value.size() / 2, consent_value.size() - 1}) {
     auto r = DecodeConsent(consent_key, consent_value.substr(0, cut));
     if (r.ok()) {
       // A cut on a field boundary parses; it must then not claim to be the whole record.
@@ -534,7 +564,8 @@ TEST(RecordCodecTest, NewerFormatVersionSaysNewerServer) {
   expect_newer(DecodeLedger(lkey, unparseable).status());
   pb::TemplateValue tv;
   tv.set_format_version(99);
-  expect_newer(DecodeTemplate(Str(EraseTemplate("a", "t", "en").key), tv.SerializeAsString()).status());
+  expect_newer(
+      DecodeTemplate(Str(EraseTemplate("a", "t", "en").key), tv.SerializeAsString()).status());
   pb::ProfileValue pv;
   pv.set_format_version(2);
   pv.set_name("x");
@@ -554,7 +585,9 @@ TEST(RecordCodecTest, OwnerOfEveryFamily) {
   auto is_business = [](const RecordOwner& o, absl::string_view id) {
     return o.business_id == id && o.number == 0;
   };
-  auto is_number = [](const RecordOwner& o, uint64_t n) { return o.business_id.empty() && o.number == n; };
+  auto is_number = [](const RecordOwner& o, uint64_t n) {
+    return o.business_id.empty() && o.number == n;
+  };
   const uint64_t n = 14155550100, c = 447700900001;
   EXPECT_TRUE(is_business(owner(EncodeBusiness({"acme"})), "acme"));
   EXPECT_TRUE(is_business(owner(EncodePool({PoolIdForNumber(n), "acme"})), "acme"));

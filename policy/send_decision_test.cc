@@ -7,7 +7,6 @@
 
 #include "absl/time/time.h"
 #include "gtest/gtest.h"
-#include "policy/test_util.h"
 #include "policy/consent.h"
 #include "policy/conversations.h"
 #include "policy/decision.h"
@@ -16,6 +15,7 @@
 #include "policy/policy_profile.h"
 #include "policy/service_window.h"
 #include "policy/templates.h"
+#include "policy/test_util.h"
 #include "policy/topic_registry.h"
 
 namespace wapolicy {
@@ -98,8 +98,8 @@ class SendDecision : public ::testing::Test {
 
   static void ExpectDenied(const SendOutcome& out, ReasonCode reason) {
     EXPECT_FALSE(out.decision.allowed);
-    EXPECT_EQ(out.decision.reason, reason) << "got " << ReasonCodeName(out.decision.reason) << ": "
-                                           << out.decision.detail;
+    EXPECT_EQ(out.decision.reason, reason)
+        << "got " << ReasonCodeName(out.decision.reason) << ": " << out.decision.detail;
     EXPECT_EQ(out.decision.effect, ConversationEffect::kNone);
     EXPECT_FALSE(out.decision.detail.empty());
     EXPECT_EQ(out.reserve_slot_until, 0);
@@ -108,8 +108,8 @@ class SendDecision : public ::testing::Test {
     EXPECT_FALSE(out.record_marketing);
   }
   static void ExpectAllowed(const SendOutcome& out, ConversationEffect effect) {
-    EXPECT_TRUE(out.decision.allowed) << ReasonCodeName(out.decision.reason) << ": "
-                                      << out.decision.detail;
+    EXPECT_TRUE(out.decision.allowed)
+        << ReasonCodeName(out.decision.reason) << ": " << out.decision.detail;
     EXPECT_EQ(out.decision.reason, ReasonCode::kAllowed);
     EXPECT_EQ(out.decision.effect, effect) << ConversationEffectName(out.decision.effect);
   }
@@ -137,7 +137,7 @@ TEST_F(SendDecision, AdmissionReservesASlotUntilReservationTimeout) {
   EXPECT_EQ(out.reserve_slot_until, kNow + 15 * kMinute);
   EXPECT_EQ(out.decision.conversation_ends, At(out.reserve_slot_until));
   EXPECT_EQ(out.decision.limit, 1000);
-  EXPECT_EQ(out.decision.used, 11);  // After this decision.
+  EXPECT_EQ(out.decision.used, 11);                                    // After this decision.
   EXPECT_EQ(out.decision.next_slot_free, At(out.reserve_slot_until));  // No other slot held.
   EXPECT_TRUE(out.record_send);
   EXPECT_FALSE(out.record_marketing);

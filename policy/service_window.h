@@ -1,3 +1,10 @@
+// What a business number and one customer share outside the messaging
+// limit: the customer-service window (24 h from the customer's latest
+// message) and the user-initiated conversation a reply inside it opens.
+//
+//   ServiceWindow w;
+//   w.last_inbound_us = customer_message_at;
+//   bool free_form_ok = w.window_open(now, profile_window_us);
 #ifndef WAPOLICY_POLICY_SERVICE_WINDOW_H_
 #define WAPOLICY_POLICY_SERVICE_WINDOW_H_
 
@@ -10,7 +17,7 @@ namespace wapolicy {
 // which free-form messages are allowed) and the user-initiated conversation
 // a reply in that window opens (never counted against the limit).
 struct ServiceWindow {
-  int64_t last_inbound_us = 0;       // Customer's latest message; 0 if none.
+  int64_t last_inbound_us = 0;           // Customer's latest message; 0 if none.
   int64_t user_conversation_end_us = 0;  // End of the open user-initiated conversation.
 
   bool window_open(int64_t now, int64_t window_us) const {

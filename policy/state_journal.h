@@ -1,3 +1,9 @@
+// The interface between the policy core and storage: the records each
+// operation changed (StateChange), appended under a shard's lock and awaited
+// outside it (group commit). storage/ implements it on RocksDB.
+//
+//   uint64_t ticket = journal->Append(std::move(changes));  // Under the lock.
+//   absl::Status s = journal->Await(ticket);               // Durable now.
 #ifndef WAPOLICY_POLICY_STATE_JOURNAL_H_
 #define WAPOLICY_POLICY_STATE_JOURNAL_H_
 
@@ -31,7 +37,9 @@ absl::string_view StateFamilyName(StateFamily f);
 // conversation record is 18 + 25 bytes), so making a record allocates nothing.
 using RecordBytes = absl::InlinedVector<char, 40>;
 inline RecordBytes ToRecordBytes(absl::string_view s) { return RecordBytes(s.begin(), s.end()); }
-inline absl::string_view View(const RecordBytes& b) { return absl::string_view(b.data(), b.size()); }
+inline absl::string_view View(const RecordBytes& b) {
+  return absl::string_view(b.data(), b.size());
+}
 
 // One record written (or erased) by a state change. Keys and values use the
 // core's own compact binary encoding; storage treats them as opaque bytes.

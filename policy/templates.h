@@ -1,3 +1,11 @@
+// Message templates as a business registers them: name, language,
+// category, review status, topic and components.
+//
+//   MessageTemplate t;
+//   t.name = "order_update";
+//   t.language = "en_US";
+//   t.category = TemplateCategory::kUtility;
+//   t.status = TemplateStatus::kApproved;
 #ifndef WAPOLICY_POLICY_TEMPLATES_H_
 #define WAPOLICY_POLICY_TEMPLATES_H_
 

@@ -1,3 +1,10 @@
+// Helpers for the policy core's tests only: durations in microseconds, a
+// phone number parser that expects valid input, and a StateJournal held in
+// memory that can be told to fail.
+//
+//   MemoryJournal journal;
+//   PolicyEngine engine(profile, &clock, &journal);
+//   journal.set_fail(true);  // The next commit fails.
 #ifndef WAPOLICY_POLICY_TEST_UTIL_H_
 #define WAPOLICY_POLICY_TEST_UTIL_H_
 

@@ -7,11 +7,11 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "policy/test_util.h"
 #include "policy/messaging_tier.h"
 #include "policy/number_status.h"
 #include "policy/policy_profile.h"
 #include "policy/quality.h"
+#include "policy/test_util.h"
 
 namespace wapolicy {
 namespace {
@@ -85,7 +85,7 @@ TEST(TierRules, SchedulesUpgradeWhenVolumeReachesHalfTheLimit) {
 
 TEST(TierRules, SchedulesUpgradeAtMediumQuality) {
   const PolicyProfile p = DefaultProfile();  // upgrade_min_quality = Medium.
-  MessagingTier tier = Tier(2);               // 10,000.
+  MessagingTier tier = Tier(2);              // 10,000.
   EXPECT_TRUE(OnConversationStarted(p, kVerified, kMedium, 5000, kT0, {}, tier).tier);
   EXPECT_EQ(tier.pending_level, 3);
   EXPECT_EQ(tier.pending_at_us, kT0 + kDay);
@@ -271,7 +271,8 @@ TEST(TierRules, RatingChangesThatAreNotIntoLowChangeNothing) {
     QualityStanding standing;
     standing.low_since_us = kT0 - kDay;
     const TierChanges ch = OnRatingChanged(p, before, after, kT0, tier, standing);
-    EXPECT_FALSE(ch.tier || ch.standing) << static_cast<int>(before) << "->" << static_cast<int>(after);
+    EXPECT_FALSE(ch.tier || ch.standing)
+        << static_cast<int>(before) << "->" << static_cast<int>(after);
     EXPECT_EQ(standing.low_since_us, kT0 - kDay);
     EXPECT_FALSE(standing.flagged());
     EXPECT_EQ(tier.pending_level, 3);

@@ -74,7 +74,8 @@ TEST(TopicRegistry, NameMustBeOneToSixtyFourCharacters) {
 
 TEST(TopicRegistry, InvalidNameInARequestRegistersNoneOfItsNames) {
   TopicRegistry r;
-  EXPECT_EQ(r.Intern({"good", "", "also_good"}).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.Intern({"good", "", "also_good"}).status().code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(r.size(), 0u);
   EXPECT_EQ(r.Bit("good"), 0u);
   EXPECT_EQ(r.Bit("also_good"), 0u);
