@@ -58,7 +58,8 @@ void Append(std::ofstream& out, const std::string& bytes) {
 }
 
 bool Ok(const grpc::Status& s, const std::string& what) {
-  if (!s.ok()) std::fprintf(stderr, "make_requests: %s: %s\n", what.c_str(), s.error_message().c_str());
+  if (!s.ok())
+    std::fprintf(stderr, "make_requests: %s: %s\n", what.c_str(), s.error_message().c_str());
   return s.ok();
 }
 
@@ -128,13 +129,15 @@ int Admit(v1::PolicyService::Stub& svc) {
       for (const auto& r : resp.results()) allowed += r.decision().allowed();
     }
   }
-  std::fprintf(stderr, "make_requests: admitted %lld conversations\n", static_cast<long long>(allowed));
+  std::fprintf(stderr, "make_requests: admitted %lld conversations\n",
+               static_cast<long long>(allowed));
   return 0;
 }
 
 int Write(const std::string& dir) {
   const int requests = absl::GetFlag(FLAGS_requests), batch = absl::GetFlag(FLAGS_batch);
-  std::ofstream check(dir + "/check.reqs", std::ios::binary), batches(dir + "/batch.reqs", std::ios::binary),
+  std::ofstream check(dir + "/check.reqs", std::ios::binary),
+      batches(dir + "/batch.reqs", std::ios::binary),
       decide(dir + "/decide.reqs", std::ios::binary);
   size_t batch_bytes = 0, single_bytes = 0;
   for (int k = 0; k < requests; ++k) Append(check, Request(k).SerializeAsString());
@@ -166,7 +169,8 @@ int Write(const std::string& dir) {
   };
   std::ofstream(dir + "/floor_single.req", std::ios::binary) << blob(single_bytes);
   std::ofstream(dir + "/floor_batch.req", std::ios::binary) << blob(batch_bytes);
-  std::fprintf(stderr, "make_requests: wrote %d checks (%zu bytes each, batches of %d = %zu bytes) to %s\n",
+  std::fprintf(stderr,
+               "make_requests: wrote %d checks (%zu bytes each, batches of %d = %zu bytes) to %s\n",
                requests, single_bytes, batch, batch_bytes, dir.c_str());
   return 0;
 }
@@ -175,7 +179,8 @@ int Write(const std::string& dir) {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
-  auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials());
+  auto channel =
+      grpc::CreateChannel(absl::GetFlag(FLAGS_server), grpc::InsecureChannelCredentials());
   auto svc = v1::PolicyService::NewStub(channel);
   auto admin = v1::PolicyAdmin::NewStub(channel);
   if (absl::GetFlag(FLAGS_seed) && Seed(*svc, *admin) != 0) return 1;

@@ -9,7 +9,6 @@
 #include <string>
 #include <vector>
 
-#include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
 #include "policy/phone_number.h"
 
@@ -20,15 +19,15 @@ namespace {
 // Brazil, Niue, a non-geographic +882.
 const std::vector<std::string>& Canonical() {
   static const auto* v = new std::vector<std::string>{
-      "+14155550100", "+447700900001", "+917834811114", "+390612345678",
-      "+4930123456",  "+5511912345678", "+6837012",     "+882123456789012"};
+      "+14155550100", "+447700900001",  "+917834811114", "+390612345678",
+      "+4930123456",  "+5511912345678", "+6837012",      "+882123456789012"};
   return *v;
 }
 
 const std::vector<std::string>& Formatted() {
   static const auto* v = new std::vector<std::string>{
-      "+1 415-555-0100", "+44 07700 900001", "+91 78348 11114", "+39 06 1234 5678",
-      "+49 (0)30 123456", "+55 11 91234-5678", "+683 7012",      "+882 1234 5678 9012"};
+      "+1 415-555-0100",  "+44 07700 900001",  "+91 78348 11114", "+39 06 1234 5678",
+      "+49 (0)30 123456", "+55 11 91234-5678", "+683 7012",       "+882 1234 5678 9012"};
   return *v;
 }
 

@@ -57,13 +57,15 @@ struct Fixture {
     engine = std::make_unique<PolicyEngine>(p, &clock, gate.get());
     (void)engine->UpsertBusiness("acme", true, false);
     (void)engine->RegisterNumber(kBiz, "acme");
-    (void)engine->PutTemplate("acme", {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved});
+    (void)engine->PutTemplate("acme",
+                              {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved});
     std::vector<OutgoingMessage> batch;
     for (int64_t i = 0; i < tracked + fresh; ++i) {
       (void)engine->RecordOptIn(kBiz, Customer(i), OptInSource::kWebsite);
       if (i < tracked) batch.push_back(Message(i));
       if (batch.size() == 10000 || (i + 1 == tracked && !batch.empty())) {
-        (void)engine->CheckBatch(batch);  // Admit; a reservation holds the slot as a conversation would.
+        (void)engine->CheckBatch(
+            batch);  // Admit; a reservation holds the slot as a conversation would.
         batch.clear();
       }
     }
@@ -134,7 +136,13 @@ void BM_CheckBatch(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * batch);
 }
-BENCHMARK(BM_CheckBatch)->Args({1000, 100})->Args({1000, 1000})->Args({100000, 100})->Args({100000, 1000})->Args({10000000, 100})->Args({10000000, 1000});
+BENCHMARK(BM_CheckBatch)
+    ->Args({1000, 100})
+    ->Args({1000, 1000})
+    ->Args({100000, 100})
+    ->Args({100000, 1000})
+    ->Args({10000000, 100})
+    ->Args({10000000, 1000});
 
 // Batches of new admissions: every check opens a conversation and is written.
 void BM_CheckBatchNewAdmissions(benchmark::State& state) {

@@ -67,7 +67,6 @@ int main(int argc, char** argv) {
       std::mutex m;
       std::condition_variable cv;
       std::deque<Clock::time_point> sent;
-      bool writing_done = false;
       std::vector<double> mine;
       std::thread reader([&] {
         v1::DecideResponse resp;
@@ -96,9 +95,7 @@ int main(int argc, char** argv) {
       {
         std::unique_lock<std::mutex> l(m);
         cv.wait(l, [&] { return sent.empty(); });
-        writing_done = true;
       }
-      (void)writing_done;
       stream->WritesDone();
       reader.join();
       grpc::Status s = stream->Finish();
@@ -113,9 +110,13 @@ int main(int argc, char** argv) {
   for (auto& t : ts) t.join();
   const double el = std::chrono::duration<double>(Clock::now() - t0).count();
   std::sort(lat.begin(), lat.end());
-  auto pct = [&](double p) { return lat.empty() ? 0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))]; };
-  std::printf("calls=%ld errors=%ld rps=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f decisions_per_s=%.0f\n",
-              messages.load(), errors.load(), messages / el, pct(0.5), pct(0.9), pct(0.99), pct(0.999),
-              lat.empty() ? 0 : lat.back(), decisions / el);
+  auto pct = [&](double p) {
+    return lat.empty() ? 0 : lat[std::min(lat.size() - 1, static_cast<size_t>(p * lat.size()))];
+  };
+  std::printf(
+      "calls=%ld errors=%ld rps=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
+      "decisions_per_s=%.0f\n",
+      messages.load(), errors.load(), messages / el, pct(0.5), pct(0.9), pct(0.99), pct(0.999),
+      lat.empty() ? 0 : lat.back(), decisions / el);
   return errors > 0 ? 1 : 0;
 }

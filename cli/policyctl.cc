@@ -44,13 +44,14 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "policy/click_to_chat.h"
-#include "server/token_authority.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
+#include "server/token_authority.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "policy_server address.");
 ABSL_FLAG(bool, json, false, "Print responses as JSON.");
 ABSL_FLAG(absl::Duration, timeout, absl::Seconds(5), "Deadline for each call.");
-ABSL_FLAG(std::string, token, "", "Bearer token for a server started with --tokens_file (hash-token: the token to hash).");
+ABSL_FLAG(std::string, token, "",
+          "Bearer token for a server started with --tokens_file (hash-token: the token to hash).");
 ABSL_FLAG(std::string, tls_ca_file, "", "Connect with TLS, trusting this PEM CA / certificate.");
 ABSL_FLAG(std::string, number, "", "Business phone number, E.164.");
 ABSL_FLAG(std::string, customer, "", "Customer phone number, E.164.");
@@ -68,19 +69,24 @@ ABSL_FLAG(bool, official, false, "Official Business Account (business).");
 ABSL_FLAG(std::string, category, "utility", "Template category (template).");
 ABSL_FLAG(std::string, status, "approved", "Template status (template).");
 ABSL_FLAG(int64_t, seconds, 0, "Seconds to move the fake clock (advance).");
-ABSL_FLAG(std::string, text, "", "Text: link pre-fill, inbound message text, or session text body.");
-ABSL_FLAG(std::vector<std::string>, topics, {}, "Opt-in topics, comma-separated (event --type=opt_in).");
-ABSL_FLAG(std::vector<std::string>, params, {}, "Template body parameters, comma-separated (check).");
+ABSL_FLAG(std::string, text, "",
+          "Text: link pre-fill, inbound message text, or session text body.");
+ABSL_FLAG(std::vector<std::string>, topics, {},
+          "Opt-in topics, comma-separated (event --type=opt_in).");
+ABSL_FLAG(std::vector<std::string>, params, {},
+          "Template body parameters, comma-separated (check).");
 ABSL_FLAG(bool, marketing, false, "Declare a session message promotional (check).");
-ABSL_FLAG(std::string, mime, "", "Media MIME type (check --session=image|video|audio|document|sticker).");
+ABSL_FLAG(std::string, mime, "",
+          "Media MIME type (check --session=image|video|audio|document|sticker).");
 ABSL_FLAG(int64_t, bytes, 0, "Media size in bytes (check).");
 ABSL_FLAG(std::string, caption, "", "Media caption (check).");
 ABSL_FLAG(std::string, topic, "", "Template opt-in topic (template).");
 ABSL_FLAG(std::string, header_text, "", "Template text header (template).");
 ABSL_FLAG(std::string, body, "", "Template body (template).");
 ABSL_FLAG(std::string, footer, "", "Template footer (template).");
-ABSL_FLAG(std::vector<std::string>, buttons, {},
-          "Template buttons, comma-separated: quick:TEXT, url:TEXT:URL, phone:TEXT:NUMBER (template).");
+ABSL_FLAG(
+    std::vector<std::string>, buttons, {},
+    "Template buttons, comma-separated: quick:TEXT, url:TEXT:URL, phone:TEXT:NUMBER (template).");
 
 namespace {
 
@@ -88,7 +94,8 @@ using namespace wapolicy;
 namespace pb = google::protobuf;
 
 int Usage(const std::string& why) {
-  std::fprintf(stderr, "policyctl: %s\nRun 'policyctl --help' for commands and flags.\n", why.c_str());
+  std::fprintf(stderr, "policyctl: %s\nRun 'policyctl --help' for commands and flags.\n",
+               why.c_str());
   return 2;
 }
 
@@ -115,22 +122,28 @@ void Print(const pb::Message& m) {
 }
 
 std::string When(int64_t ms) {
-  return ms == 0 ? "-" : absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixMillis(ms), absl::UTCTimeZone());
+  return ms == 0 ? "-"
+                 : absl::FormatTime("%Y-%m-%d %H:%M:%S UTC", absl::FromUnixMillis(ms),
+                                    absl::UTCTimeZone());
 }
 
 void PrintDecision(const v1::Decision& d) {
   if (absl::GetFlag(FLAGS_json)) return Print(d);
   std::printf("%s  %s\n", d.allowed() ? "ALLOW" : "HOLD", v1::ReasonCode_Name(d.reason()).c_str());
   if (!d.detail().empty()) std::printf("  why:        %s\n", d.detail().c_str());
-  if (d.platform_error_code() != 0) std::printf("  platform:   error %d\n", d.platform_error_code());
-  if (d.allowed()) std::printf("  effect:     %s\n", v1::ConversationEffect_Name(d.effect()).c_str());
+  if (d.platform_error_code() != 0)
+    std::printf("  platform:   error %d\n", d.platform_error_code());
+  if (d.allowed())
+    std::printf("  effect:     %s\n", v1::ConversationEffect_Name(d.effect()).c_str());
   std::printf("  limit:      %lld used of %s\n", static_cast<long long>(d.used()),
               d.limit() < 0 ? "unlimited" : absl::StrCat(d.limit()).c_str());
-  if (d.next_slot_free_unix_ms()) std::printf("  next slot:  %s\n", When(d.next_slot_free_unix_ms()).c_str());
+  if (d.next_slot_free_unix_ms())
+    std::printf("  next slot:  %s\n", When(d.next_slot_free_unix_ms()).c_str());
   if (d.service_window_ends_unix_ms()) {
     std::printf("  window:     open until %s\n", When(d.service_window_ends_unix_ms()).c_str());
   }
-  if (d.retry_after_unix_ms()) std::printf("  retry after: %s\n", When(d.retry_after_unix_ms()).c_str());
+  if (d.retry_after_unix_ms())
+    std::printf("  retry after: %s\n", When(d.retry_after_unix_ms()).c_str());
   std::printf("  decision:   %s (%s rev %lld)\n", d.decision_id().c_str(), d.profile_name().c_str(),
               static_cast<long long>(d.profile_revision()));
 }
@@ -138,28 +151,33 @@ void PrintDecision(const v1::Decision& d) {
 void PrintState(const v1::NumberState& s) {
   if (absl::GetFlag(FLAGS_json)) return Print(s);
   std::printf("%s  (business %s%s%s)\n", s.business_number().c_str(), s.business_id().c_str(),
-              s.verified() ? ", verified" : ", unverified", s.official_business_account() ? ", OBA" : "");
+              s.verified() ? ", verified" : ", unverified",
+              s.official_business_account() ? ", OBA" : "");
   std::printf("  status:     %s\n", v1::NumberStatus_Name(s.status()).c_str());
-  std::printf("  quality:    %s (score %.2f)\n", v1::QualityRating_Name(s.quality()).c_str(), s.quality_score());
+  std::printf("  quality:    %s (score %.2f)\n", v1::QualityRating_Name(s.quality()).c_str(),
+              s.quality_score());
   const auto& c = s.signals_7d();
-  std::printf("  signals 7d: no_longer_needed=%lld didnt_sign_up=%lld spam=%lld offensive=%lld "
-              "no_reason=%lld reports=%lld\n",
-              (long long)c.no_longer_needed(), (long long)c.didnt_sign_up(), (long long)c.spam(),
-              (long long)c.offensive_messages(), (long long)c.no_reason(), (long long)c.reports());
+  std::printf(
+      "  signals 7d: no_longer_needed=%lld didnt_sign_up=%lld spam=%lld offensive=%lld "
+      "no_reason=%lld reports=%lld\n",
+      (long long)c.no_longer_needed(), (long long)c.didnt_sign_up(), (long long)c.spam(),
+      (long long)c.offensive_messages(), (long long)c.no_reason(), (long long)c.reports());
   std::printf("  limit:      %s (%s, level %d%s), used %lld, pending %lld\n",
               s.limit() < 0 ? "unlimited" : absl::StrCat(s.limit()).c_str(),
               v1::MessagingTier_Name(s.tier()).c_str(), s.tier_level(),
-              s.per_portfolio_limit() ? ", shared by the portfolio" : "",
-              (long long)s.used(), (long long)s.pending());
+              s.per_portfolio_limit() ? ", shared by the portfolio" : "", (long long)s.used(),
+              (long long)s.pending());
   std::printf("  unique 7d:  %lld\n", (long long)s.unique_customers_7d());
   if (s.upgrade_pending()) {
-    std::printf("  upgrade:    to %lld at %s\n", (long long)s.upgrade_limit(), When(s.upgrade_at_unix_ms()).c_str());
+    std::printf("  upgrade:    to %lld at %s\n", (long long)s.upgrade_limit(),
+                When(s.upgrade_at_unix_ms()).c_str());
   }
   if (s.flagged()) {
     std::printf("  flagged:    since %s, settles %s\n", When(s.flagged_since_unix_ms()).c_str(),
                 When(s.flag_settles_at_unix_ms()).c_str());
   }
-  if (s.next_slot_free_unix_ms()) std::printf("  next slot:  %s\n", When(s.next_slot_free_unix_ms()).c_str());
+  if (s.next_slot_free_unix_ms())
+    std::printf("  next slot:  %s\n", When(s.next_slot_free_unix_ms()).c_str());
 }
 
 int Report(const grpc::Status& s) {
@@ -226,8 +244,9 @@ int main(int argc, char** argv) {
     if (!absl::GetFlag(FLAGS_session).empty()) {
       v1::SessionType t;
       if (!ParseEnum(v1::SessionType_descriptor(), absl::GetFlag(FLAGS_session), &t)) {
-        return Usage("--session: unknown type (text, image, video, audio, document, sticker, "
-                     "contacts, location, interactive_list, reply_buttons, single_product, multi_product)");
+        return Usage(
+            "--session: unknown type (text, image, video, audio, document, sticker, "
+            "contacts, location, interactive_list, reply_buttons, single_product, multi_product)");
       }
       v1::SessionRef* ses = req.mutable_session();
       ses->set_type(t);
@@ -261,29 +280,42 @@ int main(int argc, char** argv) {
     req.set_business_number(absl::GetFlag(FLAGS_number));
     req.set_customer(absl::GetFlag(FLAGS_customer));
     const std::string type = absl::GetFlag(FLAGS_type);
-    if (type == "inbound") req.mutable_inbound()->set_text(absl::GetFlag(FLAGS_text));
-    else if (type == "delivered") req.mutable_delivered();
-    else if (type == "failed") req.mutable_delivery_failed();
-    else if (type == "reported") req.mutable_reported();
-    else if (type == "opt_out") req.mutable_opt_out();
+    if (type == "inbound")
+      req.mutable_inbound()->set_text(absl::GetFlag(FLAGS_text));
+    else if (type == "delivered")
+      req.mutable_delivered();
+    else if (type == "failed")
+      req.mutable_delivery_failed();
+    else if (type == "reported")
+      req.mutable_reported();
+    else if (type == "opt_out")
+      req.mutable_opt_out();
     else if (type == "blocked") {
       v1::BlockReason r;
-      if (!ParseEnum(v1::BlockReason_descriptor(), absl::GetFlag(FLAGS_reason), &r)) return Usage("--reason: unknown");
+      if (!ParseEnum(v1::BlockReason_descriptor(), absl::GetFlag(FLAGS_reason), &r))
+        return Usage("--reason: unknown");
       req.mutable_blocked()->set_reason(r);
     } else if (type == "opt_in") {
       v1::OptInSource src;
-      if (!ParseEnum(v1::OptInSource_descriptor(), absl::GetFlag(FLAGS_source), &src)) return Usage("--source: unknown");
+      if (!ParseEnum(v1::OptInSource_descriptor(), absl::GetFlag(FLAGS_source), &src))
+        return Usage("--source: unknown");
       req.mutable_opt_in()->set_source(src);
-      for (const std::string& topic : absl::GetFlag(FLAGS_topics)) req.mutable_opt_in()->add_topics(topic);
+      for (const std::string& topic : absl::GetFlag(FLAGS_topics))
+        req.mutable_opt_in()->add_topics(topic);
     } else {
       return Usage("--type: inbound, delivered, failed, blocked, reported, opt_in or opt_out");
     }
     v1::EventResponse r;
     grpc::Status s = svc->ReportEvent(&ctx, req, &r);
     if (s.ok()) {
-      if (absl::GetFlag(FLAGS_json)) Print(r);
-      else std::printf("ok%s%s\n", r.delivery_outcome() ? absl::StrCat(" ", v1::DeliveryOutcome_Name(r.delivery_outcome())).c_str() : "",
-                       r.opted_out() ? " (opt-out keyword: customer opted out)" : "");
+      if (absl::GetFlag(FLAGS_json))
+        Print(r);
+      else
+        std::printf("ok%s%s\n",
+                    r.delivery_outcome()
+                        ? absl::StrCat(" ", v1::DeliveryOutcome_Name(r.delivery_outcome())).c_str()
+                        : "",
+                    r.opted_out() ? " (opt-out keyword: customer opted out)" : "");
     }
     return Report(s);
   }
@@ -321,8 +353,10 @@ int main(int argc, char** argv) {
     t.set_language(absl::GetFlag(FLAGS_language));
     v1::TemplateCategory c;
     v1::TemplateStatus st;
-    if (!ParseEnum(v1::TemplateCategory_descriptor(), absl::GetFlag(FLAGS_category), &c)) return Usage("--category: unknown");
-    if (!ParseEnum(v1::TemplateStatus_descriptor(), absl::GetFlag(FLAGS_status), &st)) return Usage("--status: unknown");
+    if (!ParseEnum(v1::TemplateCategory_descriptor(), absl::GetFlag(FLAGS_category), &c))
+      return Usage("--category: unknown");
+    if (!ParseEnum(v1::TemplateStatus_descriptor(), absl::GetFlag(FLAGS_status), &st))
+      return Usage("--status: unknown");
     t.set_category(c);
     t.set_status(st);
     t.set_topic(absl::GetFlag(FLAGS_topic));
@@ -347,7 +381,8 @@ int main(int argc, char** argv) {
         b->set_text(parts[1]);
         b->set_phone_number(parts[2]);
       } else {
-        return Usage(absl::StrCat("--buttons: cannot read '", spec, "' (quick:TEXT, url:TEXT:URL, phone:TEXT:NUMBER)"));
+        return Usage(absl::StrCat("--buttons: cannot read '", spec,
+                                  "' (quick:TEXT, url:TEXT:URL, phone:TEXT:NUMBER)"));
       }
     }
     v1::PutTemplateResponse r;
@@ -371,8 +406,10 @@ int main(int argc, char** argv) {
     v1::AdvanceClockResponse r;
     grpc::Status s = admin->AdvanceClock(&ctx, req, &r);
     if (s.ok()) {
-      if (absl::GetFlag(FLAGS_json)) Print(r);
-      else std::printf("now %s\n", When(r.now_unix_ms()).c_str());
+      if (absl::GetFlag(FLAGS_json))
+        Print(r);
+      else
+        std::printf("now %s\n", When(r.now_unix_ms()).c_str());
     }
     return Report(s);
   }

@@ -27,20 +27,25 @@
 #include "server/token_authority.h"
 #include "storage/state_store.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "Address to listen on (port 0 picks a free one).");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "Address to listen on (port 0 picks a free one).");
 ABSL_FLAG(std::string, data_dir, "./data", "RocksDB directory (created if missing).");
 ABSL_FLAG(std::string, durability, "process",
           "process: WAL write before each answer (survives kill -9); machine: WAL fsync too.");
-ABSL_FLAG(std::string, profile, "brief-2023", "Base policy profile: brief-2023 or platform-2025-10.");
-ABSL_FLAG(std::string, config, "", "ProfileConfig file (protobuf text format) over the base profile.");
+ABSL_FLAG(std::string, profile, "brief-2023",
+          "Base policy profile: brief-2023 or platform-2025-10.");
+ABSL_FLAG(std::string, config, "",
+          "ProfileConfig file (protobuf text format) over the base profile.");
 ABSL_FLAG(bool, migrate_profile, false,
           "Start on a data directory written under another profile: place every pool's limit on "
           "this profile's ladder (nearest level, ties to the lower) and record this profile.");
-ABSL_FLAG(std::string, fake_clock, "",
-          "Test mode: start a fake clock at this RFC 3339 time and allow PolicyAdmin.AdvanceClock.");
+ABSL_FLAG(
+    std::string, fake_clock, "",
+    "Test mode: start a fake clock at this RFC 3339 time and allow PolicyAdmin.AdvanceClock.");
 ABSL_FLAG(int, max_batch, 10000, "Most checks in one CheckBatch.");
 ABSL_FLAG(int, max_numbers, 65536, "Most business phone numbers the server will register.");
-ABSL_FLAG(int64_t, memtable_budget_mb, 256, "Memory for RocksDB's memtables, all families together (MiB).");
+ABSL_FLAG(int64_t, memtable_budget_mb, 256,
+          "Memory for RocksDB's memtables, all families together (MiB).");
 ABSL_FLAG(int, max_message_bytes, 4 << 20,
           "Largest request accepted (bytes); larger ones get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int, max_inflight, 256,
@@ -50,11 +55,16 @@ ABSL_FLAG(int64_t, memory_quota_mb, 1024,
 ABSL_FLAG(absl::Duration, sweep_interval, absl::Seconds(60),
           "How often expired conversations and windows are garbage-collected.");
 ABSL_FLAG(std::string, port_file, "", "Write the bound port here once serving (for tests).");
-ABSL_FLAG(std::string, tokens_file, "",
-          "Callers' tokens (SHA-256 hashes, one per line: '<hash> admin' or '<hash> business <id>'). "
-          "Empty: no authentication (every caller is an admin), for loopback development.");
-ABSL_FLAG(std::string, tls_cert_file, "", "PEM certificate chain: serve TLS (with --tls_key_file).");
+ABSL_FLAG(
+    std::string, tokens_file, "",
+    "Callers' tokens (SHA-256 hashes, one per line: '<hash> admin' or '<hash> business <id>'). "
+    "Empty: no authentication (every caller is an admin), for loopback development.");
+ABSL_FLAG(std::string, tls_cert_file, "",
+          "PEM certificate chain: serve TLS (with --tls_key_file).");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.");
+ABSL_FLAG(int, test_delay_before_admit_ms, 0,
+          "For tests only, never in production: every PolicyService call sleeps this long "
+          "(milliseconds) after it arrives and before its deadline is checked. 0: no delay.");
 
 namespace {
 
@@ -119,11 +129,12 @@ int main(int argc, char** argv) {
       (*store)->CheckProfile(*profile, absl::GetFlag(FLAGS_migrate_profile));
   if (!profile_check.ok()) return Fail(std::string(profile_check.status().message()));
   if (profile_check->outcome == ProfileCheck::Outcome::kMigrated) {
-    std::fprintf(stderr,
-                 "policy_server: migrated %s from profile %s: %lld pools, %lld conversations moved\n",
-                 data_dir.c_str(), profile_check->stored.c_str(),
-                 static_cast<long long>(profile_check->pools_migrated),
-                 static_cast<long long>(profile_check->conversations_migrated));
+    std::fprintf(
+        stderr,
+        "policy_server: migrated %s from profile %s: %lld pools, %lld conversations moved\n",
+        data_dir.c_str(), profile_check->stored.c_str(),
+        static_cast<long long>(profile_check->pools_migrated),
+        static_cast<long long>(profile_check->conversations_migrated));
   }
   if (absl::GetFlag(FLAGS_max_numbers) < 1) return Fail("--max_numbers must be at least 1");
   PolicyEngine engine(*profile, clock, store->get(), /*shards=*/16,
@@ -156,8 +167,18 @@ int main(int argc, char** argv) {
     options.pem_key_cert_pairs.push_back(pair);
     creds = grpc::SslServerCredentials(options);
   }
+  if (absl::GetFlag(FLAGS_test_delay_before_admit_ms) < 0) {
+    return Fail("--test_delay_before_admit_ms must not be negative");
+  }
+  if (absl::GetFlag(FLAGS_test_delay_before_admit_ms) > 0) {
+    std::fprintf(stderr,
+                 "policy_server: --test_delay_before_admit_ms=%d: every call waits that long "
+                 "(a test setting)\n",
+                 absl::GetFlag(FLAGS_test_delay_before_admit_ms));
+  }
   PolicyServiceImpl service(&engine, absl::GetFlag(FLAGS_max_batch), auth.get(),
-                            absl::GetFlag(FLAGS_max_inflight));
+                            absl::GetFlag(FLAGS_max_inflight),
+                            absl::Milliseconds(absl::GetFlag(FLAGS_test_delay_before_admit_ms)));
   PolicyAdminImpl admin(&engine, fake_clock.get(), auth.get());
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

@@ -4,7 +4,7 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 #include "server/proto_convert.h"
 
 namespace wapolicy {
@@ -43,11 +43,16 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const grpc::Sta
 
 grpc::Status PolicyServiceImpl::Admit(const grpc::CallbackServerContext* ctx,
                                       InflightLimiter::Slot* slot) {
+  if (test_delay_before_admit_ > absl::ZeroDuration()) {
+    // Tests only (--test_delay_before_admit_ms): the call arrived in time but
+    // waits here, so its deadline can pass before the check below.
+    absl::SleepFor(test_delay_before_admit_);
+  }
   *slot = limiter_.Acquire();
   if (!*slot) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                        absl::StrCat("server busy: ", limiter_.max(),
-                                     " calls in flight; retry with backoff"));
+    return grpc::Status(
+        grpc::StatusCode::RESOURCE_EXHAUSTED,
+        absl::StrCat("server busy: ", limiter_.max(), " calls in flight; retry with backoff"));
   }
   if (ctx->deadline() < std::chrono::system_clock::now()) {
     return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED, "deadline passed before the call ran");
@@ -64,9 +69,8 @@ absl::Status PolicyServiceImpl::MayUse(const Caller& caller, PhoneNumber number)
   if (caller.admin) return absl::OkStatus();
   absl::StatusOr<std::string> business = engine_->BusinessOf(number);
   if (!business.ok() || *business != caller.business_id) {
-    return absl::PermissionDeniedError(absl::StrCat("business_number ", number.E164(),
-                                                    " is not a number of business ",
-                                                    caller.business_id));
+    return absl::PermissionDeniedError(absl::StrCat(
+        "business_number ", number.E164(), " is not a number of business ", caller.business_id));
   }
   return absl::OkStatus();
 }
@@ -91,9 +95,9 @@ grpc::Status PolicyServiceImpl::DecideBatch(
     const Caller& caller, const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
     google::protobuf::RepeatedPtrField<v1::CheckResult>* results) {
   if (checks.size() > max_batch_) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        absl::StrCat("checks: at most ", max_batch_, " per batch, got ",
-                                     checks.size()));
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("checks: at most ", max_batch_, " per batch, got ", checks.size()));
   }
   // Invalid entries are answered with their error; the rest are decided in
   // one engine call (one lock, one durable write).
@@ -112,8 +116,8 @@ grpc::Status PolicyServiceImpl::DecideBatch(
       valid.push_back(*std::move(m));
     } else {
       // Name the entry only on the (rare) error path.
-      errors[i] = absl::Status(m.status().code(),
-                               absl::StrCat("checks[", i, "].", m.status().message()));
+      errors[i] =
+          absl::Status(m.status().code(), absl::StrCat("checks[", i, "].", m.status().message()));
     }
   }
   std::vector<absl::StatusOr<Decision>> decided = engine_->CheckBatch(valid);
@@ -305,8 +309,8 @@ grpc::Status PolicyAdminImpl::RequireAdmin(const grpc::ServerContext* ctx) const
   return grpc::Status::OK;
 }
 
-#define WAPOLICY_REQUIRE_ADMIN(ctx)                          \
-  do {                                                       \
+#define WAPOLICY_REQUIRE_ADMIN(ctx)                            \
+  do {                                                         \
     if (grpc::Status s = RequireAdmin(ctx); !s.ok()) return s; \
   } while (0)
 
@@ -345,8 +349,8 @@ grpc::Status PolicyAdminImpl::RemoveTemplate(grpc::ServerContext* ctx,
   return ToGrpc(engine_->RemoveTemplate(req->business_id(), req->name(), req->language()));
 }
 
-grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext* ctx, const v1::GetTemplateRequest* req,
-                                          v1::Template* out) {
+grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext* ctx,
+                                          const v1::GetTemplateRequest* req, v1::Template* out) {
   WAPOLICY_REQUIRE_ADMIN(ctx);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   absl::StatusOr<MessageTemplate> t =
@@ -373,7 +377,8 @@ grpc::Status PolicyAdminImpl::AdvanceClock(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-grpc::Status PolicyAdminImpl::GetServerInfo(grpc::ServerContext* ctx, const v1::GetServerInfoRequest*,
+grpc::Status PolicyAdminImpl::GetServerInfo(grpc::ServerContext* ctx,
+                                            const v1::GetServerInfoRequest*,
                                             v1::GetServerInfoResponse* out) {
   WAPOLICY_REQUIRE_ADMIN(ctx);
   out->set_profile_name(engine_->profile().name);

@@ -1,3 +1,18 @@
+// The gRPC services of policy_server, translating protos to PolicyEngine
+// calls:
+//  - PolicyServiceImpl, the send pipelines' API (Check, CheckBatch, the Decide
+//    stream, ReportEvent(s), GetNumberState), on gRPC's callback API so that
+//    decisions run on gRPC's own threads. Every call is admitted first: past
+//    the in-flight bound it gets RESOURCE_EXHAUSTED, and once its deadline
+//    has passed DEADLINE_EXCEEDED, with nothing applied.
+//  - PolicyAdminImpl, the operators' API (businesses, numbers, templates, the
+//    fake clock); admin tokens only when authentication is on.
+//
+//   PolicyServiceImpl service(&engine, /*max_batch=*/10000, auth.get(), /*max_inflight=*/256);
+//   PolicyAdminImpl admin(&engine, fake_clock.get(), auth.get());
+//   grpc::ServerBuilder builder;
+//   builder.RegisterService(&service);
+//   builder.RegisterService(&admin);
 #ifndef WAPOLICY_SERVER_POLICY_SERVICE_H_
 #define WAPOLICY_SERVER_POLICY_SERVICE_H_
 
@@ -5,6 +20,7 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/time/time.h"
 #include "google/protobuf/arena.h"
 #include "google/protobuf/repeated_field.h"
 #include "grpcpp/support/message_allocator.h"
@@ -103,9 +119,17 @@ class PhoneNumberCache;  // server/proto_convert.h
 class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
  public:
   // `auth` may be null: every caller is then an admin (loopback development).
+  // `test_delay_before_admit`, for tests only: every call sleeps this long in
+  // Admit before its deadline is checked (zero: no sleep), so a test can make a
+  // call's deadline pass on the server after the call arrived.
   PolicyServiceImpl(PolicyEngine* engine, int max_batch, const TokenAuthority* auth = nullptr,
-                    int max_inflight = 1 << 20)
-      : engine_(engine), max_batch_(max_batch), auth_(auth), limiter_(max_inflight) {
+                    int max_inflight = 1 << 20,
+                    absl::Duration test_delay_before_admit = absl::ZeroDuration())
+      : engine_(engine),
+        max_batch_(max_batch),
+        auth_(auth),
+        limiter_(max_inflight),
+        test_delay_before_admit_(test_delay_before_admit) {
     SetMessageAllocatorFor_CheckBatch(&batch_allocator_);
     SetMessageAllocatorFor_ReportEvents(&events_allocator_);
   }
@@ -151,6 +175,7 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   const int max_batch_;
   const TokenAuthority* auth_;
   InflightLimiter limiter_;
+  const absl::Duration test_delay_before_admit_;  // Tests only; zero in production.
   DecisionIds ids_;
   ArenaMessageAllocator<v1::CheckBatchRequest, v1::CheckBatchResponse> batch_allocator_;
   ArenaMessageAllocator<v1::EventBatchRequest, v1::EventBatchResponse> events_allocator_;

@@ -1,3 +1,10 @@
+// The policy profile the server runs: a base profile chosen by name
+// (--profile) with a ProfileConfig in protobuf text format laid over it
+// (--config; proto/wapolicy/v1/config.proto), then validated.
+//
+//   absl::StatusOr<PolicyProfile> p = BaseProfile("brief-2023");
+//   if (p.ok()) p = ApplyProfileConfig(*p, "ladder: [250, 1000, -1] revision: 2");
+//   if (!p.ok()) return Fail(std::string(p.status().message()));
 #ifndef WAPOLICY_SERVER_PROFILE_CONFIG_H_
 #define WAPOLICY_SERVER_PROFILE_CONFIG_H_
 

@@ -6,9 +6,10 @@ namespace wapolicy {
 namespace {
 
 TEST(ProfileConfigTest, OverridesOnlyWhatIsSet) {
-  auto p = ApplyProfileConfig(DefaultProfile(),
-                              "name: 'acme' revision: 7 ladder: [10, 20, -1] verified_start_level: 0 "
-                              "quality { weight_spam: 5 low_threshold: 50 }");
+  auto p =
+      ApplyProfileConfig(DefaultProfile(),
+                         "name: 'acme' revision: 7 ladder: [10, 20, -1] verified_start_level: 0 "
+                         "quality { weight_spam: 5 low_threshold: 50 }");
   ASSERT_TRUE(p.ok()) << p.status();
   EXPECT_EQ(p->name, "acme");
   EXPECT_EQ(p->revision, 7);
@@ -17,7 +18,9 @@ TEST(ProfileConfigTest, OverridesOnlyWhatIsSet) {
   EXPECT_EQ(p->quality.low_threshold, 50);
   EXPECT_EQ(p->quality.medium_threshold, DefaultProfile().quality.medium_threshold);
   EXPECT_EQ(p->service_window, absl::Hours(24));
-  auto q = ApplyProfileConfig(DefaultProfile(), "frequency_cap_per_day: 0 scoped_opt_in: false opt_out_keywords: ['BASTA']");
+  auto q = ApplyProfileConfig(
+      DefaultProfile(),
+      "frequency_cap_per_day: 0 scoped_opt_in: false opt_out_keywords: ['BASTA']");
   ASSERT_TRUE(q.ok()) << q.status();
   EXPECT_EQ(q->frequency_cap_per_day, 0);
   EXPECT_FALSE(q->scoped_opt_in);

@@ -1,3 +1,12 @@
+// Translation between the wire API (proto/wapolicy/v1/policy.proto) and the
+// policy core. Every function that reads a request validates it and names
+// the offending field (after a prefix such as "checks[3]." in a batch);
+// ToGrpc carries an absl::Status's code and message to the client.
+//
+//   absl::StatusOr<OutgoingMessage> m = FromProto(request);
+//   if (!m.ok()) return ToGrpc(m.status());  // INVALID_ARGUMENT naming the field.
+//   absl::StatusOr<Decision> d = engine->Check(*m);
+//   if (d.ok()) ToProto(*d, engine->profile(), &response);
 #ifndef WAPOLICY_SERVER_PROTO_CONVERT_H_
 #define WAPOLICY_SERVER_PROTO_CONVERT_H_
 
@@ -12,9 +21,6 @@
 #include "proto/wapolicy/v1/policy.pb.h"
 
 namespace wapolicy {
-
-// Translation between the wire API and the policy core. Every function that
-// reads a request validates it and names the offending field.
 
 // Parses each distinct formatted number string of a batch once: a batch
 // repeats its business number in every entry, and often its customers.
@@ -34,7 +40,8 @@ class PhoneNumberCache {
 absl::StatusOr<PhoneNumber> ParsePhoneField(absl::string_view field, absl::string_view text,
                                             absl::string_view prefix = "",
                                             PhoneNumberCache* cache = nullptr);
-absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::string_view prefix = "",
+absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req,
+                                          absl::string_view prefix = "",
                                           PhoneNumberCache* cache = nullptr);
 absl::StatusOr<SignalKind> FromProto(v1::BlockReason r);
 absl::StatusOr<OptInSource> FromProto(v1::OptInSource s);

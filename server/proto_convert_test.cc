@@ -12,9 +12,14 @@ TEST(PhoneNumberCacheTest, AnswersWhatParseAnswers) {
   PhoneNumberCache cache;
   // The strings a batch names, each several times: canonical, formatted,
   // and refused.
-  const std::vector<std::string> texts = {"+447700900001", "+44 07700 900001", "+4407700900001",
-                                          "14155550123",   "+999999999999999", "+1 555 0123",
-                                          "",              "+447700900001"};
+  const std::vector<std::string> texts = {"+447700900001",
+                                          "+44 07700 900001",
+                                          "+4407700900001",
+                                          "14155550123",
+                                          "+999999999999999",
+                                          "+1 555 0123",
+                                          "",
+                                          "+447700900001"};
   for (int round = 0; round < 3; ++round) {
     for (const std::string& text : texts) {
       const absl::StatusOr<PhoneNumber> want = PhoneNumber::Parse(text);

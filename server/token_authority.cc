@@ -8,7 +8,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -30,13 +29,16 @@ absl::StatusOr<std::unique_ptr<TokenAuthority>> TokenAuthority::Parse(absl::stri
     ++line_no;
     line = absl::StripAsciiWhitespace(line.substr(0, line.find('#')));
     if (line.empty()) continue;
-    std::vector<absl::string_view> f = absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+    std::vector<absl::string_view> f =
+        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
     auto bad = [&](absl::string_view why) {
       return absl::InvalidArgumentError(absl::StrCat("tokens file line ", line_no, ": ", why));
     };
     const std::string hash = absl::AsciiStrToLower(f[0]);
-    if (hash.size() != 64 || !std::all_of(hash.begin(), hash.end(), [](char c) { return absl::ascii_isxdigit(c); })) {
-      return bad("expected the token's SHA-256 as 64 hex digits (tokens are never stored in clear)");
+    if (hash.size() != 64 ||
+        !std::all_of(hash.begin(), hash.end(), [](char c) { return absl::ascii_isxdigit(c); })) {
+      return bad(
+          "expected the token's SHA-256 as 64 hex digits (tokens are never stored in clear)");
     }
     Caller c;
     if (f.size() == 2 && f[1] == "admin") {

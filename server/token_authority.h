@@ -1,3 +1,10 @@
+// Who is calling policy_server: bearer tokens checked against a file of their
+// SHA-256 hashes (--tokens_file), each token an admin or one business.
+//
+//   absl::StatusOr<std::unique_ptr<TokenAuthority>> auth = TokenAuthority::LoadFile(path);
+//   if (!auth.ok()) return Fail(std::string(auth.status().message()));
+//   absl::StatusOr<Caller> caller = (*auth)->Authenticate(ctx->client_metadata());
+//   if (caller.ok() && !caller->admin) { /* only caller->business_id's numbers */ }
 #ifndef WAPOLICY_SERVER_TOKEN_AUTHORITY_H_
 #define WAPOLICY_SERVER_TOKEN_AUTHORITY_H_
 

@@ -39,10 +39,8 @@ absl::Status ForEachRecord(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, F f
 // Two conversation slots of one customer that land in one pool (pools merged
 // by a change of limit scope): the one that ends later, and the latest start.
 ConversationWindow MergeWindows(const ConversationWindow& a, const ConversationWindow& b) {
-  ConversationWindow w = a.slot_end_us > b.slot_end_us ||
-                                 (a.slot_end_us == b.slot_end_us && !a.pending)
-                             ? a
-                             : b;
+  ConversationWindow w =
+      a.slot_end_us > b.slot_end_us || (a.slot_end_us == b.slot_end_us && !a.pending) ? a : b;
   w.last_start_us = std::max(a.last_start_us, b.last_start_us);
   return w;
 }
@@ -50,8 +48,8 @@ ConversationWindow MergeWindows(const ConversationWindow& a, const ConversationW
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<RocksStateStore>> RocksStateStore::Open(const std::string& dir,
-                                                                        Durability durability,
-                                                                        int64_t memtable_budget_mb) {
+                                                                       Durability durability,
+                                                                       int64_t memtable_budget_mb) {
   std::unique_ptr<RocksStateStore> store(new RocksStateStore());
   store->durability_ = durability;
   rocksdb::DBOptions options;
@@ -61,7 +59,8 @@ absl::StatusOr<std::unique_ptr<RocksStateStore>> RocksStateStore::Open(const std
   options.max_background_jobs = 2;
   // One memory budget for every family's memtables: without it each of the
   // eight families could hold 3 x 128 MiB before flushing.
-  options.db_write_buffer_size = static_cast<size_t>(std::max<int64_t>(memtable_budget_mb, 8)) << 20;
+  options.db_write_buffer_size = static_cast<size_t>(std::max<int64_t>(memtable_budget_mb, 8))
+                                 << 20;
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   rocksdb::ColumnFamilyOptions cf_options;
   // Writes dominate and the whole state is read only at start: large
@@ -131,8 +130,9 @@ absl::Status RocksStateStore::Write(const std::vector<StateChanges>& group) {
     for (const StateChange& c : changes) {
       rocksdb::ColumnFamilyHandle* cf = families_[static_cast<int>(c.family)];
       const rocksdb::Slice key(c.key.data(), c.key.size());
-      rocksdb::Status s = c.erase ? batch.Delete(cf, key)
-                                  : batch.Put(cf, key, rocksdb::Slice(c.value.data(), c.value.size()));
+      rocksdb::Status s = c.erase
+                              ? batch.Delete(cf, key)
+                              : batch.Put(cf, key, rocksdb::Slice(c.value.data(), c.value.size()));
       if (!s.ok()) return FromRocks(s, "building write batch");
     }
   }
@@ -175,8 +175,8 @@ absl::StatusOr<ProfileCheck> RocksStateStore::CheckProfile(const PolicyProfile& 
   const ProfileIdentity running = IdentityOf(profile);
   ProfileCheck check;
   std::string value;
-  rocksdb::Status got = db_->Get(rocksdb::ReadOptions(), families_[kMetaFamily],
-                                 ToSlice(kProfileKey), &value);
+  rocksdb::Status got =
+      db_->Get(rocksdb::ReadOptions(), families_[kMetaFamily], ToSlice(kProfileKey), &value);
   if (got.IsNotFound()) {
     absl::StatusOr<bool> any = HasAnyRecord();
     if (!any.ok()) return any.status();
@@ -188,9 +188,9 @@ absl::StatusOr<ProfileCheck> RocksStateStore::CheckProfile(const PolicyProfile& 
     rocksdb::WriteOptions wo;
     wo.sync = true;
     const std::string record = EncodeProfile(ProfileRecord{running});
-    if (absl::Status s = FromRocks(db_->Put(wo, families_[kMetaFamily], ToSlice(kProfileKey),
-                                            ToSlice(record)),
-                                   "recording the profile");
+    if (absl::Status s =
+            FromRocks(db_->Put(wo, families_[kMetaFamily], ToSlice(kProfileKey), ToSlice(record)),
+                      "recording the profile");
         !s.ok()) {
       return s;
     }
@@ -214,8 +214,8 @@ absl::StatusOr<ProfileCheck> RocksStateStore::CheckProfile(const PolicyProfile& 
     return absl::FailedPreconditionError(ProfileMismatchMessage(stored->profile, running));
   }
   if (absl::Status s = Migrate(stored->profile, running, &check); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("migrating from profile ", check.stored, ": ",
-                                               s.message()));
+    return absl::Status(s.code(),
+                        absl::StrCat("migrating from profile ", check.stored, ": ", s.message()));
   }
   check.outcome = ProfileCheck::Outcome::kMigrated;
   return check;

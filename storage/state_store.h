@@ -1,13 +1,22 @@
+// Durable state for the policy core: RocksStateStore keeps every state record
+// in an embedded RocksDB and is the engine's StateJournal, so a change is in
+// the WAL (fsynced in machine durability) before its answer is sent. At start
+// the directory's recorded profile is checked (or migrated), then the engine
+// is rebuilt from the records.
+//
+//   auto store = RocksStateStore::Open(dir, Durability::kProcess);
+//   absl::StatusOr<ProfileCheck> check = (*store)->CheckProfile(profile, /*migrate=*/false);
+//   PolicyEngine engine(profile, &clock, store->get());
+//   absl::StatusOr<int64_t> loaded = (*store)->LoadInto(engine);
 #ifndef WAPOLICY_STORAGE_STATE_STORE_H_
 #define WAPOLICY_STORAGE_STATE_STORE_H_
 
+#include <condition_variable>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
-
-#include <condition_variable>
-#include <mutex>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -35,16 +44,17 @@ struct ProfileCheck {
     kMigrated,  // Written under another profile; pools moved onto this one.
   };
   Outcome outcome = Outcome::kSame;
-  std::string stored;         // DescribeProfile of the profile found (kSame, kMigrated).
-  int64_t pools_migrated = 0;        // Pool records rewritten (kMigrated).
+  std::string stored;                  // DescribeProfile of the profile found (kSame, kMigrated).
+  int64_t pools_migrated = 0;          // Pool records rewritten (kMigrated).
   int64_t conversations_migrated = 0;  // Ledger records moved to other pools (scope change).
 };
 
 // The policy core's state in an embedded RocksDB: one column family per
 // StateFamily, plus "meta" holding the profile the data was written under
-// (policy/record_codec.h: ProfileRecord). Group commit: changes appended while a write is in flight are
-// written together by the next waiter, as one atomic WriteBatch through the
-// WAL (fsynced in machine durability), so concurrent requests share writes.
+// (policy/record_codec.h: ProfileRecord). Group commit: changes appended
+// while a write is in flight are written together by the next waiter, as one
+// atomic WriteBatch through the WAL (fsynced in machine durability), so
+// concurrent requests share writes.
 class RocksStateStore final : public StateJournal {
  public:
   // `memtable_budget_mb` bounds the memory of all column families' memtables

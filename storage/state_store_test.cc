@@ -1,7 +1,7 @@
 #include "storage/state_store.h"
 
-#include <cstdlib>
 #include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <thread>
@@ -30,7 +30,10 @@ TEST(RocksStateStoreTest, CommitsSurviveReopenAndRebuildTheEngine) {
     PolicyEngine engine(DefaultProfile(), &clock, store->get());
     ASSERT_TRUE(engine.UpsertBusiness("acme", true, false).ok());
     ASSERT_TRUE(engine.RegisterNumber(biz, "acme").ok());
-    ASSERT_TRUE(engine.PutTemplate("acme", {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved}).ok());
+    ASSERT_TRUE(
+        engine
+            .PutTemplate("acme", {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved})
+            .ok());
     ASSERT_TRUE(engine.RecordOptIn(biz, c, OptInSource::kSms).ok());
     OutgoingMessage m{biz, c, MessageKind::kTemplate, "t", "en"};
     ASSERT_TRUE(engine.Check(m)->allowed);
@@ -88,8 +91,12 @@ TEST(RocksStateStoreTest, EngineUnderConcurrentMixedLoadStaysConsistent) {
     PolicyEngine engine(profile, &clock, store->get());
     ASSERT_TRUE(engine.UpsertBusiness("acme", true, false).ok());
     ASSERT_TRUE(engine.RegisterNumber(biz, "acme").ok());
-    ASSERT_TRUE(engine.PutTemplate("acme", {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved}).ok());
-    for (int i = 0; i < 2000; ++i) ASSERT_TRUE(engine.RecordOptIn(biz, customer(i), OptInSource::kSms).ok());
+    ASSERT_TRUE(
+        engine
+            .PutTemplate("acme", {"t", "en", TemplateCategory::kUtility, TemplateStatus::kApproved})
+            .ok());
+    for (int i = 0; i < 2000; ++i)
+      ASSERT_TRUE(engine.RecordOptIn(biz, customer(i), OptInSource::kSms).ok());
     std::atomic<int> admitted{0};
     std::vector<std::thread> threads;
     for (int t = 0; t < 4; ++t) {
@@ -142,11 +149,13 @@ std::vector<rocksdb::ColumnFamilyDescriptor> AllFamilies() {
 std::map<std::string, std::string> ReadFamily(const std::string& dir, int index) {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* db = nullptr;
-  EXPECT_TRUE(rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir, AllFamilies(), &handles, &db).ok());
+  EXPECT_TRUE(
+      rocksdb::DB::OpenForReadOnly(rocksdb::DBOptions(), dir, AllFamilies(), &handles, &db).ok());
   std::map<std::string, std::string> out;
   if (db == nullptr) return out;
   std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), handles[index]));
-  for (it->SeekToFirst(); it->Valid(); it->Next()) out[it->key().ToString()] = it->value().ToString();
+  for (it->SeekToFirst(); it->Valid(); it->Next())
+    out[it->key().ToString()] = it->value().ToString();
   it.reset();
   for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
   delete db;
@@ -253,10 +262,12 @@ TEST(RocksStateStoreProfileTest, AnotherProfileIsRefusedNamingWhatDiffers) {
     const std::string msg(check.status().message());
     EXPECT_NE(msg.find("data directory was written under profile brief-2023 rev 1 ladder "
                        "[250,1000,10000,100000,unlimited] per number"),
-              std::string::npos) << msg;
+              std::string::npos)
+        << msg;
     EXPECT_NE(msg.find("this server runs platform-2025-10 rev 1 ladder "
                        "[250,2000,10000,100000,unlimited] per portfolio"),
-              std::string::npos) << msg;
+              std::string::npos)
+        << msg;
     EXPECT_NE(msg.find("differs in name, ladder, limit scope"), std::string::npos) << msg;
     EXPECT_NE(msg.find("--migrate_profile"), std::string::npos) << msg;
 
@@ -374,8 +385,10 @@ TEST(RocksStateStoreProfileTest, DataWithoutAProfileRecordIsRefused) {
   {
     auto store = RocksStateStore::Open(dir, Durability::kProcess);
     ASSERT_TRUE(store.ok());
-    ASSERT_TRUE((*store)->Commit({{StateFamily::kBusiness, false, ToRecordBytes("acme"),
-                                   ToRecordBytes("\1")}}).ok());
+    ASSERT_TRUE(
+        (*store)
+            ->Commit({{StateFamily::kBusiness, false, ToRecordBytes("acme"), ToRecordBytes("\1")}})
+            .ok());
   }
   auto store = RocksStateStore::Open(dir, Durability::kProcess);
   ASSERT_TRUE(store.ok());
@@ -400,7 +413,8 @@ TEST(RocksStateStoreProfileTest, RecordsOfANewerFormatAreRefused) {
     ASSERT_TRUE(rocksdb::DB::Open(options, dir, AllFamilies(), &handles, &db).ok());
     ProfileRecord r{IdentityOf(ProfileA()), kRecordFormatVersion + 1};
     ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[kStateFamilyCount],
-                        std::string(kProfileKey), EncodeProfile(r)).ok());
+                        std::string(kProfileKey), EncodeProfile(r))
+                    .ok());
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }

@@ -24,9 +24,11 @@ class AuthTest : public ::testing::Test {
                            << TokenAuthority::HashToken("root-token") << " admin\n"
                            << TokenAuthority::HashToken("acme-token") << " business acme\n"
                            << TokenAuthority::HashToken("globex-token") << " business globex\n";
-    server_ = std::make_unique<ServerProcess>(dir_, std::vector<std::string>{"--tokens_file=" + tokens_});
+    server_ =
+        std::make_unique<ServerProcess>(dir_, std::vector<std::string>{"--tokens_file=" + tokens_});
     ASSERT_TRUE(server_->Start());
-    for (auto [business, number] : {std::pair{"acme", kAcmeNumber}, std::pair{"globex", kGlobexNumber}}) {
+    for (auto [business, number] :
+         {std::pair{"acme", kAcmeNumber}, std::pair{"globex", kGlobexNumber}}) {
       grpc::ClientContext c1, c2;
       As(&c1, "root-token");
       As(&c2, "root-token");
@@ -163,9 +165,10 @@ TEST_F(AuthTest, AdminCallsNeedAnAdminToken) {
 TEST(TlsTest, ServesTlsWithTheGivenCertificate) {
   const std::string dir = MakeTempDir("tls");
   const std::string cert = dir + ".crt", key = dir + ".key";
-  const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-                          "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " + key +
-                          " -out " + cert + " >/dev/null 2>&1";
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+      key + " -out " + cert + " >/dev/null 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   ServerProcess server(dir, {"--tls_cert_file=" + cert, "--tls_key_file=" + key});
   ASSERT_TRUE(server.Start());
@@ -174,7 +177,8 @@ TEST(TlsTest, ServesTlsWithTheGivenCertificate) {
   pem << in.rdbuf();
   grpc::SslCredentialsOptions options;
   options.pem_root_certs = pem.str();
-  auto tls = v1::PolicyAdmin::NewStub(grpc::CreateChannel(server.address(), grpc::SslCredentials(options)));
+  auto tls = v1::PolicyAdmin::NewStub(
+      grpc::CreateChannel(server.address(), grpc::SslCredentials(options)));
   grpc::ClientContext c;
   v1::GetServerInfoResponse info;
   EXPECT_TRUE(tls->GetServerInfo(&c, v1::GetServerInfoRequest(), &info).ok());

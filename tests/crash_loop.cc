@@ -13,8 +13,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <fstream>
 #include <cstdio>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <set>
@@ -68,9 +68,9 @@ v1::CheckRequest TemplateCheck(int n, int c, bool dry_run) {
 std::unique_ptr<ServerProcess> StartAt(const std::string& dir, const std::string& config,
                                        absl::Time t) {
   auto s = std::make_unique<ServerProcess>(
-      dir, std::vector<std::string>{"--config=" + config,
-                                    "--fake_clock=" + absl::FormatTime(absl::RFC3339_full, t,
-                                                                       absl::UTCTimeZone())});
+      dir, std::vector<std::string>{
+               "--config=" + config,
+               "--fake_clock=" + absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone())});
   if (!s->Start()) {
     Fail("the server did not restart (database did not open?)");
     return nullptr;
@@ -173,7 +173,8 @@ void Verify(ServerProcess& server, Answered& a, const std::set<int>& all_opted_o
     r.set_dry_run(true);
     v1::Decision d;
     if (!server.service().Check(&ctx, r, &d).ok() || !d.allowed()) {
-      Fail(absl::StrCat("round ", round, ": service window ", Number(n), " <- ", Customer(c), " lost"));
+      Fail(absl::StrCat("round ", round, ": service window ", Number(n), " <- ", Customer(c),
+                        " lost"));
     }
   }
   for (int n = 0; n < kNumbers; ++n) {
@@ -186,10 +187,12 @@ void Verify(ServerProcess& server, Answered& a, const std::set<int>& all_opted_o
       continue;
     }
     if (s.used() > s.limit()) {
-      Fail(absl::StrCat("round ", round, ": ", Number(n), " holds ", s.used(), " > limit ", s.limit()));
+      Fail(absl::StrCat("round ", round, ": ", Number(n), " holds ", s.used(), " > limit ",
+                        s.limit()));
     }
     if (s.used() < held[n]) {
-      Fail(absl::StrCat("round ", round, ": ", Number(n), " holds ", s.used(), " < ", held[n], " answered"));
+      Fail(absl::StrCat("round ", round, ": ", Number(n), " holds ", s.used(), " < ", held[n],
+                        " answered"));
     }
     const int64_t signals = s.signals_7d().no_longer_needed();
     int64_t expected = 0;
@@ -207,7 +210,8 @@ int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   const std::string dir = MakeTempDir("crash_loop");
   const std::string config = dir + ".config";
-  std::ofstream(config) << "ladder: [" << kLimit << "] verified_start_level: 0 unverified_max_level: 0 "
+  std::ofstream(config) << "ladder: [" << kLimit
+                        << "] verified_start_level: 0 unverified_max_level: 0 "
                         << "frequency_cap_per_day: 0 reservation_timeout_seconds: 172800 "
                         << "quality { low_threshold: 1000000 medium_threshold: 500000 }\n";
   absl::Time now = kT0;
@@ -248,7 +252,8 @@ int main(int argc, char** argv) {
     blocks_by_round.push_back({a.blocks[0], a.blocks[1]});
     Verify(*server, a, all_opted_out, blocks_by_round, round);
     verified_admissions += static_cast<int64_t>(a.admitted.size());
-    std::fprintf(stderr, "crash_loop: kill %d: %zu admissions, %zu windows, %zu opt-outs verified\n",
+    std::fprintf(stderr,
+                 "crash_loop: kill %d: %zu admissions, %zu windows, %zu opt-outs verified\n",
                  round + 1, a.admitted.size(), a.inbound.size(), a.opted_out.size());
     // The next round runs a day later: this round's conversations have ended.
     grpc::ClientContext ctx;

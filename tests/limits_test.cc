@@ -2,7 +2,9 @@
 // answered with RESOURCE_EXHAUSTED (and the server still serving), deadlines.
 
 #include <atomic>
+#include <chrono>
 #include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
@@ -90,16 +92,64 @@ TEST(LimitsTest, NumbersPastMaxNumbersAreRefused) {
   EXPECT_TRUE(StillServing(server));
 }
 
+// A call whose deadline passes on the server before it runs is refused and
+// changes nothing. The server is started with --test_delay_before_admit_ms, so
+// each call reaches the server in time and then waits there; its deadline
+// passes during the wait, before Admit's deadline check. gRPC still runs the
+// handler after the client gave up, so without that check the delivery below
+// would be applied after the client saw DEADLINE_EXCEEDED.
 TEST(LimitsTest, DeadlinesAreHonoured) {
-  ServerProcess server(MakeTempDir("limits"), {});
+  constexpr auto kServerDelay = std::chrono::milliseconds(300);
+  ServerProcess server(MakeTempDir("limits"),
+                       {absl::StrCat("--test_delay_before_admit_ms=", kServerDelay.count())});
   ASSERT_TRUE(server.Start());
   RegisterAcme(server);
-  grpc::ClientContext c;
-  c.set_deadline(std::chrono::system_clock::now() + std::chrono::microseconds(100));
-  v1::CheckBatchResponse out;
-  EXPECT_EQ(server.service().CheckBatch(&c, BigBatch(10000), &out).error_code(),
-            grpc::StatusCode::DEADLINE_EXCEEDED);
-  EXPECT_TRUE(StillServing(server));
+  v1::EventRequest delivered;
+  delivered.set_business_number("+14155550100");
+  delivered.set_customer("+447700910001");
+  delivered.mutable_delivered();
+  auto state = [&server] {
+    grpc::ClientContext c;
+    v1::GetNumberStateRequest r;
+    r.set_business_number("+14155550100");
+    v1::NumberState st;
+    grpc::Status s = server.service().GetNumberState(&c, r, &st);
+    EXPECT_TRUE(s.ok()) << s.error_message();
+    return st;
+  };
+
+  // 100 ms: the call is sent and arrives at once, then its deadline passes
+  // while it waits on the server.
+  {
+    grpc::ClientContext c;
+    c.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(100));
+    v1::EventResponse out;
+    const auto sent = std::chrono::steady_clock::now();
+    grpc::Status s = server.service().ReportEvent(&c, delivered, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << s.error_message();
+    // The client waited for its deadline: the call did not expire before it was sent.
+    EXPECT_GE(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(90));
+  }
+  // Wait until the server's handler has surely finished: had it applied the
+  // delivery, the conversation would show now.
+  std::this_thread::sleep_for(2 * kServerDelay);
+  v1::NumberState st = state();
+  EXPECT_EQ(st.used(), 0) << "a call past its deadline opened a conversation";
+  EXPECT_EQ(st.unique_customers_7d(), 0);
+
+  // Control: the same delivery with a deadline that outlasts the wait is
+  // applied, as the first conversation with this customer.
+  {
+    grpc::ClientContext c;
+    c.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    v1::EventResponse out;
+    grpc::Status s = server.service().ReportEvent(&c, delivered, &out);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+    EXPECT_EQ(out.delivery_outcome(), v1::STARTED_UNADMITTED);
+  }
+  st = state();
+  EXPECT_EQ(st.used(), 1);
+  EXPECT_EQ(st.unique_customers_7d(), 1);
 }
 
 }  // namespace

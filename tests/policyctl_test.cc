@@ -35,7 +35,10 @@ TEST(PolicyctlTest, DrivesTheServerAndExplainsNo) {
   const std::string n = " --number=+14155550100 --customer=+447700900001";
   EXPECT_EQ(Policyctl(s + "business --business=acme").exit_code, 0);
   EXPECT_EQ(Policyctl(s + "register --number=+14155550100 --business=acme").exit_code, 0);
-  EXPECT_EQ(Policyctl(s + "template --business=acme --name=hello --category=utility --body='Hi {{1}}'").exit_code, 0);
+  EXPECT_EQ(
+      Policyctl(s + "template --business=acme --name=hello --category=utility --body='Hi {{1}}'")
+          .exit_code,
+      0);
   CliRun r = Policyctl(s + "check --name=hello" + n);
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.out.find("HOLD  NOT_OPTED_IN"), std::string::npos) << r.out;
@@ -74,7 +77,9 @@ TEST(PolicyctlTest, ShowsWhenAFrequencyCapLetsTheNextOneThrough) {
   const std::string n = " --number=+14155550100 --customer=+447700900001";
   EXPECT_EQ(Policyctl(s + "business --business=acme").exit_code, 0);
   EXPECT_EQ(Policyctl(s + "register --number=+14155550100 --business=acme").exit_code, 0);
-  EXPECT_EQ(Policyctl(s + "template --business=acme --name=hello --category=utility --body=Hi").exit_code, 0);
+  EXPECT_EQ(
+      Policyctl(s + "template --business=acme --name=hello --category=utility --body=Hi").exit_code,
+      0);
   EXPECT_EQ(Policyctl(s + "event --type=opt_in --source=sms" + n).exit_code, 0);
   CliRun r = Policyctl(s + "check --name=hello" + n);
   EXPECT_NE(r.out.find("ALLOW"), std::string::npos) << r.out;
@@ -95,7 +100,9 @@ TEST(PolicyctlTest, HashesTokensForTheTokensFile) {
 TEST(PolicyctlTest, PrintsClickToChatLinksWithoutAServer) {
   CliRun r = Policyctl("link --number=+917834811114 --text='Hi there'");
   EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, "https://wa.me/917834811114?text=Hi%20there\nwhatsapp://send?phone=917834811114&text=Hi%20there\n");
+  EXPECT_EQ(r.out,
+            "https://wa.me/917834811114?text=Hi%20there\nwhatsapp://"
+            "send?phone=917834811114&text=Hi%20there\n");
   r = Policyctl("link --number='+91 78348 11114' --text=x");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("--number"), std::string::npos) << r.out;

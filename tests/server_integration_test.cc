@@ -3,8 +3,6 @@
 #include <atomic>
 #include <fstream>
 #include <future>
-
-#include "grpcpp/generic/generic_stub.h"
 #include <mutex>
 #include <random>
 #include <set>
@@ -12,6 +10,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/message_differencer.h"
+#include "grpcpp/generic/generic_stub.h"
 #include "gtest/gtest.h"
 #include "tests/server_process.h"
 
@@ -99,7 +98,8 @@ class ServerTest : public ::testing::Test {
     return server_->service().ReportEvent(&c, e, out ? out : &r);
   }
   grpc::Status OptIn(const std::string& customer) {
-    return Event(customer, [](v1::EventRequest* e) { e->mutable_opt_in()->set_source(v1::WEBSITE); });
+    return Event(customer,
+                 [](v1::EventRequest* e) { e->mutable_opt_in()->set_source(v1::WEBSITE); });
   }
   v1::NumberState State(const std::string& number = kBiz) {
     v1::GetNumberStateRequest r;
@@ -141,7 +141,9 @@ TEST_F(ServerTest, ConversationsOptInAndServiceWindowScenario) {
   EXPECT_EQ(d.limit(), 1000);
   EXPECT_EQ(d.used(), 1);
   v1::EventResponse er;
-  ASSERT_TRUE(Event(c, [](v1::EventRequest* e) { e->mutable_delivered(); }, &er).ok());
+  ASSERT_TRUE(Event(
+                  c, [](v1::EventRequest* e) { e->mutable_delivered(); }, &er)
+                  .ok());
   EXPECT_EQ(er.delivery_outcome(), v1::STARTED_CONVERSATION);
   EXPECT_EQ(MustCheck(TemplateCheck(c)).effect(), v1::REUSES_BUSINESS_INITIATED);
 
@@ -198,7 +200,9 @@ TEST_F(ServerTest, QualitySignalsFlagTheNumberAndItSettlesOnDaySeven) {
   Advance(24 * 3600);
   ASSERT_EQ(State().limit(), 10000);
   for (int i = 0; i < 10; ++i) {
-    ASSERT_TRUE(Event(Customer(i), [](v1::EventRequest* e) { e->mutable_blocked()->set_reason(v1::SPAM); }).ok());
+    ASSERT_TRUE(Event(Customer(i), [](v1::EventRequest* e) {
+                  e->mutable_blocked()->set_reason(v1::SPAM);
+                }).ok());
   }
   ASSERT_TRUE(Event(Customer(11), [](v1::EventRequest* e) { e->mutable_reported(); }).ok());
   v1::NumberState s = State();
@@ -291,9 +295,13 @@ TEST_F(ServerTest, BatchAndStreamAnswerLikeSingleCalls) {
       }
     }
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(single[i], batch[i]))
-        << i << "\n" << single[i].DebugString() << "vs batch\n" << batch[i].DebugString();
+        << i << "\n"
+        << single[i].DebugString() << "vs batch\n"
+        << batch[i].DebugString();
     EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(single[i], stream[i]))
-        << i << "\n" << single[i].DebugString() << "vs stream\n" << stream[i].DebugString();
+        << i << "\n"
+        << single[i].DebugString() << "vs stream\n"
+        << stream[i].DebugString();
   }
   EXPECT_EQ(single[7].error().code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(single[7].error().message().find("customer"), std::string::npos);
@@ -310,18 +318,23 @@ TEST_F(ServerTest, RestartKeepsEverything) {
   ASSERT_TRUE(MustCheck(TemplateCheck(Customer(2))).allowed());  // Pending.
   ASSERT_TRUE(Event(Customer(3), [](v1::EventRequest* e) { e->mutable_opt_out(); }).ok());
   ASSERT_TRUE(Event(Customer(4), [](v1::EventRequest* e) { e->mutable_inbound(); }).ok());
-  ASSERT_TRUE(Event(Customer(5), [](v1::EventRequest* e) { e->mutable_blocked()->set_reason(v1::DIDNT_SIGN_UP); }).ok());
+  ASSERT_TRUE(Event(Customer(5), [](v1::EventRequest* e) {
+                e->mutable_blocked()->set_reason(v1::DIDNT_SIGN_UP);
+              }).ok());
   const v1::NumberState before = State();
   Restart();
   const v1::NumberState after = State();
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before, after))
-      << before.DebugString() << "vs\n" << after.DebugString();
+      << before.DebugString() << "vs\n"
+      << after.DebugString();
   EXPECT_EQ(after.used(), 2);
   EXPECT_EQ(after.pending(), 1);
   EXPECT_EQ(MustCheck(TemplateCheck(Customer(3))).reason(), v1::OPTED_OUT);
   EXPECT_TRUE(MustCheck(SessionCheck(Customer(4))).allowed());
   v1::EventResponse er;
-  ASSERT_TRUE(Event(Customer(2), [](v1::EventRequest* e) { e->mutable_delivered(); }, &er).ok());
+  ASSERT_TRUE(Event(
+                  Customer(2), [](v1::EventRequest* e) { e->mutable_delivered(); }, &er)
+                  .ok());
   EXPECT_EQ(er.delivery_outcome(), v1::STARTED_CONVERSATION);
 }
 
@@ -356,7 +369,8 @@ TEST_F(ServerTest, BadInputIsRejectedWithTheFieldNamedAndChangesNothing) {
   for (int i = 0; i < 10001; ++i) *big.add_checks() = TemplateCheck(Customer(1));
   v1::CheckBatchResponse bresp;
   grpc::ClientContext bc;
-  expect(server_->service().CheckBatch(&bc, big, &bresp), grpc::StatusCode::INVALID_ARGUMENT, "checks");
+  expect(server_->service().CheckBatch(&bc, big, &bresp), grpc::StatusCode::INVALID_ARGUMENT,
+         "checks");
 
   expect(Event(Customer(1), [](v1::EventRequest*) {}), grpc::StatusCode::INVALID_ARGUMENT, "event");
   {
@@ -370,34 +384,44 @@ TEST_F(ServerTest, BadInputIsRejectedWithTheFieldNamedAndChangesNothing) {
     ASSERT_TRUE(server_->service().ReportEvents(&ec, eb, &ebr).ok());
     ASSERT_EQ(ebr.results_size(), 2);
     EXPECT_EQ(ebr.results(0).error().code(), grpc::StatusCode::INVALID_ARGUMENT);
-    EXPECT_NE(ebr.results(0).error().message().find("events[0].business_number"), std::string::npos);
+    EXPECT_NE(ebr.results(0).error().message().find("events[0].business_number"),
+              std::string::npos);
     EXPECT_NE(ebr.results(1).error().message().find("events[1].event"), std::string::npos);
   }
-  expect(Event(Customer(1), [](v1::EventRequest* e) { e->mutable_blocked()->set_reason(static_cast<v1::BlockReason>(42)); }),
+  expect(Event(Customer(1),
+               [](v1::EventRequest* e) {
+                 e->mutable_blocked()->set_reason(static_cast<v1::BlockReason>(42));
+               }),
          grpc::StatusCode::INVALID_ARGUMENT, "blocked.reason");
-  expect(Event(Customer(1), [](v1::EventRequest* e) { e->mutable_opt_in()->set_source(static_cast<v1::OptInSource>(42)); }),
+  expect(Event(Customer(1),
+               [](v1::EventRequest* e) {
+                 e->mutable_opt_in()->set_source(static_cast<v1::OptInSource>(42));
+               }),
          grpc::StatusCode::INVALID_ARGUMENT, "opt_in.source");
   expect(Event(Customer(1), [](v1::EventRequest* e) { e->mutable_delivery_failed(); }),
          grpc::StatusCode::FAILED_PRECONDITION, "customer");
-  expect(Event("12", [](v1::EventRequest* e) { e->mutable_inbound(); }), grpc::StatusCode::INVALID_ARGUMENT,
-         "customer");
+  expect(Event("12", [](v1::EventRequest* e) { e->mutable_inbound(); }),
+         grpc::StatusCode::INVALID_ARGUMENT, "customer");
 
   v1::GetNumberStateRequest gs;
   gs.set_business_number("");
   v1::NumberState ns;
   grpc::ClientContext gc;
-  expect(server_->service().GetNumberState(&gc, gs, &ns), grpc::StatusCode::INVALID_ARGUMENT, "business_number");
+  expect(server_->service().GetNumberState(&gc, gs, &ns), grpc::StatusCode::INVALID_ARGUMENT,
+         "business_number");
 
   grpc::ClientContext a1, a2, a3, a4;
   v1::UpsertBusinessRequest ub;
   ub.set_business_id("no spaces");
   v1::UpsertBusinessResponse ubr;
-  expect(server_->admin().UpsertBusiness(&a1, ub, &ubr), grpc::StatusCode::INVALID_ARGUMENT, "business_id");
+  expect(server_->admin().UpsertBusiness(&a1, ub, &ubr), grpc::StatusCode::INVALID_ARGUMENT,
+         "business_id");
   v1::RegisterNumberRequest rn;
   rn.set_business_number("+14155550111");
   rn.set_business_id("ghost");
   v1::RegisterNumberResponse rnr;
-  expect(server_->admin().RegisterNumber(&a2, rn, &rnr), grpc::StatusCode::NOT_FOUND, "business_id");
+  expect(server_->admin().RegisterNumber(&a2, rn, &rnr), grpc::StatusCode::NOT_FOUND,
+         "business_id");
   v1::Template t;
   t.set_business_id("acme");
   t.set_name("x");
@@ -409,7 +433,8 @@ TEST_F(ServerTest, BadInputIsRejectedWithTheFieldNamedAndChangesNothing) {
   v1::AdvanceClockRequest ac;
   ac.set_seconds(-5);
   v1::AdvanceClockResponse acr;
-  expect(server_->admin().AdvanceClock(&a4, ac, &acr), grpc::StatusCode::INVALID_ARGUMENT, "seconds");
+  expect(server_->admin().AdvanceClock(&a4, ac, &acr), grpc::StatusCode::INVALID_ARGUMENT,
+         "seconds");
 
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(before, State()));
   EXPECT_TRUE(MustCheck(TemplateCheck(Customer(1))).allowed());  // Still serving.
@@ -451,7 +476,8 @@ TEST_F(ServerTest, ComplianceRulesThroughTheServer) {
   promo.mutable_template_message()->set_name("offer");
   EXPECT_EQ(MustCheck(promo).reason(), v1::TOPIC_NOT_CONSENTED);
   // Parameters must match the body's variables.
-  ASSERT_TRUE(Event(c1, [](v1::EventRequest* e) { e->mutable_opt_in()->set_source(v1::WEBSITE); }).ok());
+  ASSERT_TRUE(
+      Event(c1, [](v1::EventRequest* e) { e->mutable_opt_in()->set_source(v1::WEBSITE); }).ok());
   promo.mutable_template_message()->add_parameters("Ann");
   promo.mutable_template_message()->add_parameters("extra");
   EXPECT_EQ(MustCheck(promo).reason(), v1::MESSAGE_INVALID);
@@ -477,7 +503,9 @@ TEST_F(ServerTest, ComplianceRulesThroughTheServer) {
   EXPECT_TRUE(MustCheck(list).allowed());
   // An inbound STOP opts the customer out.
   v1::EventResponse er;
-  ASSERT_TRUE(Event(c1, [](v1::EventRequest* e) { e->mutable_inbound()->set_text("STOP"); }, &er).ok());
+  ASSERT_TRUE(Event(
+                  c1, [](v1::EventRequest* e) { e->mutable_inbound()->set_text("STOP"); }, &er)
+                  .ok());
   EXPECT_TRUE(er.opted_out());
   EXPECT_EQ(MustCheck(TemplateCheck(c1)).reason(), v1::OPTED_OUT);
   // Templates keep their components across a restart.
@@ -490,7 +518,8 @@ TEST_F(ServerTest, ComplianceRulesThroughTheServer) {
   grpc::ClientContext gc;
   ASSERT_TRUE(server_->admin().GetTemplate(&gc, g, &got).ok());
   EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(got, offer))
-      << got.DebugString() << "vs\n" << offer.DebugString();
+      << got.DebugString() << "vs\n"
+      << offer.DebugString();
   EXPECT_EQ(MustCheck(TemplateCheck(c1)).reason(), v1::OPTED_OUT);
 }
 
@@ -560,7 +589,8 @@ TEST_F(ServerTest, ReportEventsAppliesEachEventInOrder) {
 TEST_F(ServerTest, HealthServiceAnswersServing) {
   StartServer();
   // grpc.health.v1.Health/Check with an empty HealthCheckRequest, as raw bytes.
-  grpc::GenericStub stub(grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
+  grpc::GenericStub stub(
+      grpc::CreateChannel(server_->address(), grpc::InsecureChannelCredentials()));
   grpc::ClientContext ctx;
   grpc::Slice empty("");
   grpc::ByteBuffer request(&empty, 1), response;
@@ -571,7 +601,8 @@ TEST_F(ServerTest, HealthServiceAnswersServing) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (const grpc::Slice& sl : slices) bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
+  for (const grpc::Slice& sl : slices)
+    bytes.append(reinterpret_cast<const char*>(sl.begin()), sl.size());
   EXPECT_EQ(bytes, std::string("\x08\x01", 2));  // status: SERVING
 }
 

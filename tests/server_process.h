@@ -1,3 +1,15 @@
+// Test helpers around the real policy_server binary. ServerProcess starts it
+// on a free loopback port with its own data directory and extra flags, hands
+// out stubs for both services, and kills it when the test is done;
+// SetUpBusiness registers a business, its numbers and a template through the
+// admin API. The test needs "//server:policy_server" in its data and runs
+// from the runfiles root (bazel test does both).
+//
+//   ServerProcess server(MakeTempDir("mytest"), {"--fake_clock=2026-01-01T00:00:00Z"});
+//   ASSERT_TRUE(server.Start());
+//   ASSERT_TRUE(SetUpBusiness(server, "acme", {"+14155550100"}).ok());
+//   grpc::ClientContext c;
+//   grpc::Status s = server.service().GetNumberState(&c, request, &state);
 #ifndef WAPOLICY_TESTS_SERVER_PROCESS_H_
 #define WAPOLICY_TESTS_SERVER_PROCESS_H_
 
@@ -39,7 +51,7 @@ class ServerProcess {
     const std::string port_file = data_dir_ + ".port";
     std::remove(port_file.c_str());
     std::vector<std::string> argv = {"server/policy_server", "--listen=127.0.0.1:0",
-                                      "--data_dir=" + data_dir_, "--port_file=" + port_file};
+                                     "--data_dir=" + data_dir_, "--port_file=" + port_file};
     argv.insert(argv.end(), flags_.begin(), flags_.end());
     pid_ = fork();
     if (pid_ == 0) {

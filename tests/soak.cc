@@ -96,11 +96,12 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   const bool steady = max_rss <= warm_rss + warm_rss / 4 + 16 * 1024;
-  std::printf("soak: %d s, %lld decisions, %d errors; RSS %lld KiB after warm-up, at most %lld KiB "
-              "after (%s); at most %lld tracked conversations\n",
-              absl::GetFlag(FLAGS_seconds), static_cast<long long>(decisions), errors,
-              static_cast<long long>(warm_rss), static_cast<long long>(max_rss),
-              steady ? "steady" : "GROWING", static_cast<long long>(max_tracked));
+  std::printf(
+      "soak: %d s, %lld decisions, %d errors; RSS %lld KiB after warm-up, at most %lld KiB "
+      "after (%s); at most %lld tracked conversations\n",
+      absl::GetFlag(FLAGS_seconds), static_cast<long long>(decisions), errors,
+      static_cast<long long>(warm_rss), static_cast<long long>(max_rss),
+      steady ? "steady" : "GROWING", static_cast<long long>(max_tracked));
   server.Kill(SIGTERM);
   return errors == 0 && steady && max_tracked <= pool ? 0 : 1;
 }
