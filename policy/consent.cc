@@ -7,16 +7,20 @@ const std::vector<int64_t>& SendHistory::Empty() {
   return *empty;
 }
 
-void OptIn(Consent& c, OptInSource source, TopicSet topics, int64_t at_us) {
+bool OptIn(Consent& c, OptInSource source, TopicSet topics, int64_t at_us) {
+  if (at_us < c.changed_at_us) return false;
   c.state = Consent::State::kOptedIn;
   c.source = source;
   c.topics = topics;
   c.changed_at_us = at_us;
+  return true;
 }
 
-void OptOut(Consent& c, int64_t at_us) {
+bool OptOut(Consent& c, int64_t at_us) {
+  if (at_us < c.changed_at_us) return false;
   c.state = Consent::State::kOptedOut;
   c.changed_at_us = at_us;
+  return true;
 }
 
 absl::string_view OptInSourceName(OptInSource s) {

@@ -87,9 +87,12 @@ struct Consent {
 };
 
 // The consent rules. An opt-in replaces what was there (source and topics);
-// an opt-out takes effect at once and wins until a new opt-in.
-void OptIn(Consent& c, OptInSource source, TopicSet topics, int64_t at_us);
-void OptOut(Consent& c, int64_t at_us);
+// an opt-out takes effect at once and wins until a new opt-in. Events may
+// arrive out of order: a change older than the one on record (`at_us` before
+// changed_at_us) is left out, so the latest word stands; equal times apply
+// in arrival order. Each returns whether it changed the consent.
+bool OptIn(Consent& c, OptInSource source, TopicSet topics, int64_t at_us);
+bool OptOut(Consent& c, int64_t at_us);
 
 }  // namespace wapolicy
 

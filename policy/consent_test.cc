@@ -37,6 +37,19 @@ TEST(ConsentTest, OptOutWinsUntilANewOptInWhichReplacesSourceAndTopics) {
   EXPECT_EQ(c.changed_at_us, 300);
 }
 
+TEST(ConsentTest, AnOlderChangeArrivingLateDoesNotOverrideANewerOne) {
+  Consent c;
+  EXPECT_TRUE(OptIn(c, OptInSource::kSms, kAllTopics, 500));
+  EXPECT_FALSE(OptOut(c, 400));  // Happened before the opt-in on record.
+  EXPECT_TRUE(c.opted_in());
+  EXPECT_EQ(c.changed_at_us, 500);
+  EXPECT_TRUE(OptOut(c, 600));
+  EXPECT_FALSE(OptIn(c, OptInSource::kWebsite, kAllTopics, 550));
+  EXPECT_TRUE(c.opted_out());
+  EXPECT_TRUE(OptIn(c, OptInSource::kWebsite, kAllTopics, 600));  // Same time: arrival order.
+  EXPECT_TRUE(c.opted_in());
+}
+
 // A consent is kept per (business, customer): millions of them. Its size is
 // part of the memory budget per tracked customer.
 TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 32u); }

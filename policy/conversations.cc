@@ -1,5 +1,7 @@
 #include "policy/conversations.h"
 
+#include <algorithm>
+
 namespace wapolicy {
 
 absl::string_view DeliveryOutcomeName(DeliveryOutcome o) {
@@ -12,21 +14,36 @@ absl::string_view DeliveryOutcomeName(DeliveryOutcome o) {
       return "IN_USER_CONVERSATION";
     case DeliveryOutcome::kStartedUnadmitted:
       return "STARTED_UNADMITTED";
+    case DeliveryOutcome::kAlreadyEnded:
+      return "ALREADY_ENDED";
   }
   return "UNKNOWN";
 }
 
-DeliveryOutcome ClassifyDelivery(const ConversationWindow* slot, const ServiceWindow* window,
-                                 int64_t now, int64_t service_window_us) {
+DeliveryEffect ClassifyDelivery(const ConversationWindow* slot, const ServiceWindow* window,
+                                int64_t at, int64_t now, const ConversationTimes& times) {
+  const bool ended = at + times.conversation_us <= now;
   if (slot != nullptr && slot->open_at(now)) {
-    return slot->pending ? DeliveryOutcome::kStartedConversation
-                         : DeliveryOutcome::kInOpenConversation;
+    if (slot->pending) return {DeliveryOutcome::kStartedConversation, at, true};
+    // A confirmed conversation: this delivery is inside it, or one of its
+    // messages reported out of order (the start moves back), or an earlier
+    // conversation that has ended and was counted when it started.
+    if (at >= slot->slot_start_us) return {DeliveryOutcome::kInOpenConversation, 0, false};
+    if (at + times.conversation_us > slot->slot_start_us) {
+      return {DeliveryOutcome::kInOpenConversation, at, false};
+    }
+    return {DeliveryOutcome::kAlreadyEnded, 0, false};
   }
+  // Was the service window (or a user-initiated conversation) open when the
+  // message was delivered? Only the customer's latest message is kept, so a
+  // delivery before it is taken as a reply if it falls within 24 h before
+  // that message's window ends: the customer wrote around then.
   if (window != nullptr &&
-      (window->window_open(now, service_window_us) || window->user_conversation_open(now))) {
-    return DeliveryOutcome::kInUserConversation;
+      (window->window_open(at, times.service_window_us) || window->user_conversation_open(at))) {
+    return {DeliveryOutcome::kInUserConversation, 0, false};
   }
-  return DeliveryOutcome::kStartedUnadmitted;
+  if (at <= now - times.lookback_us) return {DeliveryOutcome::kAlreadyEnded, 0, false};
+  return {ended ? DeliveryOutcome::kAlreadyEnded : DeliveryOutcome::kStartedUnadmitted, at, true};
 }
 
 void ConversationLedger::Index(uint64_t customer, const ConversationWindow& w) {
@@ -85,13 +102,20 @@ void ConversationLedger::Reserve(uint64_t customer, int64_t now, int64_t deadlin
   Commit(customer, w, on_change);
 }
 
-void ConversationLedger::Start(uint64_t customer, int64_t start, int64_t end, OnChange on_change) {
+void ConversationLedger::Start(uint64_t customer, int64_t start, int64_t end, int64_t now,
+                               OnChange on_change) {
   ConversationWindow& w = windows_[customer];
   Unindex(customer, w);
-  w.slot_start_us = start;
-  w.slot_end_us = end;
   w.pending = false;
-  w.last_start_us = start;
+  if (end > now) {
+    w.slot_start_us = start;
+    w.slot_end_us = end;
+    w.last_start_us = start;
+  } else {  // Ended before it was reported: no slot, only the start.
+    w.slot_start_us = 0;
+    w.slot_end_us = 0;
+    w.last_start_us = std::max(w.last_start_us, start);
+  }
   Commit(customer, w, on_change);
 }
 

@@ -28,6 +28,9 @@ enum class DeliveryOutcome {
   kStartedUnadmitted = 3,    // No admission on record (sent around the engine, or
                              // after its reservation timed out): counted anyway,
                              // because the platform counts it.
+  kAlreadyEnded = 4,         // Reported after the conversation it started had
+                             // ended: holds no slot; still counts toward the
+                             // 7-day unique customers if it started inside them.
 };
 absl::string_view DeliveryOutcomeName(DeliveryOutcome o);
 
@@ -79,8 +82,10 @@ class ConversationLedger {
 
   // Takes a pending slot until `deadline`.
   void Reserve(uint64_t customer, int64_t now, int64_t deadline, OnChange on_change);
-  // Starts a confirmed conversation (from a pending slot or none).
-  void Start(uint64_t customer, int64_t start, int64_t end, OnChange on_change);
+  // Starts a confirmed conversation [start, end) (from a pending slot or
+  // none). One that ended by `now` (reported late) holds no slot: it only
+  // records the start for the look-back, and gives a pending slot back.
+  void Start(uint64_t customer, int64_t start, int64_t end, int64_t now, OnChange on_change);
   // Gives a pending slot back. Returns false if there was none.
   bool Release(uint64_t customer, OnChange on_change);
 
@@ -102,14 +107,31 @@ class ConversationLedger {
   absl::btree_set<std::pair<int64_t, uint64_t>> by_start_;  // Recent starts.
 };
 
-// What a delivery report at `now` means, given the customer's slot in the
-// pool (null if none) and their service window with the number (null if
-// none): it confirms an admitted conversation (its 24h start), falls inside
-// an open one, is a reply inside the service window (never counted), or was
-// sent without an admission and is counted anyway because the platform
-// counts it.
-DeliveryOutcome ClassifyDelivery(const ConversationWindow* slot, const ServiceWindow* window,
-                                 int64_t now, int64_t service_window_us);
+// What a delivery report means, given the customer's slot in the pool (null
+// if none), their service window with the number (null if none), when the
+// delivery took place (`at`, the platform's time) and when the engine learns
+// of it (`now`). The conversation runs from the delivery's time:
+//  - a pending admission is confirmed: the conversation starts at `at`;
+//  - inside an open conversation: nothing new. A delivery reported out of
+//    order, earlier than the start on record but inside the same 24 h (a
+//    `read` arrived before its `delivered`), moves the start back to `at`;
+//  - inside the customer's service window at `at`: a reply, never counted;
+//  - otherwise it was sent without an admission (or after the reservation
+//    timed out) and counts anyway, because the platform counts it.
+// A start that ended before `now` holds no slot (kAlreadyEnded unless it
+// confirmed an admission); one older than `lookback_us` counts for nothing.
+struct DeliveryEffect {
+  DeliveryOutcome outcome = DeliveryOutcome::kInOpenConversation;
+  int64_t start_us = 0;    // Non-zero: (re)start the conversation here.
+  bool new_start = false;  // A new conversation: the tier rules count it.
+};
+struct ConversationTimes {
+  int64_t conversation_us;    // Length of a conversation (24 h).
+  int64_t service_window_us;  // Length of the service window (24 h).
+  int64_t lookback_us;        // The upgrade rule's look-back (7 days).
+};
+DeliveryEffect ClassifyDelivery(const ConversationWindow* slot, const ServiceWindow* window,
+                                int64_t at, int64_t now, const ConversationTimes& times);
 
 }  // namespace wapolicy
 

@@ -150,36 +150,41 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
   if (!shard.ok()) return shard.status()
 
 absl::StatusOr<bool> PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber customer,
-                                                 absl::string_view text) {
+                                                 absl::string_view text, const EventMeta& meta) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->RecordInbound(number, customer, text);
+  return (*shard)->RecordInbound(number, customer, text, meta);
 }
 
 absl::StatusOr<DeliveryOutcome> PolicyEngine::RecordDelivered(PhoneNumber number,
-                                                              PhoneNumber customer) {
+                                                              PhoneNumber customer,
+                                                              const EventMeta& meta) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->RecordDelivered(number, customer);
+  return (*shard)->RecordDelivered(number, customer, meta);
 }
 
-absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer) {
+absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer,
+                                                const EventMeta& meta) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->RecordDeliveryFailed(number, customer);
+  return (*shard)->RecordDeliveryFailed(number, customer, meta);
 }
 
-absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind) {
+absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind,
+                                        const EventMeta& meta) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->RecordSignal(number, customer, kind);
+  return (*shard)->RecordSignal(number, customer, kind, meta);
 }
 
 absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
-                                       absl::Span<const std::string> topics) {
+                                       absl::Span<const std::string> topics,
+                                       const EventMeta& meta) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->RecordOptIn(number, customer, source, topics);
+  return (*shard)->RecordOptIn(number, customer, source, topics, meta);
 }
 
-absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer) {
+absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer,
+                                        const EventMeta& meta) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->RecordOptOut(number, customer);
+  return (*shard)->RecordOptOut(number, customer, meta);
 }
 
 // --- Queries -----------------------------------------------------------------

@@ -55,13 +55,16 @@ class PolicyEngine {
 
   // --- Events ---
   absl::StatusOr<bool> RecordInbound(PhoneNumber number, PhoneNumber customer,
-                                     absl::string_view text = "");
-  absl::StatusOr<DeliveryOutcome> RecordDelivered(PhoneNumber number, PhoneNumber customer);
-  absl::Status RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer);
-  absl::Status RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind);
+                                     absl::string_view text = "", const EventMeta& meta = {});
+  absl::StatusOr<DeliveryOutcome> RecordDelivered(PhoneNumber number, PhoneNumber customer,
+                                                  const EventMeta& meta = {});
+  absl::Status RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer,
+                                    const EventMeta& meta = {});
+  absl::Status RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind,
+                            const EventMeta& meta = {});
   absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
-                           absl::Span<const std::string> topics = {});
-  absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer);
+                           absl::Span<const std::string> topics = {}, const EventMeta& meta = {});
+  absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer, const EventMeta& meta = {});
 
   // --- Queries ---
   absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);

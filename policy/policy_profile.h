@@ -68,6 +68,14 @@ struct PolicyProfile {
   bool downgrade_enabled = true;
   absl::Duration downgrade_low_period = absl::Hours(24 * 7);
 
+  // Events as the platform reports them (event_ids.h). An event's
+  // occurred_at may be at most this far ahead of the server's clock.
+  absl::Duration event_time_skew = absl::Minutes(5);
+  // Applied event ids are remembered this long (the platform retries for up
+  // to 7 days), and at most this many per engine shard (the oldest go first).
+  absl::Duration event_id_retention = absl::Hours(24 * 7);
+  size_t max_event_ids_per_shard = 1 << 20;
+
   // Templates must be registered and approved before they can be sent.
   bool require_registered_templates = true;
 

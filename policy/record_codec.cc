@@ -32,6 +32,8 @@ absl::string_view StateFamilyName(StateFamily f) {
       return "template";
     case StateFamily::kSignal:
       return "signal";
+    case StateFamily::kEventId:
+      return "event_id";
   }
   return "unknown";
 }
@@ -137,6 +139,10 @@ void PutThreadKey(RecordBytes* key, uint64_t number, uint64_t customer) {
 }
 void PutSignalKey(RecordBytes* key, uint64_t number, int64_t at_us, uint32_t seq) {
   PutU32(PutI64(PutU64(Grow(key, 20), number), at_us), seq);
+}
+void PutEventIdKey(RecordBytes* key, uint64_t number, absl::string_view id) {
+  char* p = PutU64(Grow(key, 8 + id.size()), number);
+  std::copy(id.begin(), id.end(), p);
 }
 void PutTemplateKey(RecordBytes* key, absl::string_view business_id, absl::string_view name,
                     absl::string_view language) {
@@ -371,6 +377,23 @@ StateChange EncodeTemplate(const TemplateRecord& r) {
   return c;
 }
 
+StateChange EncodeEventId(const EventIdRecord& r) {
+  StateChange c{StateFamily::kEventId, false, {}, {}};
+  PutEventIdKey(&c.key, r.number, r.event_id);
+  pb::EventIdValue m;
+  m.set_format_version(kRecordFormatVersion);
+  m.set_seen_at_us(r.seen_at_us);
+  m.set_answer(r.answer);
+  PutMessage(m, &c.value);
+  return c;
+}
+
+StateChange EraseEventId(uint64_t number, absl::string_view event_id) {
+  StateChange c{StateFamily::kEventId, true, {}, {}};
+  PutEventIdKey(&c.key, number, event_id);
+  return c;
+}
+
 StateChange EraseSignal(uint64_t number, int64_t at_us, uint32_t seq) {
   StateChange c{StateFamily::kSignal, true, {}, {}};
   PutSignalKey(&c.key, number, at_us, seq);
@@ -454,6 +477,19 @@ absl::StatusOr<SignalRecord> DecodeSignal(absl::string_view key, absl::string_vi
   if (absl::Status s = ParseValue(f, value, &m); !s.ok()) return s;
   if (m.kind() < 0 || m.kind() >= kSignalKindCount) return Corrupt(f, "unknown signal kind");
   r.kind = static_cast<SignalKind>(m.kind());
+  return r;
+}
+
+absl::StatusOr<EventIdRecord> DecodeEventId(absl::string_view key, absl::string_view value) {
+  constexpr StateFamily f = StateFamily::kEventId;
+  EventIdRecord r;
+  KeyReader k(key);
+  if (!k.GetU64(&r.number) || r.number == 0 || k.done()) return Corrupt(f, "bad key");
+  r.event_id = std::string(key.substr(8));
+  pb::EventIdValue m;
+  if (absl::Status s = ParseValue(f, value, &m); !s.ok()) return s;
+  r.seen_at_us = m.seen_at_us();
+  r.answer = m.answer();
   return r;
 }
 
@@ -567,6 +603,7 @@ absl::StatusOr<RecordOwner> OwnerOfRecord(StateFamily family, absl::string_view 
     }
     case StateFamily::kSignal:
     case StateFamily::kThread:
+    case StateFamily::kEventId:
       if (!k.GetU64(&owner.number) || owner.number == 0) return Corrupt(family, "bad key");
       return owner;
     case StateFamily::kLedger: {

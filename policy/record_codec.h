@@ -61,8 +61,9 @@ inline constexpr uint32_t kRecordFormatVersion = 1;
 // businesses first, then pools, numbers (which need both), their signals, and
 // the records that hang off them.
 inline constexpr std::array<StateFamily, kStateFamilyCount> kRestoreOrder = {
-    StateFamily::kBusiness, StateFamily::kPool,   StateFamily::kNumber,  StateFamily::kSignal,
-    StateFamily::kLedger,   StateFamily::kThread, StateFamily::kConsent, StateFamily::kTemplate,
+    StateFamily::kBusiness, StateFamily::kPool,     StateFamily::kNumber,
+    StateFamily::kSignal,   StateFamily::kLedger,   StateFamily::kThread,
+    StateFamily::kConsent,  StateFamily::kTemplate, StateFamily::kEventId,
 };
 
 absl::string_view StateFamilyName(StateFamily f);
@@ -114,6 +115,13 @@ struct ConsentRecord {
   std::vector<int64_t> sends;      // Latest business-initiated sends, oldest first.
   std::vector<int64_t> marketing;  // The marketing ones among them.
 };
+// An applied event's id (key: number, then the id's bytes to the end).
+struct EventIdRecord {
+  uint64_t number = 0;
+  std::string event_id;
+  int64_t seen_at_us = 0;  // When it was first applied (server time).
+  uint32_t answer = 0;     // What it was answered.
+};
 struct TemplateRecord {
   std::string business_id;
   MessageTemplate tmpl;  // Keyed by tmpl.name and tmpl.language.
@@ -131,6 +139,7 @@ StateChange EncodeLedger(const LedgerRecord& r);
 StateChange EncodeThread(const ThreadRecord& r);
 StateChange EncodeConsent(const ConsentRecord& r);
 StateChange EncodeTemplate(const TemplateRecord& r);
+StateChange EncodeEventId(const EventIdRecord& r);
 
 // Erasures (the key alone).
 StateChange EraseSignal(uint64_t number, int64_t at_us, uint32_t seq);
@@ -138,6 +147,7 @@ StateChange EraseLedger(absl::string_view pool_id, uint64_t customer);
 StateChange EraseThread(uint64_t number, uint64_t customer);
 StateChange EraseTemplate(absl::string_view business_id, absl::string_view name,
                           absl::string_view language);
+StateChange EraseEventId(uint64_t number, absl::string_view event_id);
 
 // Decoders: a stored record's key and value back to its struct.
 absl::StatusOr<BusinessRecord> DecodeBusiness(absl::string_view key, absl::string_view value);
@@ -148,6 +158,7 @@ absl::StatusOr<LedgerRecord> DecodeLedger(absl::string_view key, absl::string_vi
 absl::StatusOr<ThreadRecord> DecodeThread(absl::string_view key, absl::string_view value);
 absl::StatusOr<ConsentRecord> DecodeConsent(absl::string_view key, absl::string_view value);
 absl::StatusOr<TemplateRecord> DecodeTemplate(absl::string_view key, absl::string_view value);
+absl::StatusOr<EventIdRecord> DecodeEventId(absl::string_view key, absl::string_view value);
 
 // Pool ids: "N" + 8-byte big-endian number (per-number limits) or "B" +
 // business id (per-portfolio limits).
@@ -158,7 +169,7 @@ std::string PoolIdForBusiness(absl::string_view business_id);
 // record: lets PolicyEngine::Restore route a record to its shard without
 // parsing layouts itself. Exactly one is set:
 //   business, pool, number*, consent, template, ledger of a "B" pool -> business_id
-//   signal, thread, ledger of an "N" pool                          -> number
+//   signal, thread, event id, ledger of an "N" pool                -> number
 // (*) A number record names its business: it is what puts the number on the
 // business's shard. DATA_LOSS if the record cannot be read.
 struct RecordOwner {

@@ -32,6 +32,15 @@ struct ServiceWindow {
   }
 };
 
+// A customer message at `at_us` (the platform's time) refreshes the window;
+// one reported late never shortens a window a later message refreshed.
+// Returns whether the window changed.
+inline bool OnCustomerMessage(ServiceWindow& w, int64_t at_us) {
+  if (at_us <= w.last_inbound_us) return false;
+  w.last_inbound_us = at_us;
+  return true;
+}
+
 }  // namespace wapolicy
 
 #endif  // WAPOLICY_POLICY_SERVICE_WINDOW_H_

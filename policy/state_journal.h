@@ -29,8 +29,9 @@ enum class StateFamily : uint8_t {
   kConsent = 5,   // A customer's opt-in / opt-out with a business.
   kTemplate = 6,  // A message template and its approval status.
   kSignal = 7,    // One quality signal of a business phone number.
+  kEventId = 8,   // The id of an applied event, with its answer (idempotency).
 };
-inline constexpr int kStateFamilyCount = 8;
+inline constexpr int kStateFamilyCount = 9;
 absl::string_view StateFamilyName(StateFamily f);
 
 // The bytes of a record's key or value. Nearly all fit inline (a

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "policy/frequency_cap.h"
+#include "policy/internal/event_effects.h"
 #include "policy/record_codec.h"
 #include "policy/send_decision.h"
 #include "policy/tier_rules.h"
@@ -54,19 +55,18 @@ absl::Status EngineShard::Commit(StateChanges& ch, MutexLock& lock) {
 
 // --- Time-driven rules -----------------------------------------------------------
 
-void EngineShard::Advance(Number& n, int64_t now, StateChanges* ch) {
+void EngineShard::Advance(Number& n, int64_t now, ChangeSink& ch) {
   LimitPool& p = *n.pool;
   // Before the signals expire: a transition due in the past is rated with
   // the signals of its own 7 days.
   auto rating_at = [&](int64_t at) { return n.history.RatingAt(profile_.quality, at); };
   const TierChanges t =
       AdvanceTier(profile_, n.business->verified, rating_at, now, p.tier, n.standing);
-  EmitTier(n, t, ch);
+  ch.Tier(n, t);
   n.history.Expire(profile_.quality, now, [&](const QualitySignal& s) {
-    if (journal_ != nullptr) ch->push_back(EraseSignal(n.number.value(), s.at_us, s.seq));
+    if (ch.on()) ch.Add(EraseSignal(n.number.value(), s.at_us, s.seq));
   });
-  p.ledger.Expire(now, Us(profile_.upgrade_lookback),
-                  [&](uint64_t c, const ConversationWindow* w) { EmitLedger(p, c, w, ch); });
+  p.ledger.Expire(now, Us(profile_.upgrade_lookback), ch.LedgerOf(p));
 }
 
 // --- Administration --------------------------------------------------------------
@@ -78,48 +78,48 @@ absl::Status EngineShard::OnBusiness(absl::string_view business_id, bool create,
   absl::StatusOr<Business*> b =
       create ? state_.AddBusiness(business_id) : state_.RequireBusiness(business_id);
   if (!b.ok()) return b.status();
-  StateChanges ch;
-  absl::Status s = body(**b, &ch);
+  ChangeSink ch(journal_ != nullptr);
+  absl::Status s = body(**b, ch);
   if (!s.ok()) return s;  // Admin refusals change nothing.
-  return Commit(ch, lock);
+  return Commit(ch.changes(), lock);
 }
 
 absl::Status EngineShard::UpsertBusiness(absl::string_view business_id, bool verified,
                                          bool official) {
-  return OnBusiness(business_id, /*create=*/true, [&](Business& b, StateChanges* ch) {
+  return OnBusiness(business_id, /*create=*/true, [&](Business& b, ChangeSink& ch) {
     b.verified = verified;
     b.official = official;
-    if (journal_ != nullptr) ch->push_back(EncodeBusiness({b.id, b.verified, b.official}));
+    ch.Add(EncodeBusiness({b.id, b.verified, b.official}));
     for (LimitPool* p : b.pools) {
-      if (ClampToVerification(profile_, verified, p->tier)) EmitPool(*p, ch);
+      if (ClampToVerification(profile_, verified, p->tier)) ch.Pool(*p);
     }
     return absl::OkStatus();
   });
 }
 
 absl::Status EngineShard::RegisterNumber(PhoneNumber number, absl::string_view business_id) {
-  return OnBusiness(business_id, false, [&](Business& b, StateChanges* ch) -> absl::Status {
+  return OnBusiness(business_id, false, [&](Business& b, ChangeSink& ch) -> absl::Status {
     absl::StatusOr<Number*> added = state_.AddNumber(number, &b);
     if (!added.ok() || *added == nullptr) return added.status();  // Or already there: no change.
-    EmitPool(*(*added)->pool, ch);
-    EmitNumber(**added, ch);
+    ch.Pool(*(*added)->pool);
+    ch.Number(**added);
     return absl::OkStatus();
   });
 }
 
 absl::Status EngineShard::PutTemplate(absl::string_view business_id, const MessageTemplate& t) {
-  return OnBusiness(business_id, false, [&](Business& b, StateChanges* ch) {
+  return OnBusiness(business_id, false, [&](Business& b, ChangeSink& ch) {
     b.templates[TemplateKey{t.name, t.language}] = t;
-    if (journal_ != nullptr) ch->push_back(EncodeTemplate({b.id, t}));
+    ch.Add(EncodeTemplate({b.id, t}));
     return absl::OkStatus();
   });
 }
 
 absl::Status EngineShard::RemoveTemplate(absl::string_view business_id, absl::string_view name,
                                          absl::string_view language) {
-  return OnBusiness(business_id, false, [&](Business& b, StateChanges* ch) {
+  return OnBusiness(business_id, false, [&](Business& b, ChangeSink& ch) {
     absl::Status s = state_.EraseTemplate(&b, name, language);
-    if (s.ok() && journal_ != nullptr) ch->push_back(EraseTemplate(b.id, name, language));
+    if (s.ok()) ch.Add(EraseTemplate(b.id, name, language));
     return s;
   });
 }
@@ -140,7 +140,7 @@ void EngineShard::PrefetchCustomer(const OutgoingMessage& m, Number*& last) {
 }
 
 absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int64_t now,
-                                                  Number*& last, StateChanges* ch) {
+                                                  Number*& last, ChangeSink& ch) {
   if (!m.customer.valid())
     return absl::InvalidArgumentError("customer is not a valid E.164 number");
   if (last == nullptr || last->number != m.business_number) {
@@ -174,18 +174,17 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
   if (!out.decision.allowed || m.dry_run) return std::move(out.decision);
   if (out.open_user_conversation_until != 0) {
     window->user_conversation_end_us = out.open_user_conversation_until;
-    EmitThread(tkey, window, ch);
+    ch.Thread(tkey, window);
   }
   if (out.record_send) {
     RecordCappedSend(cs->recent.mutable_sends(), profile_.frequency_cap_per_day, now);
     if (out.record_marketing) {
       RecordCappedSend(cs->recent.mutable_marketing(), profile_.marketing_cap_per_day, now);
     }
-    EmitConsent(b, c, *cs, ch);
+    ch.Consent(b, c, *cs);
   }
   if (out.reserve_slot_until != 0) {
-    p.ledger.Reserve(c, now, out.reserve_slot_until,
-                     [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, ch); });
+    p.ledger.Reserve(c, now, out.reserve_slot_until, ch.LedgerOf(p));
   }
   return std::move(out.decision);
 }
@@ -196,9 +195,9 @@ absl::StatusOr<Decision> EngineShard::Check(const OutgoingMessage& message) {
   // The customer's loads start before the number's time-driven rules run.
   Number* number = nullptr;
   PrefetchCustomer(message, number);
-  StateChanges ch;
-  absl::StatusOr<Decision> d = CheckLocked(message, Tick(), number, &ch);
-  if (absl::Status s = Commit(ch, lock); !s.ok()) return s;
+  ChangeSink ch(journal_ != nullptr);
+  absl::StatusOr<Decision> d = CheckLocked(message, Tick(), number, ch);
+  if (absl::Status s = Commit(ch.changes(), lock); !s.ok()) return s;
   return d;
 }
 
@@ -211,7 +210,7 @@ std::vector<absl::StatusOr<Decision>> EngineShard::CheckBatch(
     out.assign(messages.size(), s);
     return out;
   }
-  StateChanges ch;
+  ChangeSink ch(journal_ != nullptr);
   const int64_t now = Tick();
   // Prefetch a few messages ahead: enough for the loads to overlap, few
   // enough that they stay in L1 until used.
@@ -222,9 +221,9 @@ std::vector<absl::StatusOr<Decision>> EngineShard::CheckBatch(
     PrefetchCustomer(messages[i], ahead);
   for (size_t i = 0; i < messages.size(); ++i) {
     if (i + kAhead < messages.size()) PrefetchCustomer(messages[i + kAhead], ahead);
-    out.push_back(CheckLocked(messages[i], now, current, &ch));
+    out.push_back(CheckLocked(messages[i], now, current, ch));
   }
-  if (absl::Status s = Commit(ch, lock); !s.ok()) out.assign(messages.size(), s);
+  if (absl::Status s = Commit(ch.changes(), lock); !s.ok()) out.assign(messages.size(), s);
   return out;
 }
 
@@ -232,122 +231,85 @@ std::vector<absl::StatusOr<Decision>> EngineShard::CheckBatch(
 
 template <typename Body>
 auto EngineShard::OnNumber(PhoneNumber number, Body body) {
-  using Result = decltype(body(std::declval<Number&>(), int64_t{0}, std::declval<StateChanges*>()));
+  using Result = decltype(body(std::declval<Number&>(), int64_t{0}, std::declval<ChangeSink&>()));
   MutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return Result(s);
   absl::StatusOr<Number*> found = state_.FindNumber(number);
   if (!found.ok()) return Result(found.status());
-  StateChanges ch;
+  ChangeSink ch(journal_ != nullptr);
   const int64_t now = Tick();
-  Advance(**found, now, &ch);
-  Result result = body(**found, now, &ch);
-  if (absl::Status s = Commit(ch, lock); !s.ok()) return Result(s);
+  Advance(**found, now, ch);
+  Result result = body(**found, now, ch);
+  if (absl::Status s = Commit(ch.changes(), lock); !s.ok()) return Result(s);
   return result;
 }
 
 template <typename Body>
-auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body) {
-  using Result = decltype(body(std::declval<Number&>(), int64_t{0}, std::declval<StateChanges*>()));
+auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, const EventMeta& meta,
+                                Body body) {
+  using Result = decltype(body(std::declval<const EventContext&>()));
   if (!customer.valid())
     return Result(absl::InvalidArgumentError("customer is not a valid E.164 number"));
-  return OnNumber(number, body);
+  return OnNumber(number, [&](Number& n, int64_t now, ChangeSink& ch) -> Result {
+    absl::StatusOr<int64_t> at = EventTimeOf(meta, now, Us(profile_.event_time_skew));
+    if (!at.ok()) return at.status();
+    const EventContext e{profile_, state_, n, customer.value(), *at, now, ch};
+    if (meta.event_id.empty()) return body(e);
+    // A repeat is answered as the first time and changes nothing.
+    const uint64_t id_of = n.number.value();
+    if (const EventIdLog::Entry* seen = state_.event_ids.Find(id_of, meta.event_id)) {
+      return FromAnswerCode<Result>(seen->answer);
+    }
+    Result result = body(e);
+    if (!result.ok()) return result;  // Refusals change nothing: nothing to remember.
+    state_.event_ids.Remember(id_of, meta.event_id, now, AnswerCode(result));
+    if (ch.on()) ch.Add(EncodeEventId({id_of, meta.event_id, now, AnswerCode(result)}));
+    ExpireEventIds(now, ch);
+    return result;
+  });
 }
 
 absl::StatusOr<bool> EngineShard::RecordInbound(PhoneNumber number, PhoneNumber customer,
-                                                absl::string_view text) {
-  return OnNumberEvent(
-      number, customer, [&](Number& n, int64_t now, StateChanges* ch) -> absl::StatusOr<bool> {
-        if (text.size() > 65536) return absl::InvalidArgumentError("inbound.text: at most 64 KiB");
-        const ThreadKey key{number.value(), customer.value()};
-        ServiceWindow& w = state_.threads[key];
-        w.last_inbound_us = now;
-#ifdef WAPOLICY_INJECT_SERVICE_WINDOW_BUG
-        w.last_inbound_us = now + Us(absl::Hours(1));  // The window ends an hour late.
-#endif
-        EmitThread(key, &w, ch);
-        if (!opt_out_keywords_.Matches(text)) return false;
-        Consent& c = n.business->consents[customer.value()];
-        OptOut(c, now);
-        EmitConsent(*n.business, customer.value(), c, ch);
-        return true;
-      });
+                                                absl::string_view text, const EventMeta& meta) {
+  if (text.size() > 65536) return absl::InvalidArgumentError("inbound.text: at most 64 KiB");
+  return OnNumberEvent(number, customer, meta, [&](const EventContext& e) {
+    return ApplyInbound(e, text, opt_out_keywords_);
+  });
 }
 
 absl::StatusOr<DeliveryOutcome> EngineShard::RecordDelivered(PhoneNumber number,
-                                                             PhoneNumber customer) {
-  return OnNumberEvent(
-      number, customer,
-      [&](Number& n, int64_t now, StateChanges* ch) -> absl::StatusOr<DeliveryOutcome> {
-        LimitPool& p = *n.pool;
-        const uint64_t c = customer.value();
-        const DeliveryOutcome o =
-            ClassifyDelivery(p.ledger.Find(c), state_.FindThread({number.value(), c}), now,
-                             Us(profile_.service_window));
-        if (o != DeliveryOutcome::kStartedConversation &&
-            o != DeliveryOutcome::kStartedUnadmitted) {
-          return o;
-        }
-        // The first delivery fixes the conversation's 24h start.
-        p.ledger.Start(c, now, now + Us(profile_.conversation_length),
-                       [&](uint64_t cu, const ConversationWindow* w) { EmitLedger(p, cu, w, ch); });
-        const TierChanges t = OnConversationStarted(
-            profile_, n.business->verified, n.history.RatingAt(profile_.quality, now),
-            p.ledger.recent_unique_customers(), now, n.standing, p.tier);
-        EmitTier(n, t, ch);
-        return o;
-      });
+                                                             PhoneNumber customer,
+                                                             const EventMeta& meta) {
+  return OnNumberEvent(number, customer, meta, ApplyDelivered);
 }
 
-absl::Status EngineShard::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer) {
-  return OnNumberEvent(number, customer, [&](Number& n, int64_t, StateChanges* ch) {
-    LimitPool& p = *n.pool;
-    if (!p.ledger.Release(customer.value(), [&](uint64_t cu, const ConversationWindow* w) {
-          EmitLedger(p, cu, w, ch);
-        })) {
-      return absl::FailedPreconditionError(
-          "customer: no admitted conversation awaits delivery for this customer (already "
-          "delivered, failed, or timed out)");
-    }
-    return absl::OkStatus();
-  });
+absl::Status EngineShard::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer,
+                                               const EventMeta& meta) {
+  return OnNumberEvent(number, customer, meta, ApplyDeliveryFailed);
 }
 
-absl::Status EngineShard::RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind) {
-  return OnNumberEvent(number, customer, [&](Number& n, int64_t now, StateChanges* ch) {
-    const QualityRating before = n.history.RatingAt(profile_.quality, now);
-    const QualitySignal s{now, kind, n.next_signal_seq++};
-    n.history.Add(profile_.quality, s);
-    if (journal_ != nullptr) ch->push_back(EncodeSignal({n.number.value(), s.at_us, s.seq, kind}));
-    const QualityRating after = n.history.RatingAt(profile_.quality, now);
-    const TierChanges t = OnRatingChanged(profile_, before, after, now, n.pool->tier, n.standing);
-    EmitTier(n, t, ch);
-    return absl::OkStatus();
-  });
+absl::Status EngineShard::RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind,
+                                       const EventMeta& meta) {
+  return OnNumberEvent(number, customer, meta,
+                       [&](const EventContext& e) { return ApplySignal(e, kind); });
 }
 
 absl::Status EngineShard::RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
-                                      absl::Span<const std::string> topics) {
-  return OnNumberEvent(number, customer, [&](Number& n, int64_t now, StateChanges* ch) {
-    Business& b = *n.business;
-    absl::StatusOr<TopicSet> set = b.topics.Intern(topics);
-    if (!set.ok()) return set.status();
-    Consent& c = b.consents[customer.value()];
-    OptIn(c, source, *set, now);
-    EmitConsent(b, customer.value(), c, ch);
-    return absl::OkStatus();
-  });
+                                      absl::Span<const std::string> topics, const EventMeta& meta) {
+  return OnNumberEvent(number, customer, meta,
+                       [&](const EventContext& e) { return ApplyOptIn(e, source, topics); });
 }
 
-absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer) {
-  return OnNumberEvent(number, customer, [&](Number& n, int64_t now, StateChanges* ch) {
-#ifdef WAPOLICY_INJECT_OPT_OUT_BUG
-    if (n.business->consents[customer.value()].opted_in()) return absl::OkStatus();  // Opt-in wins.
-#endif
-    Consent& c = n.business->consents[customer.value()];
-    OptOut(c, now);
-    EmitConsent(*n.business, customer.value(), c, ch);
-    return absl::OkStatus();
-  });
+absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer,
+                                       const EventMeta& meta) {
+  return OnNumberEvent(number, customer, meta, ApplyOptOut);
+}
+
+void EngineShard::ExpireEventIds(int64_t now, ChangeSink& ch) {
+  state_.event_ids.Expire(now, Us(profile_.event_id_retention), profile_.max_event_ids_per_shard,
+                          [&](uint64_t number, absl::string_view id) {
+                            if (ch.on()) ch.Add(EraseEventId(number, id));
+                          });
 }
 
 // --- Queries and upkeep --------------------------------------------------------------
@@ -355,7 +317,7 @@ absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer)
 absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number) {
   // Taken under the lock; the expiries Advance made are durable before it returns.
   return OnNumber(number,
-                  [&](Number& n, int64_t now, StateChanges*) -> absl::StatusOr<NumberSnapshot> {
+                  [&](Number& n, int64_t now, ChangeSink&) -> absl::StatusOr<NumberSnapshot> {
                     return MakeNumberSnapshot(profile_, n, *n.pool, n.business->verified,
                                               n.business->official, now);
                   });
@@ -369,12 +331,13 @@ std::vector<PhoneNumber> EngineShard::Numbers() const {
 absl::Status EngineShard::Sweep() {
   MutexLock lock(&mu_);
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
-  StateChanges ch;
+  ChangeSink ch(journal_ != nullptr);
   const int64_t now = Tick();
-  for (auto& [v, n] : state_.numbers) Advance(*n, now, &ch);
+  for (auto& [v, n] : state_.numbers) Advance(*n, now, ch);
   state_.ExpireThreads(now, Us(profile_.service_window),
-                       [&](ThreadKey key) { EmitThread(key, nullptr, &ch); });
-  return Commit(ch, lock);
+                       [&](ThreadKey key) { ch.Thread(key, nullptr); });
+  ExpireEventIds(now, ch);
+  return Commit(ch.changes(), lock);
 }
 
 EngineStats EngineShard::stats() const {

@@ -28,6 +28,9 @@
 #include "policy/consent.h"
 #include "policy/conversations.h"
 #include "policy/decision.h"
+#include "policy/event_ids.h"
+#include "policy/internal/change_sink.h"
+#include "policy/internal/event_effects.h"
 #include "policy/internal/mutex.h"
 #include "policy/internal/shard_commit.h"
 #include "policy/internal/shard_state.h"
@@ -68,14 +71,18 @@ class EngineShard {
   std::vector<absl::StatusOr<Decision>> CheckBatch(absl::Span<const OutgoingMessage> messages);
 
   // Events.
+  // Events (see PolicyEngine and event_ids.h for `meta`).
   absl::StatusOr<bool> RecordInbound(PhoneNumber number, PhoneNumber customer,
-                                     absl::string_view text);
-  absl::StatusOr<DeliveryOutcome> RecordDelivered(PhoneNumber number, PhoneNumber customer);
-  absl::Status RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer);
-  absl::Status RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind);
+                                     absl::string_view text, const EventMeta& meta);
+  absl::StatusOr<DeliveryOutcome> RecordDelivered(PhoneNumber number, PhoneNumber customer,
+                                                  const EventMeta& meta);
+  absl::Status RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer,
+                                    const EventMeta& meta);
+  absl::Status RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind,
+                            const EventMeta& meta);
   absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
-                           absl::Span<const std::string> topics);
-  absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer);
+                           absl::Span<const std::string> topics, const EventMeta& meta);
+  absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer, const EventMeta& meta);
 
   // Queries.
   absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);
@@ -106,15 +113,19 @@ class EngineShard {
 
   // The time-driven rules for one number: due tier transitions, expired
   // signals and conversation slots.
-  void Advance(Number& n, int64_t now, StateChanges* ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void Advance(Number& n, int64_t now, ChangeSink& ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The shape of every call on one number: locks, finds the number, runs
   // the time-driven rules, then `body(number, now, changes)`, and commits
   // what changed (even when `body` refuses: expiries are real).
   template <typename Body>
   auto OnNumber(PhoneNumber number, Body body);
-  // An event: checks the customer, then as OnNumber.
+  // An event: checks the customer, then as OnNumber; checks the event's
+  // time and answers a repeated id as the first time; else runs
+  // `body(EventContext)` (event_effects.h) and remembers its answer.
   template <typename Body>
-  auto OnNumberEvent(PhoneNumber number, PhoneNumber customer, Body body);
+  auto OnNumberEvent(PhoneNumber number, PhoneNumber customer, const EventMeta& meta, Body body);
+  // Forgets event ids past their retention or the per-shard bound.
+  void ExpireEventIds(int64_t now, ChangeSink& ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The shape of administration: locks, finds (or creates) the business,
   // runs `body(business, changes)` and commits unless it refused.
   template <typename Body>
@@ -122,7 +133,7 @@ class EngineShard {
   // `last` is the number of the previous message (or null); it is looked up
   // again only when this message names another.
   absl::StatusOr<Decision> CheckLocked(const OutgoingMessage& m, int64_t now, Number*& last,
-                                       StateChanges* ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+                                       ChangeSink& ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Starts loading the three per-customer records a check reads (slot,
   // consent, service window): at millions of customers each is a cache miss,
   // and batches prefetch a few messages ahead so the misses overlap.
@@ -132,30 +143,6 @@ class EngineShard {
   // also, with nothing to append, for what other callers appended before
   // (an answer never reads state that is not yet durable).
   absl::Status Commit(StateChanges& ch, MutexLock& lock) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
-
-  // Journal records (record_codec.h, built by shard_state.h), skipped
-  // without a journal.
-  void EmitPool(const LimitPool& p, StateChanges* ch) const {
-    if (journal_ != nullptr) ch->push_back(PoolChange(p));
-  }
-  void EmitNumber(const BusinessNumber& n, StateChanges* ch) const {
-    if (journal_ != nullptr) ch->push_back(NumberChange(n));
-  }
-  // What a tier rule changed: the pool's tier, the number's standing.
-  void EmitTier(const Number& n, TierChanges t, StateChanges* ch) const {
-    if (t.tier) EmitPool(*n.pool, ch);
-    if (t.standing) EmitNumber(n, ch);
-  }
-  void EmitLedger(const LimitPool& p, uint64_t customer, const ConversationWindow* w,
-                  StateChanges* ch) const {
-    if (journal_ != nullptr) ch->push_back(LedgerChange(p, customer, w));
-  }
-  void EmitThread(ThreadKey key, const ServiceWindow* w, StateChanges* ch) const {
-    if (journal_ != nullptr) ch->push_back(ThreadChange(key, w));
-  }
-  void EmitConsent(const Business& b, uint64_t customer, const Consent& c, StateChanges* ch) const {
-    if (journal_ != nullptr) ch->push_back(ConsentChange(b, customer, c));
-  }
 
   const PolicyProfile& profile_;
   const Clock* const clock_;

@@ -15,6 +15,7 @@ EngineStats& EngineStats::operator+=(const EngineStats& o) {
   threads += o.threads;
   consents += o.consents;
   templates += o.templates;
+  event_ids += o.event_ids;
   return *this;
 }
 
@@ -236,6 +237,12 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       b->consents[r->customer] = std::move(c);
       return absl::OkStatus();
     }
+    case StateFamily::kEventId: {
+      absl::StatusOr<EventIdRecord> r = DecodeEventId(key, value);
+      if (!r.ok()) return r.status();
+      event_ids.Restore(r->number, r->event_id, {r->seen_at_us, r->answer});
+      return absl::OkStatus();
+    }
     case StateFamily::kTemplate: {
       absl::StatusOr<TemplateRecord> r = DecodeTemplate(key, value);
       if (!r.ok()) return r.status();
@@ -251,6 +258,7 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
 
 void ShardState::FinishRestore() {
   for (auto& [v, n] : numbers) n->history.Rebuild(profile.quality);
+  event_ids.FinishRestore();
 }
 
 EngineStats ShardState::Stats() const {
@@ -260,6 +268,7 @@ EngineStats ShardState::Stats() const {
   s.pools = pools.size();
   for (const auto& [id, p] : pools) s.ledger_entries += p->ledger.tracked_customers();
   s.threads = threads.size();
+  s.event_ids = event_ids.size();
   for (const auto& [id, b] : businesses) {
     s.consents += b->consents.size();
     s.templates += b->templates.size();

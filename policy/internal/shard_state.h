@@ -23,6 +23,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "policy/consent.h"
+#include "policy/event_ids.h"
 #include "policy/messaging_tier.h"
 #include "policy/number_status.h"
 #include "policy/phone_number.h"
@@ -37,7 +38,7 @@ namespace wapolicy {
 // Counts of what the engine holds (for logs and health).
 struct EngineStats {
   size_t businesses = 0, numbers = 0, pools = 0, ledger_entries = 0, threads = 0, consents = 0,
-         templates = 0;
+         templates = 0, event_ids = 0;
   EngineStats& operator+=(const EngineStats& o);
 };
 
@@ -126,6 +127,7 @@ struct ShardState {
   absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Number>> numbers;
   absl::flat_hash_map<ThreadKey, ServiceWindow> threads;
+  EventIdLog event_ids;  // Of events on this shard's numbers.
 
  private:
   LimitPool* GetOrCreatePool(const std::string& id, Business* b);

@@ -1,0 +1,94 @@
+#include "policy/internal/event_effects.h"
+
+#include "absl/time/time.h"
+#include "policy/record_codec.h"
+#include "policy/service_window.h"
+#include "policy/tier_rules.h"
+
+namespace wapolicy {
+namespace internal {
+namespace {
+int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
+}  // namespace
+
+absl::StatusOr<bool> ApplyInbound(const EventContext& e, absl::string_view text,
+                                  const OptOutKeywords& keywords) {
+  const ShardState::ThreadKey key{e.number.number.value(), e.customer};
+  int64_t at = e.at;
+#ifdef WAPOLICY_INJECT_SERVICE_WINDOW_BUG
+  at += Us(absl::Hours(1));  // The window ends an hour late.
+#endif
+  if (at + Us(e.profile.service_window) > e.now) {
+    ServiceWindow& w = e.state.threads[key];
+    if (OnCustomerMessage(w, at)) e.out.Thread(key, &w);
+  }
+  if (!keywords.Matches(text)) return false;
+  ShardState::Business& b = *e.number.business;
+  Consent& c = b.consents[e.customer];
+  if (OptOut(c, e.at)) e.out.Consent(b, e.customer, c);
+  return true;
+}
+
+absl::StatusOr<DeliveryOutcome> ApplyDelivered(const EventContext& e) {
+  const PolicyProfile& profile = e.profile;
+  ShardState::Number& n = e.number;
+  LimitPool& p = *n.pool;
+  const DeliveryEffect d = ClassifyDelivery(
+      p.ledger.Find(e.customer), e.state.FindThread({n.number.value(), e.customer}), e.at, e.now,
+      {Us(profile.conversation_length), Us(profile.service_window), Us(profile.upgrade_lookback)});
+  if (d.start_us == 0) return d.outcome;
+  p.ledger.Start(e.customer, d.start_us, d.start_us + Us(profile.conversation_length), e.now,
+                 e.out.LedgerOf(p));
+  if (!d.new_start) return d.outcome;
+  // The engine's tier forecast counts the start when it learns of it.
+  e.out.Tier(n, OnConversationStarted(
+                    profile, n.business->verified, n.history.RatingAt(profile.quality, e.now),
+                    p.ledger.recent_unique_customers(), e.now, n.standing, p.tier));
+  return d.outcome;
+}
+
+absl::Status ApplyDeliveryFailed(const EventContext& e) {
+  LimitPool& p = *e.number.pool;
+  if (!p.ledger.Release(e.customer, e.out.LedgerOf(p))) {
+    return absl::FailedPreconditionError(
+        "customer: no admitted conversation awaits delivery for this customer (already "
+        "delivered, failed, or timed out)");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ApplySignal(const EventContext& e, SignalKind kind) {
+  const QualityModel& model = e.profile.quality;
+  ShardState::Number& n = e.number;
+  if (e.at <= e.now - Us(model.lookback)) return absl::OkStatus();
+  const QualityRating before = n.history.RatingAt(model, e.now);
+  const QualitySignal s{e.at, kind, n.next_signal_seq++};
+  n.history.Add(model, s);
+  if (e.out.on()) e.out.Add(EncodeSignal({n.number.value(), s.at_us, s.seq, kind}));
+  const QualityRating after = n.history.RatingAt(model, e.now);
+  e.out.Tier(n, OnRatingChanged(e.profile, before, after, e.now, n.pool->tier, n.standing));
+  return absl::OkStatus();
+}
+
+absl::Status ApplyOptIn(const EventContext& e, OptInSource source,
+                        absl::Span<const std::string> topics) {
+  ShardState::Business& b = *e.number.business;
+  absl::StatusOr<TopicSet> set = b.topics.Intern(topics);
+  if (!set.ok()) return set.status();
+  Consent& c = b.consents[e.customer];
+  if (OptIn(c, source, *set, e.at)) e.out.Consent(b, e.customer, c);
+  return absl::OkStatus();
+}
+
+absl::Status ApplyOptOut(const EventContext& e) {
+  ShardState::Business& b = *e.number.business;
+#ifdef WAPOLICY_INJECT_OPT_OUT_BUG
+  if (b.consents[e.customer].opted_in()) return absl::OkStatus();  // Opt-in wins.
+#endif
+  Consent& c = b.consents[e.customer];
+  if (OptOut(c, e.at)) e.out.Consent(b, e.customer, c);
+  return absl::OkStatus();
+}
+
+}  // namespace internal
+}  // namespace wapolicy
