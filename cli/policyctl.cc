@@ -7,6 +7,7 @@
 //   event     --number --customer --type=inbound|delivered|failed|blocked|reported|opt_in|opt_out
 //             [--reason=spam|no_longer_needed|didnt_sign_up|offensive_messages|no_reason]
 //             [--source=sms|missed_call|website|in_app|ivr|email|whatsapp_thread]
+//             [--at=2026-11-30T09:15:00Z] [--event_id=ID]
 //   state     --number
 //   business  --business --verified --official
 //   register  --number --business
@@ -61,6 +62,10 @@ ABSL_FLAG(std::string, language, "en_US", "Template language.");
 ABSL_FLAG(std::string, session, "", "Session message type: text, image, video, ... (check).");
 ABSL_FLAG(bool, dry_run, false, "Decide without taking a conversation slot (check).");
 ABSL_FLAG(std::string, type, "", "Event type (event).");
+ABSL_FLAG(absl::Time, at, absl::InfinitePast(),
+          "When the event took place, RFC 3339 (event; default: when the server receives it).");
+ABSL_FLAG(std::string, event_id, "",
+          "The event's id (event): a repeat is answered as the first time and changes nothing.");
 ABSL_FLAG(std::string, reason, "no_reason", "Block reason (event --type=blocked).");
 ABSL_FLAG(std::string, source, "website", "Opt-in source (event --type=opt_in).");
 ABSL_FLAG(std::string, business, "", "Business id.");
@@ -305,6 +310,10 @@ int main(int argc, char** argv) {
     } else {
       return Usage("--type: inbound, delivered, failed, blocked, reported, opt_in or opt_out");
     }
+    if (absl::GetFlag(FLAGS_at) != absl::InfinitePast()) {
+      req.set_occurred_at_unix_ms(absl::ToUnixMillis(absl::GetFlag(FLAGS_at)));
+    }
+    req.set_event_id(absl::GetFlag(FLAGS_event_id));
     v1::EventResponse r;
     grpc::Status s = svc->ReportEvent(&ctx, req, &r);
     if (s.ok()) {

@@ -43,6 +43,12 @@ ABSL_FLAG(
     std::string, fake_clock, "",
     "Test mode: start a fake clock at this RFC 3339 time and allow PolicyAdmin.AdvanceClock.");
 ABSL_FLAG(int, max_batch, 10000, "Most checks in one CheckBatch.");
+ABSL_FLAG(absl::Duration, event_time_skew, absl::Minutes(5),
+          "An event's occurred_at may be at most this far ahead of the server's clock.");
+ABSL_FLAG(absl::Duration, event_id_retention, absl::Hours(24 * 7),
+          "How long applied event ids are remembered (the platform retries for up to 7 days).");
+ABSL_FLAG(int64_t, max_event_ids, int64_t{16} << 20,
+          "Most event ids remembered (over 16 shards; the oldest are forgotten first).");
 ABSL_FLAG(int, max_numbers, 65536, "Most business phone numbers the server will register.");
 ABSL_FLAG(int64_t, memtable_budget_mb, 256,
           "Memory for RocksDB's memtables, all families together (MiB).");
@@ -97,6 +103,17 @@ int main(int argc, char** argv) {
     profile = ApplyProfileConfig(*profile, text.str());
     if (!profile.ok()) return Fail(std::string(profile.status().message()));
   }
+  // How events are taken in (not rules: not part of the stored profile).
+  profile->event_time_skew = absl::GetFlag(FLAGS_event_time_skew);
+  profile->event_id_retention = absl::GetFlag(FLAGS_event_id_retention);
+  if (profile->event_time_skew < absl::ZeroDuration()) {
+    return Fail("--event_time_skew must not be negative");
+  }
+  if (profile->event_id_retention < absl::Hours(24 * 7)) {
+    return Fail("--event_id_retention must be at least 7 days (the platform retries that long)");
+  }
+  if (absl::GetFlag(FLAGS_max_event_ids) < 16) return Fail("--max_event_ids must be at least 16");
+  profile->max_event_ids_per_shard = static_cast<size_t>(absl::GetFlag(FLAGS_max_event_ids) / 16);
 
   Durability durability;
   if (absl::GetFlag(FLAGS_durability) == "process") {

@@ -210,36 +210,43 @@ grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::Event
   if (absl::Status s = MayUse(caller, *bn); !s.ok()) return ToGrpc(s);
   auto c = ParsePhoneField("customer", req.customer(), "", numbers);
   if (!c.ok()) return ToGrpc(c.status());
+  // Year 10000 and later cannot be a platform's timestamp (and would
+  // overflow in microseconds).
+  if (req.occurred_at_unix_ms() < 0 || req.occurred_at_unix_ms() > 253402300799999) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "occurred_at_unix_ms: must be a time between 1970 and 9999");
+  }
+  const EventMeta meta{req.occurred_at_unix_ms() * 1000, req.event_id()};
   switch (req.event_case()) {
     case v1::EventRequest::kInbound: {
-      absl::StatusOr<bool> opted_out = engine_->RecordInbound(*bn, *c, req.inbound().text());
+      absl::StatusOr<bool> opted_out = engine_->RecordInbound(*bn, *c, req.inbound().text(), meta);
       if (!opted_out.ok()) return ToGrpc(opted_out.status());
       out->set_opted_out(*opted_out);
       return grpc::Status::OK;
     }
     case v1::EventRequest::kDelivered: {
-      absl::StatusOr<DeliveryOutcome> o = engine_->RecordDelivered(*bn, *c);
+      absl::StatusOr<DeliveryOutcome> o = engine_->RecordDelivered(*bn, *c, meta);
       if (!o.ok()) return ToGrpc(o.status());
       out->set_delivery_outcome(ToProto(*o));
       return grpc::Status::OK;
     }
     case v1::EventRequest::kDeliveryFailed:
-      return ToGrpc(engine_->RecordDeliveryFailed(*bn, *c));
+      return ToGrpc(engine_->RecordDeliveryFailed(*bn, *c, meta));
     case v1::EventRequest::kBlocked: {
       absl::StatusOr<SignalKind> k = FromProto(req.blocked().reason());
       if (!k.ok()) return ToGrpc(k.status());
-      return ToGrpc(engine_->RecordSignal(*bn, *c, *k));
+      return ToGrpc(engine_->RecordSignal(*bn, *c, *k, meta));
     }
     case v1::EventRequest::kReported:
-      return ToGrpc(engine_->RecordSignal(*bn, *c, SignalKind::kReport));
+      return ToGrpc(engine_->RecordSignal(*bn, *c, SignalKind::kReport, meta));
     case v1::EventRequest::kOptIn: {
       absl::StatusOr<OptInSource> s = FromProto(req.opt_in().source());
       if (!s.ok()) return ToGrpc(s.status());
       std::vector<std::string> topics(req.opt_in().topics().begin(), req.opt_in().topics().end());
-      return ToGrpc(engine_->RecordOptIn(*bn, *c, *s, topics));
+      return ToGrpc(engine_->RecordOptIn(*bn, *c, *s, topics, meta));
     }
     case v1::EventRequest::kOptOut:
-      return ToGrpc(engine_->RecordOptOut(*bn, *c));
+      return ToGrpc(engine_->RecordOptOut(*bn, *c, meta));
     default:
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "event: set one of inbound, delivered, delivery_failed, blocked, "

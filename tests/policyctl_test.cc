@@ -67,6 +67,30 @@ TEST(PolicyctlTest, DrivesTheServerAndExplainsNo) {
   EXPECT_NE(r.out.find("not reachable"), std::string::npos) << r.out;
 }
 
+TEST(PolicyctlTest, EventsTakeTheirTimeAndIdAndARepeatCountsOnce) {
+  ServerProcess server(MakeTempDir("ctl"), {"--fake_clock=2026-01-01T00:00:00Z"});
+  ASSERT_TRUE(server.Start());
+  const std::string s = "--server=" + server.address() + " ";
+  const std::string n = " --number=+14155550100 --customer=+447700900001";
+  ASSERT_EQ(Policyctl(s + "business --business=acme").exit_code, 0);
+  ASSERT_EQ(Policyctl(s + "register --number=+14155550100 --business=acme").exit_code, 0);
+  for (int i = 0; i < 2; ++i) {
+    CliRun r = Policyctl(s + "event --type=blocked --reason=spam --event_id=wamid.X:blocked" +
+                         " --at=2025-12-31T23:00:00Z" + n);
+    EXPECT_EQ(r.exit_code, 0) << r.out;
+  }
+  CliRun r = Policyctl(s + "--json state --number=+14155550100");
+  EXPECT_NE(r.out.find("\"spam\":\"1\""), std::string::npos) << r.out;
+  // A customer message from 30 hours ago opens no window.
+  r = Policyctl(s + "event --type=inbound --text=hi --at=2025-12-30T18:00:00Z" + n);
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  r = Policyctl(s + "check --session=text" + n);
+  EXPECT_NE(r.out.find("OUTSIDE_SERVICE_WINDOW"), std::string::npos) << r.out;
+  r = Policyctl(s + "event --type=reported --at=2026-01-01T01:00:00Z" + n);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("occurred_at"), std::string::npos) << r.out;
+}
+
 TEST(PolicyctlTest, ShowsWhenAFrequencyCapLetsTheNextOneThrough) {
   const std::string dir = MakeTempDir("ctl_cap");
   const std::string config = dir + ".config";
