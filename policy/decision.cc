@@ -28,6 +28,10 @@ absl::string_view ReasonCodeName(ReasonCode r) {
       return "TOPIC_NOT_CONSENTED";
     case ReasonCode::kFrequencyCapped:
       return "FREQUENCY_CAPPED";
+    case ReasonCode::kAccountRestricted:
+      return "ACCOUNT_RESTRICTED";
+    case ReasonCode::kAccountDisabled:
+      return "ACCOUNT_DISABLED";
   }
   return "UNKNOWN";
 }
@@ -44,6 +48,9 @@ int PlatformErrorCode(ReasonCode r) {
       return 132016;
     case ReasonCode::kFrequencyCapped:
       return 131049;
+    case ReasonCode::kAccountRestricted:
+    case ReasonCode::kAccountDisabled:
+      return 368;
     default:
       return 0;
   }

@@ -30,8 +30,10 @@ enum class ReasonCode {
   kMessageInvalid = 9,        // The message breaks a content rule (compliance).
   kTopicNotConsented = 10,    // Opt-in does not cover the template's topic.
   kFrequencyCapped = 11,      // 131049: per-customer cap on business-initiated messages.
+  kAccountRestricted = 12,    // 368: the platform restricted business-initiated messaging.
+  kAccountDisabled = 13,      // 368: the platform disabled the account.
 };
-inline constexpr int kReasonCodeCount = 12;
+inline constexpr int kReasonCodeCount = 14;
 
 absl::string_view ReasonCodeName(ReasonCode r);
 // The platform error code a held message would have met, or 0 if none.

@@ -33,10 +33,20 @@ struct MessagingTier {
   }
 };
 
+// The messaging limit the platform last reported for a pool (SyncNumber,
+// RegisterNumber's current_limit; later its webhooks), and when. While set it
+// is the limit enforced (platform_word.h).
+struct PlatformLimit {
+  bool set = false;
+  int64_t limit = 0;  // kUnlimited for none.
+  int64_t at_us = 0;  // When the platform said it (its time).
+};
+
 struct LimitPool {
   std::string id;  // Storage key: see PoolIdForNumber / PoolIdForBusiness.
   std::string business_id;
-  MessagingTier tier;
+  MessagingTier tier;  // The engine's own estimate (the tier rules).
+  PlatformLimit platform;
   ConversationLedger ledger;
 };
 
@@ -47,6 +57,12 @@ inline int FloorLevel(const PolicyProfile& p, bool verified) {
 }
 inline int CeilingLevel(const PolicyProfile& p, bool verified) {
   return verified ? p.top_level() : p.unverified_max_level;
+}
+
+// The limit enforced: the platform's if it reported one, else the tier
+// estimate's (platform_word.h).
+inline int64_t EffectiveLimit(const PolicyProfile& p, const LimitPool& pool) {
+  return pool.platform.set ? pool.platform.limit : p.LimitAt(pool.tier.level);
 }
 
 // True if `used` slots leave no room for a new unique customer.

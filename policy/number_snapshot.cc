@@ -12,14 +12,18 @@ NumberSnapshot MakeNumberSnapshot(const PolicyProfile& p, const BusinessNumber& 
   s.verified = verified;
   s.official = official;
   s.quality_score = n.history.ScoreAt(p.quality, now);
-  s.quality = n.history.RatingAt(p.quality, now);
+  s.estimated_quality = n.history.RatingAt(p.quality, now);
+  s.quality = EffectiveRating(n, p.quality, now);
+  s.platform = n.platform;
+  s.platform_limit = pool.platform;
   const int64_t horizon = now - absl::ToInt64Microseconds(p.quality.lookback);
   for (const QualitySignal& q : n.history.signals()) {
     if (q.at_us > horizon) s.signals_7d[static_cast<int>(q.kind)]++;
   }
   s.limit_scope = p.limit_scope;
   s.level = pool.tier.level;
-  s.limit = p.LimitAt(pool.tier.level);
+  s.estimated_limit = p.LimitAt(pool.tier.level);
+  s.limit = EffectiveLimit(p, pool);
   s.used = pool.ledger.open_slots();
   pool.ledger.ForEach([&](uint64_t, const ConversationWindow& w) {
     if (w.pending && w.open_at(now)) s.pending++;

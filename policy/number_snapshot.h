@@ -31,15 +31,19 @@ struct NumberSnapshot {
   NumberStatus status = NumberStatus::kConnected;  // Restricted if the limit is used up.
   bool flagged = false;
   bool restricted = false;
-  QualityRating quality = QualityRating::kHigh;
+  QualityRating quality = QualityRating::kHigh;  // The rating the rules use (platform_word.h).
+  QualityRating estimated_quality = QualityRating::kHigh;  // The engine's, from the signals.
+  PlatformStatus platform;                                 // What the platform reported, with when.
+  PlatformLimit platform_limit;  // The limit it reported for the pool, with when.
   double quality_score = 0;
   std::array<int64_t, kSignalKindCount> signals_7d{};  // Count by kind, last 7 days.
   LimitScope limit_scope = LimitScope::kPerNumber;
   int level = 0;
-  int64_t limit = 0;
-  int64_t used = 0;           // Open + pending slots.
-  int64_t pending = 0;        // Admitted, not yet delivered.
-  int64_t recent_unique = 0;  // Unique customers started in the upgrade look-back.
+  int64_t limit = 0;            // Enforced: the platform's if it reported one.
+  int64_t estimated_limit = 0;  // The engine's tier estimate (a forecast once the platform spoke).
+  int64_t used = 0;             // Open + pending slots.
+  int64_t pending = 0;          // Admitted, not yet delivered.
+  int64_t recent_unique = 0;    // Unique customers started in the upgrade look-back.
   int pending_level = -1;
   int64_t pending_limit = 0;
   absl::Time pending_at = absl::InfinitePast();

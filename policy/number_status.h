@@ -37,14 +37,41 @@ struct QualityStanding {
   bool flagged() const { return flagged_since_us != 0; }
 };
 
+// What the platform last reported for a number besides its limit (which is
+// the pool's: messaging_tier.h), each with when it said it (its time; a
+// report older than the one on record changes nothing). See platform_word.h.
+struct PlatformStatus {
+  int quality = -1;  // A QualityRating, or -1 if the platform has not said.
+  int64_t quality_at_us = 0;
+  int32_t throughput_mps = 0;  // Messages per second; 0 if not said.
+  int64_t throughput_at_us = 0;
+  int64_t restricted_until_us = 0;  // No new business-initiated conversations before it.
+  int64_t restricted_at_us = 0;
+  bool disabled = false;  // The account may send nothing.
+  int64_t disabled_at_us = 0;
+  int64_t flagged_at_us = 0;  // When the platform last said Flagged or not.
+
+  bool has_quality() const { return quality >= 0; }
+};
+
 struct BusinessNumber {
   PhoneNumber number;
   std::string business_id;
   SignalHistory history;         // Last 7 days, oldest first.
   uint32_t next_signal_seq = 0;  // Tells apart signals stored with one time.
   QualityStanding standing;
+  PlatformStatus platform;
   LimitPool* pool = nullptr;
 };
+
+// The rating the rules use at `at`: the platform's if it had spoken by then,
+// else the engine's estimate from the signals (platform_word.h).
+inline QualityRating EffectiveRating(const BusinessNumber& n, const QualityModel& model,
+                                     int64_t at) {
+  const PlatformStatus& s = n.platform;
+  if (s.has_quality() && at >= s.quality_at_us) return static_cast<QualityRating>(s.quality);
+  return n.history.RatingAt(model, at);
+}
 
 }  // namespace wapolicy
 

@@ -63,9 +63,13 @@ absl::Status PolicyEngine::UpsertBusiness(absl::string_view business_id, bool ve
   return ShardOfBusiness(business_id).UpsertBusiness(business_id, verified, official);
 }
 
-absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view business_id) {
+absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view business_id,
+                                          std::optional<int64_t> current_limit) {
   if (!number.valid()) return absl::InvalidArgumentError("number is not a valid E.164 number");
   if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
+  if (current_limit && *current_limit != kUnlimited && *current_limit <= 0) {
+    return absl::InvalidArgumentError("current_limit: must be positive, or -1 for unlimited");
+  }
   internal::MutexLock lock(&register_mu_);
   const uint32_t target = ShardIndex(business_id);
   // Before the directory learns the number: a refused registration leaves
@@ -84,7 +88,7 @@ absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view 
         absl::StrCat("business_number: the server holds its maximum of ", max_numbers_,
                      " numbers (--max_numbers)"));
   }
-  return shards_[target]->RegisterNumber(number, business_id);
+  return shards_[target]->RegisterNumber(number, business_id, current_limit);
 }
 
 absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const MessageTemplate& t) {
@@ -148,6 +152,12 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
 #define WAPOLICY_ROUTE(number)                                          \
   absl::StatusOr<internal::EngineShard*> shard = ShardOfNumber(number); \
   if (!shard.ok()) return shard.status()
+
+absl::Status PolicyEngine::SyncNumber(PhoneNumber number, const PlatformReport& report,
+                                      const EventMeta& meta) {
+  WAPOLICY_ROUTE(number);
+  return (*shard)->SyncNumber(number, report, meta);
+}
 
 absl::StatusOr<bool> PolicyEngine::RecordInbound(PhoneNumber number, PhoneNumber customer,
                                                  absl::string_view text, const EventMeta& meta) {

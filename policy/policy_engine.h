@@ -10,6 +10,7 @@
 #define WAPOLICY_POLICY_POLICY_ENGINE_H_
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,15 @@ class PolicyEngine {
   // --- Administration (see EngineShard) ---
   absl::Status UpsertBusiness(absl::string_view business_id, bool verified, bool official);
   // RESOURCE_EXHAUSTED past max_numbers; ALREADY_EXISTS for another business's number.
-  absl::Status RegisterNumber(PhoneNumber number, absl::string_view business_id);
+  // `current_limit`: the platform's current messaging limit of a number that
+  // already sends (kUnlimited for none), so it onboards at its real tier.
+  absl::Status RegisterNumber(PhoneNumber number, absl::string_view business_id,
+                              std::optional<int64_t> current_limit = std::nullopt);
+  // The platform's word on a number (or its portfolio's limit): see
+  // platform_word.h. `meta.occurred_at_us` dates it; an older report than
+  // the one on record changes nothing.
+  absl::Status SyncNumber(PhoneNumber number, const PlatformReport& report,
+                          const EventMeta& meta = {});
   absl::Status PutTemplate(absl::string_view business_id, const MessageTemplate& t);
   absl::Status RemoveTemplate(absl::string_view business_id, absl::string_view name,
                               absl::string_view language);

@@ -280,6 +280,8 @@ StateChange EncodePool(const PoolRecord& r) {
   m.set_level(r.level);
   if (r.pending_level >= 0) m.set_pending_level(r.pending_level);
   m.set_pending_at_us(r.pending_at_us);
+  if (r.platform.set) m.set_platform_limit(r.platform.limit);
+  m.set_platform_limit_at_us(r.platform.at_us);
   PutMessage(m, &c.value);
   return c;
 }
@@ -292,6 +294,16 @@ StateChange EncodeNumber(const NumberRecord& r) {
   m.set_business_id(r.business_id);
   m.set_flagged_since_us(r.flagged_since_us);
   m.set_low_since_us(r.low_since_us);
+  const PlatformStatus& p = r.platform;
+  if (p.has_quality()) m.set_platform_quality(p.quality);
+  m.set_platform_quality_at_us(p.quality_at_us);
+  m.set_throughput_mps(p.throughput_mps);
+  m.set_throughput_at_us(p.throughput_at_us);
+  m.set_restricted_until_us(p.restricted_until_us);
+  m.set_restricted_at_us(p.restricted_at_us);
+  m.set_disabled(p.disabled);
+  m.set_disabled_at_us(p.disabled_at_us);
+  m.set_flagged_at_us(p.flagged_at_us);
   PutMessage(m, &c.value);
   return c;
 }
@@ -448,6 +460,12 @@ absl::StatusOr<PoolRecord> DecodePool(absl::string_view key, absl::string_view v
   r.level = m.level();
   r.pending_level = m.has_pending_level() ? m.pending_level() : -1;
   r.pending_at_us = m.pending_at_us();
+  if (m.has_platform_limit()) {
+    if (m.platform_limit() <= 0 && m.platform_limit() != kUnlimited) {
+      return Corrupt(f, "bad platform limit");
+    }
+    r.platform = {true, m.platform_limit(), m.platform_limit_at_us()};
+  }
   return r;
 }
 
@@ -462,6 +480,19 @@ absl::StatusOr<NumberRecord> DecodeNumber(absl::string_view key, absl::string_vi
   r.business_id = m.business_id();
   r.flagged_since_us = m.flagged_since_us();
   r.low_since_us = m.low_since_us();
+  PlatformStatus& p = r.platform;
+  if (m.has_platform_quality()) {
+    if (m.platform_quality() < 0 || m.platform_quality() > 2) return Corrupt(f, "bad quality");
+    p.quality = m.platform_quality();
+  }
+  p.quality_at_us = m.platform_quality_at_us();
+  p.throughput_mps = m.throughput_mps();
+  p.throughput_at_us = m.throughput_at_us();
+  p.restricted_until_us = m.restricted_until_us();
+  p.restricted_at_us = m.restricted_at_us();
+  p.disabled = m.disabled();
+  p.disabled_at_us = m.disabled_at_us();
+  p.flagged_at_us = m.flagged_at_us();
   return r;
 }
 

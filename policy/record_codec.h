@@ -45,6 +45,8 @@
 #include "absl/strings/string_view.h"
 #include "policy/consent.h"
 #include "policy/conversations.h"
+#include "policy/messaging_tier.h"
+#include "policy/number_status.h"
 #include "policy/profile_migration.h"
 #include "policy/quality.h"
 #include "policy/service_window.h"
@@ -79,12 +81,14 @@ struct PoolRecord {
   int level = 0;
   int pending_level = -1;
   int64_t pending_at_us = 0;
+  PlatformLimit platform;
 };
 struct NumberRecord {
   uint64_t number = 0;
   std::string business_id;
   int64_t flagged_since_us = 0;
   int64_t low_since_us = 0;
+  PlatformStatus platform;
 };
 // One record per quality signal (so a signal is one write, not a rewrite of 7
 // days of signals). `seq` tells apart signals of one number at the same time.

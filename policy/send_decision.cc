@@ -74,6 +74,10 @@ SendOutcome DecideSend(const SendContext& ctx, const OutgoingMessage& m, int64_t
   const bool opted_in = consent != nullptr && consent->opted_in();
   const bool opted_out = consent != nullptr && consent->opted_out();
 
+  if (ctx.platform != nullptr && ctx.platform->disabled) {
+    return Deny(out, ReasonCode::kAccountDisabled,
+                "the platform disabled this account: it may send nothing");
+  }
   const MessageTemplate* tpl = nullptr;
   if (m.kind == MessageKind::kTemplate) {
     if (TemplateRefused(ctx, m, &out)) return out;
@@ -163,6 +167,13 @@ SendOutcome DecideSend(const SendContext& ctx, const OutgoingMessage& m, int64_t
     d.effect = ConversationEffect::kReusesBusinessInitiated;
     d.conversation_ends = FromUs(bw->slot_end_us);
     return out;
+  }
+  if (ctx.platform != nullptr && ctx.platform->restricted_until_us > now) {
+    out.record_send = out.record_marketing = false;
+    d.retry_after = FromUs(ctx.platform->restricted_until_us);
+    return Deny(out, ReasonCode::kAccountRestricted,
+                absl::StrCat("the platform restricted business-initiated messaging until ",
+                             absl::FormatTime(d.retry_after, absl::UTCTimeZone())));
   }
 #ifdef WAPOLICY_INJECT_BUG
   // Deliberate off-by-one for the model test's self-check: admits limit + 1.

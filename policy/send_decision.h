@@ -7,6 +7,9 @@
 // against the frequency caps), which the engine applies unless the check is
 // a dry run. The rules apply in this order, the first that holds answers:
 //
+//  0. The platform disabled the account: nothing may be sent
+//     (ACCOUNT_DISABLED, 368).
+//
 //  Templates                            Session (free-form) messages
 //  1. registered (TEMPLATE_UNKNOWN)     1. content matches its type and the
 //  2. APPROVED (NOT_APPROVED, PAUSED       content rules (MESSAGE_INVALID)
@@ -30,7 +33,10 @@
 //     (TOPIC_NOT_CONSENTED)
 //  9. frequency caps, all and marketing (FREQUENCY_CAPPED, retry_after)
 //  10. inside an open business-initiated conversation: allowed, free
-//  11. a free slot under the messaging limit (LIMIT_REACHED: Restricted)
+//  11. the platform has not restricted business-initiated messaging
+//      (ACCOUNT_RESTRICTED, 368, retry_after: when the restriction ends)
+//  12. a free slot under the messaging limit (LIMIT_REACHED: Restricted);
+//      the limit is the platform's once it reported one
 //  -> allowed, taking a slot reserved for reservation_timeout until delivery.
 //
 //   SendContext ctx{profile, limit, used, ...};
@@ -45,6 +51,7 @@
 #include "policy/consent.h"
 #include "policy/conversations.h"
 #include "policy/decision.h"
+#include "policy/number_status.h"
 #include "policy/outgoing_message.h"
 #include "policy/policy_profile.h"
 #include "policy/service_window.h"
@@ -65,6 +72,7 @@ struct SendContext {
   const Consent* consent = nullptr;                  // The customer's, with the business.
   const TopicRegistry& topics;                       // The business's.
   const MessageTemplate* tmpl = nullptr;             // Found by name and language.
+  const PlatformStatus* platform = nullptr;          // The number's (platform_word.h).
 };
 
 struct SendOutcome {

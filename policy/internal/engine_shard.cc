@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "policy/frequency_cap.h"
 #include "policy/internal/event_effects.h"
+#include "policy/platform_word.h"
 #include "policy/record_codec.h"
 #include "policy/send_decision.h"
 #include "policy/tier_rules.h"
@@ -59,7 +60,7 @@ void EngineShard::Advance(Number& n, int64_t now, ChangeSink& ch) {
   LimitPool& p = *n.pool;
   // Before the signals expire: a transition due in the past is rated with
   // the signals of its own 7 days.
-  auto rating_at = [&](int64_t at) { return n.history.RatingAt(profile_.quality, at); };
+  auto rating_at = [&](int64_t at) { return EffectiveRating(n, profile_.quality, at); };
   const TierChanges t =
       AdvanceTier(profile_, n.business->verified, rating_at, now, p.tier, n.standing);
   ch.Tier(n, t);
@@ -97,12 +98,22 @@ absl::Status EngineShard::UpsertBusiness(absl::string_view business_id, bool ver
   });
 }
 
-absl::Status EngineShard::RegisterNumber(PhoneNumber number, absl::string_view business_id) {
+absl::Status EngineShard::RegisterNumber(PhoneNumber number, absl::string_view business_id,
+                                         std::optional<int64_t> current_limit) {
+  PlatformReport onboarding;
+  onboarding.messaging_limit = current_limit;
+  if (absl::Status s = ValidatePlatformReport(onboarding); !s.ok()) return s;
   return OnBusiness(business_id, false, [&](Business& b, ChangeSink& ch) -> absl::Status {
     absl::StatusOr<Number*> added = state_.AddNumber(number, &b);
-    if (!added.ok() || *added == nullptr) return added.status();  // Or already there: no change.
-    ch.Pool(*(*added)->pool);
-    ch.Number(**added);
+    if (!added.ok()) return added.status();
+    if (*added == nullptr && !current_limit) return absl::OkStatus();  // Already there.
+    Number& n = *state_.FindNumber(number).value();
+    if (current_limit) {  // The platform's word on an existing number's limit.
+      const int64_t now = Tick();
+      ApplyPlatformReport(profile_, b.verified, onboarding, now, now, n, *n.pool);
+    }
+    ch.Pool(*n.pool);
+    ch.Number(n);
     return absl::OkStatus();
   });
 }
@@ -162,14 +173,15 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
   Consent* cs = consent == b.consents.end() ? nullptr : &consent->second;
   const SendContext ctx{profile_,
                         b.id,
-                        profile_.LimitAt(p.tier.level),
+                        EffectiveLimit(profile_, p),
                         p.ledger.open_slots(),
                         p.ledger.earliest_slot_end(),
                         window,
                         p.ledger.Find(c),
                         cs,
                         b.topics,
-                        tpl};
+                        tpl,
+                        &n.platform};
   SendOutcome out = DecideSend(ctx, m, now);
   if (!out.decision.allowed || m.dry_run) return std::move(out.decision);
   if (out.open_user_conversation_until != 0) {
@@ -266,6 +278,20 @@ auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, const 
     if (ch.on()) ch.Add(EncodeEventId({id_of, meta.event_id, now, AnswerCode(result)}));
     ExpireEventIds(now, ch);
     return result;
+  });
+}
+
+absl::Status EngineShard::SyncNumber(PhoneNumber number, const PlatformReport& report,
+                                     const EventMeta& meta) {
+  if (absl::Status s = ValidatePlatformReport(report); !s.ok()) return s;
+  return OnNumber(number, [&](Number& n, int64_t now, ChangeSink& ch) -> absl::Status {
+    absl::StatusOr<int64_t> at = EventTimeOf(meta, now, Us(profile_.event_time_skew));
+    if (!at.ok()) return at.status();
+    const PlatformChanges c =
+        ApplyPlatformReport(profile_, n.business->verified, report, *at, now, n, *n.pool);
+    if (c.pool) ch.Pool(*n.pool);
+    if (c.number) ch.Number(n);
+    return absl::OkStatus();
   });
 }
 

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +41,7 @@
 #include "policy/opt_out_keywords.h"
 #include "policy/outgoing_message.h"
 #include "policy/phone_number.h"
+#include "policy/platform_word.h"
 #include "policy/policy_profile.h"
 #include "policy/service_window.h"
 #include "policy/state_journal.h"
@@ -61,7 +63,10 @@ class EngineShard {
   // Administration (see PolicyEngine for the contracts).
   absl::Status UpsertBusiness(absl::string_view business_id, bool verified, bool official);
   bool HasBusiness(absl::string_view business_id) const;
-  absl::Status RegisterNumber(PhoneNumber number, absl::string_view business_id);
+  absl::Status RegisterNumber(PhoneNumber number, absl::string_view business_id,
+                              std::optional<int64_t> current_limit);
+  // The platform's word on a number (platform_word.h).
+  absl::Status SyncNumber(PhoneNumber number, const PlatformReport& report, const EventMeta& meta);
   absl::Status PutTemplate(absl::string_view business_id, const MessageTemplate& t);
   absl::Status RemoveTemplate(absl::string_view business_id, absl::string_view name,
                               absl::string_view language);

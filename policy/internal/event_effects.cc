@@ -1,6 +1,7 @@
 #include "policy/internal/event_effects.h"
 
 #include "absl/time/time.h"
+#include "policy/platform_word.h"
 #include "policy/record_codec.h"
 #include "policy/service_window.h"
 #include "policy/tier_rules.h"
@@ -42,7 +43,7 @@ absl::StatusOr<DeliveryOutcome> ApplyDelivered(const EventContext& e) {
   if (!d.new_start) return d.outcome;
   // The engine's tier forecast counts the start when it learns of it.
   e.out.Tier(n, OnConversationStarted(
-                    profile, n.business->verified, n.history.RatingAt(profile.quality, e.now),
+                    profile, n.business->verified, EffectiveRating(n, profile.quality, e.now),
                     p.ledger.recent_unique_customers(), e.now, n.standing, p.tier));
   return d.outcome;
 }
@@ -61,11 +62,12 @@ absl::Status ApplySignal(const EventContext& e, SignalKind kind) {
   const QualityModel& model = e.profile.quality;
   ShardState::Number& n = e.number;
   if (e.at <= e.now - Us(model.lookback)) return absl::OkStatus();
-  const QualityRating before = n.history.RatingAt(model, e.now);
+  // The rules follow the platform's rating once it has spoken (platform_word.h).
+  const QualityRating before = EffectiveRating(n, model, e.now);
   const QualitySignal s{e.at, kind, n.next_signal_seq++};
   n.history.Add(model, s);
   if (e.out.on()) e.out.Add(EncodeSignal({n.number.value(), s.at_us, s.seq, kind}));
-  const QualityRating after = n.history.RatingAt(model, e.now);
+  const QualityRating after = EffectiveRating(n, model, e.now);
   e.out.Tier(n, OnRatingChanged(e.profile, before, after, e.now, n.pool->tier, n.standing));
   return absl::OkStatus();
 }

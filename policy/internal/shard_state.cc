@@ -169,7 +169,9 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       if (!r.ok()) return r.status();
       Business* b = FindBusiness(r->business_id);
       if (b == nullptr) return missing("business");
-      MessagingTier& t = GetOrCreatePool(r->pool_id, b)->tier;
+      LimitPool* pool = GetOrCreatePool(r->pool_id, b);
+      pool->platform = r->platform;
+      MessagingTier& t = pool->tier;
       // A verified business never sits below its floor (also after a
       // --migrate_profile placed it on a new ladder).
       t.level = std::clamp(r->level, FloorLevel(profile, b->verified), profile.top_level());
@@ -187,6 +189,7 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       n->business_id = r->business_id;
       n->business = b;
       n->standing = {r->flagged_since_us, r->low_since_us};
+      n->platform = r->platform;
       n->pool = PoolFor(r->number, b);
       numbers[r->number] = std::move(n);
       return absl::OkStatus();
@@ -278,12 +281,12 @@ EngineStats ShardState::Stats() const {
 
 StateChange PoolChange(const LimitPool& p) {
   return EncodePool(
-      {p.id, p.business_id, p.tier.level, p.tier.pending_level, p.tier.pending_at_us});
+      {p.id, p.business_id, p.tier.level, p.tier.pending_level, p.tier.pending_at_us, p.platform});
 }
 
 StateChange NumberChange(const BusinessNumber& n) {
-  return EncodeNumber(
-      {n.number.value(), n.business_id, n.standing.flagged_since_us, n.standing.low_since_us});
+  return EncodeNumber({n.number.value(), n.business_id, n.standing.flagged_since_us,
+                       n.standing.low_since_us, n.platform});
 }
 
 StateChange LedgerChange(const LimitPool& p, uint64_t customer, const ConversationWindow* w) {

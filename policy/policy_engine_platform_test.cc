@@ -1,0 +1,137 @@
+// The platform's word through the PolicyEngine facade: SyncNumber and
+// RegisterNumber's current limit, and the rules that follow them.
+#include <memory>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "policy/policy_engine.h"
+#include "policy/test_util.h"
+
+namespace wapolicy {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01T00:00Z
+const PhoneNumber kBiz = Num("+14155550100");
+PhoneNumber Customer(int i) { return PhoneNumber::FromDigitsValue(447700000000ULL + i); }
+
+class EnginePlatformTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    engine_ = std::make_unique<PolicyEngine>(DefaultProfile(), &clock_, &journal_, 4);
+    ASSERT_TRUE(engine_->UpsertBusiness("acme", true, false).ok());
+    MessageTemplate t{"order_update", "en_US", TemplateCategory::kUtility,
+                      TemplateStatus::kApproved};
+    ASSERT_TRUE(engine_->PutTemplate("acme", t).ok());
+  }
+  OutgoingMessage Template(PhoneNumber c) {
+    OutgoingMessage m;
+    m.business_number = kBiz;
+    m.customer = c;
+    m.template_name = "order_update";
+    m.template_language = "en_US";
+    return m;
+  }
+  // Opts `n` customers in and admits each.
+  int Admit(int from, int n) {
+    int allowed = 0;
+    for (int i = from; i < from + n; ++i) {
+      EXPECT_TRUE(engine_->RecordOptIn(kBiz, Customer(i), OptInSource::kSms).ok());
+      allowed += engine_->Check(Template(Customer(i)))->allowed;
+    }
+    return allowed;
+  }
+
+  ManualClock clock_{kT0};
+  MemoryJournal journal_;
+  std::unique_ptr<PolicyEngine> engine_;
+};
+
+TEST_F(EnginePlatformTest, ANumberOnboardsAtTheLimitThePlatformReported) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme", 100000).ok());
+  NumberSnapshot s = engine_->GetNumberState(kBiz).value();
+  EXPECT_EQ(s.limit, 100000);
+  EXPECT_TRUE(s.platform_limit.set);
+  EXPECT_EQ(Admit(0, 1500), 1500) << "past the 1,000 a new number would start at";
+  // It survives a restart.
+  PolicyEngine restored(DefaultProfile(), &clock_, nullptr, 4);
+  for (const auto& [key, value] : journal_.records()) {
+    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
+  }
+  restored.FinishRestore();
+  EXPECT_EQ(restored.GetNumberState(kBiz)->limit, 100000);
+}
+
+TEST_F(EnginePlatformTest, ARefusedCurrentLimitLeavesNoNumberBehind) {
+  EXPECT_EQ(engine_->RegisterNumber(kBiz, "acme", 0).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(engine_->BusinessOf(kBiz).ok());
+  EXPECT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+}
+
+TEST_F(EnginePlatformTest, APlatformLimitBelowTheEstimateHoldsAdmissions) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  PlatformReport r;
+  r.messaging_limit = 250;
+  ASSERT_TRUE(engine_->SyncNumber(kBiz, r).ok());
+  EXPECT_EQ(Admit(0, 300), 250);
+  NumberSnapshot s = engine_->GetNumberState(kBiz).value();
+  EXPECT_EQ(s.limit, 250);
+  EXPECT_EQ(s.estimated_limit, 1000);  // The nearest ladder level, as a forecast.
+}
+
+TEST_F(EnginePlatformTest, APlatformRedOverAnEstimatedHighFlagsAndStopsTheUpgrade) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  // Earn an upgrade: half the limit in unique customers, delivered.
+  ASSERT_EQ(Admit(0, 500), 500);
+  for (int i = 0; i < 500; ++i) ASSERT_TRUE(engine_->RecordDelivered(kBiz, Customer(i)).ok());
+  ASSERT_GE(engine_->GetNumberState(kBiz)->pending_level, 0);
+  PlatformReport red;
+  red.quality = QualityRating::kLow;
+  ASSERT_TRUE(engine_->SyncNumber(kBiz, red).ok());
+  NumberSnapshot s = engine_->GetNumberState(kBiz).value();
+  EXPECT_EQ(s.quality, QualityRating::kLow);
+  EXPECT_EQ(s.estimated_quality, QualityRating::kHigh);
+  EXPECT_TRUE(s.flagged);
+  EXPECT_LT(s.pending_level, 0) << "no upgrade while the platform rates the number Low";
+  clock_.Advance(absl::Hours(25));
+  EXPECT_EQ(engine_->GetNumberState(kBiz)->limit, 1000);
+  // Blocks no longer move the rating the rules use: the platform's stands.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_TRUE(engine_->RecordSignal(kBiz, Customer(i), SignalKind::kBlockSpam).ok());
+  }
+  EXPECT_EQ(engine_->GetNumberState(kBiz)->quality, QualityRating::kLow);
+}
+
+TEST_F(EnginePlatformTest, ARestrictionHoldsNewConversationsUntilItEndsAndDisabledHoldsAll) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  ASSERT_EQ(Admit(0, 1), 1);
+  PlatformReport r;
+  r.restricted_until_us = absl::ToUnixMicros(kT0 + absl::Hours(2));
+  ASSERT_TRUE(engine_->SyncNumber(kBiz, r).ok());
+  ASSERT_TRUE(engine_->RecordOptIn(kBiz, Customer(1), OptInSource::kSms).ok());
+  Decision d = engine_->Check(Template(Customer(1))).value();
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reason, ReasonCode::kAccountRestricted);
+  EXPECT_EQ(PlatformErrorCode(d.reason), 368);
+  EXPECT_EQ(d.retry_after, kT0 + absl::Hours(2));
+  EXPECT_TRUE(engine_->Check(Template(Customer(0)))->allowed) << "inside an open conversation";
+  clock_.Advance(absl::Hours(2));
+  EXPECT_TRUE(engine_->Check(Template(Customer(1)))->allowed);
+  PlatformReport off;
+  off.disabled = true;
+  ASSERT_TRUE(engine_->SyncNumber(kBiz, off).ok());
+  d = engine_->Check(Template(Customer(0))).value();
+  EXPECT_EQ(d.reason, ReasonCode::kAccountDisabled);
+}
+
+TEST_F(EnginePlatformTest, ALateReportOlderThanTheOneOnRecordChangesNothing) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  PlatformReport r;
+  r.messaging_limit = 10000;
+  ASSERT_TRUE(engine_->SyncNumber(kBiz, r).ok());
+  r.messaging_limit = 1000;
+  ASSERT_TRUE(engine_->SyncNumber(kBiz, r, {absl::ToUnixMicros(kT0 - absl::Hours(1)), ""}).ok());
+  EXPECT_EQ(engine_->GetNumberState(kBiz)->limit, 10000);
+}
+
+}  // namespace
+}  // namespace wapolicy
