@@ -10,7 +10,10 @@
 //             [--at=2026-11-30T09:15:00Z] [--event_id=ID]
 //   state     --number
 //   business  --business --verified --official
-//   register  --number --business
+//   register  --number --business [--current_limit=N]  (N: the platform's limit; -1 unlimited)
+//   sync      --number [--limit=N] [--quality=green|yellow|red] [--flagged=true|false]
+//             [--throughput=MPS] [--restricted_until=RFC3339|none] [--disabled=true|false]
+//             [--at=RFC3339]     (the platform's word on a number)
 //   template  --business --name --language --category=marketing|utility|authentication
 //             --status=approved|pending|rejected|paused|disabled
 //   untemplate --business --name --language
@@ -69,6 +72,16 @@ ABSL_FLAG(std::string, event_id, "",
 ABSL_FLAG(std::string, reason, "no_reason", "Block reason (event --type=blocked).");
 ABSL_FLAG(std::string, source, "website", "Opt-in source (event --type=opt_in).");
 ABSL_FLAG(std::string, business, "", "Business id.");
+ABSL_FLAG(std::string, current_limit, "",
+          "The platform's current messaging limit of a number that already sends (register).");
+ABSL_FLAG(std::string, limit, "", "Messaging limit the platform reports; -1 = unlimited (sync).");
+ABSL_FLAG(std::string, quality, "",
+          "Quality rating the platform reports: green, yellow, red (sync).");
+ABSL_FLAG(std::string, flagged, "", "Flagged as the platform reports it: true or false (sync).");
+ABSL_FLAG(std::string, throughput, "", "Messages per second the platform allows (sync).");
+ABSL_FLAG(std::string, restricted_until, "",
+          "Business-initiated messaging restricted until (RFC 3339), or none (sync).");
+ABSL_FLAG(std::string, disabled, "", "The platform disabled the account: true or false (sync).");
 ABSL_FLAG(bool, verified, true, "Business verification done (business).");
 ABSL_FLAG(bool, official, false, "Official Business Account (business).");
 ABSL_FLAG(std::string, category, "utility", "Template category (template).");
@@ -159,8 +172,13 @@ void PrintState(const v1::NumberState& s) {
               s.verified() ? ", verified" : ", unverified",
               s.official_business_account() ? ", OBA" : "");
   std::printf("  status:     %s\n", v1::NumberStatus_Name(s.status()).c_str());
-  std::printf("  quality:    %s (score %.2f)\n", v1::QualityRating_Name(s.quality()).c_str(),
-              s.quality_score());
+  const std::string quality_from =
+      s.platform_quality() != v1::QUALITY_RATING_UNSPECIFIED
+          ? absl::StrCat("platform's, since ", When(s.platform_quality_at_unix_ms()), "; estimate ",
+                         v1::QualityRating_Name(s.estimated_quality()))
+          : "estimate";
+  std::printf("  quality:    %s (%s; score %.2f)\n", v1::QualityRating_Name(s.quality()).c_str(),
+              quality_from.c_str(), s.quality_score());
   const auto& c = s.signals_7d();
   std::printf(
       "  signals 7d: no_longer_needed=%lld didnt_sign_up=%lld spam=%lld offensive=%lld "
@@ -172,6 +190,17 @@ void PrintState(const v1::NumberState& s) {
               v1::MessagingTier_Name(s.tier()).c_str(), s.tier_level(),
               s.per_portfolio_limit() ? ", shared by the portfolio" : "", (long long)s.used(),
               (long long)s.pending());
+  if (s.has_platform_limit()) {
+    std::printf("  limit from: platform's, since %s; estimate %s\n",
+                When(s.platform_limit_at_unix_ms()).c_str(),
+                s.estimated_limit() < 0 ? "unlimited" : absl::StrCat(s.estimated_limit()).c_str());
+  }
+  if (s.throughput_mps() != 0) std::printf("  throughput: %d/s\n", s.throughput_mps());
+  if (s.restricted_until_unix_ms() != 0) {
+    std::printf("  restricted: business-initiated messaging until %s\n",
+                When(s.restricted_until_unix_ms()).c_str());
+  }
+  if (s.disabled()) std::printf("  disabled:   the platform disabled the account\n");
   std::printf("  unique 7d:  %lld\n", (long long)s.unique_customers_7d());
   if (s.upgrade_pending()) {
     std::printf("  upgrade:    to %lld at %s\n", (long long)s.upgrade_limit(),
@@ -350,8 +379,68 @@ int main(int argc, char** argv) {
     v1::RegisterNumberRequest req;
     req.set_business_number(absl::GetFlag(FLAGS_number));
     req.set_business_id(absl::GetFlag(FLAGS_business));
+    if (!absl::GetFlag(FLAGS_current_limit).empty()) {
+      int64_t limit;
+      if (!absl::SimpleAtoi(absl::GetFlag(FLAGS_current_limit), &limit))
+        return Usage("--current_limit: a number (-1 for unlimited)");
+      req.set_current_limit(limit);
+    }
     v1::RegisterNumberResponse r;
     grpc::Status s = admin->RegisterNumber(&ctx, req, &r);
+    if (s.ok()) std::printf("ok\n");
+    return Report(s);
+  }
+  if (cmd == "sync") {
+    v1::SyncNumberRequest req;
+    req.set_business_number(absl::GetFlag(FLAGS_number));
+    auto set_bool = [](const std::string& text, auto setter) {
+      if (text.empty()) return true;
+      bool b;
+      if (!absl::SimpleAtob(text, &b)) return false;
+      setter(b);
+      return true;
+    };
+    if (!absl::GetFlag(FLAGS_limit).empty()) {
+      int64_t limit;
+      if (!absl::SimpleAtoi(absl::GetFlag(FLAGS_limit), &limit))
+        return Usage("--limit: a number (-1 for unlimited)");
+      req.set_messaging_limit(limit);
+    }
+    const std::string q = absl::AsciiStrToLower(absl::GetFlag(FLAGS_quality));
+    if (q == "green" || q == "high") {
+      req.set_quality(v1::HIGH);
+    } else if (q == "yellow" || q == "medium") {
+      req.set_quality(v1::MEDIUM);
+    } else if (q == "red" || q == "low") {
+      req.set_quality(v1::LOW);
+    } else if (!q.empty()) {
+      return Usage("--quality: green, yellow or red");
+    }
+    if (!set_bool(absl::GetFlag(FLAGS_flagged), [&](bool b) { req.set_flagged(b); }))
+      return Usage("--flagged: true or false");
+    if (!set_bool(absl::GetFlag(FLAGS_disabled), [&](bool b) { req.set_disabled(b); }))
+      return Usage("--disabled: true or false");
+    if (!absl::GetFlag(FLAGS_throughput).empty()) {
+      int32_t mps;
+      if (!absl::SimpleAtoi(absl::GetFlag(FLAGS_throughput), &mps))
+        return Usage("--throughput: messages per second");
+      req.set_throughput_mps(mps);
+    }
+    const std::string until = absl::GetFlag(FLAGS_restricted_until);
+    if (until == "none") {
+      req.set_restricted_until_unix_ms(0);
+    } else if (!until.empty()) {
+      absl::Time t;
+      std::string err;
+      if (!absl::ParseTime(absl::RFC3339_full, until, &t, &err))
+        return Usage("--restricted_until: an RFC 3339 time or none");
+      req.set_restricted_until_unix_ms(absl::ToUnixMillis(t));
+    }
+    if (absl::GetFlag(FLAGS_at) != absl::InfinitePast()) {
+      req.set_occurred_at_unix_ms(absl::ToUnixMillis(absl::GetFlag(FLAGS_at)));
+    }
+    v1::SyncNumberResponse r;
+    grpc::Status s = admin->SyncNumber(&ctx, req, &r);
     if (s.ok()) std::printf("ok\n");
     return Report(s);
   }

@@ -210,13 +210,9 @@ grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::Event
   if (absl::Status s = MayUse(caller, *bn); !s.ok()) return ToGrpc(s);
   auto c = ParsePhoneField("customer", req.customer(), "", numbers);
   if (!c.ok()) return ToGrpc(c.status());
-  // Year 10000 and later cannot be a platform's timestamp (and would
-  // overflow in microseconds).
-  if (req.occurred_at_unix_ms() < 0 || req.occurred_at_unix_ms() > 253402300799999) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                        "occurred_at_unix_ms: must be a time between 1970 and 9999");
-  }
-  const EventMeta meta{req.occurred_at_unix_ms() * 1000, req.event_id()};
+  absl::StatusOr<EventMeta> meta_or = EventMetaOf(req.occurred_at_unix_ms(), req.event_id());
+  if (!meta_or.ok()) return ToGrpc(meta_or.status());
+  const EventMeta& meta = *meta_or;
   switch (req.event_case()) {
     case v1::EventRequest::kInbound: {
       absl::StatusOr<bool> opted_out = engine_->RecordInbound(*bn, *c, req.inbound().text(), meta);
@@ -336,7 +332,26 @@ grpc::Status PolicyAdminImpl::RegisterNumber(grpc::ServerContext* ctx,
   auto bn = ParsePhoneField("business_number", req->business_number());
   if (!bn.ok()) return ToGrpc(bn.status());
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
-  return ToGrpc(engine_->RegisterNumber(*bn, req->business_id()));
+  std::optional<int64_t> current_limit;
+  if (req->has_current_limit()) current_limit = req->current_limit();
+  return ToGrpc(engine_->RegisterNumber(*bn, req->business_id(), current_limit));
+}
+
+grpc::Status PolicyAdminImpl::SyncNumber(grpc::ServerContext* ctx, const v1::SyncNumberRequest* req,
+                                         v1::SyncNumberResponse*) {
+  WAPOLICY_REQUIRE_ADMIN(ctx);
+  auto bn = ParsePhoneField("business_number", req->business_number());
+  if (!bn.ok()) return ToGrpc(bn.status());
+  absl::StatusOr<PlatformReport> report = FromProto(*req);
+  if (!report.ok()) return ToGrpc(report.status());
+  if (report->empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "set at least one of messaging_limit, quality, flagged, throughput_mps, "
+                        "restricted_until_unix_ms, disabled");
+  }
+  absl::StatusOr<EventMeta> meta = EventMetaOf(req->occurred_at_unix_ms(), "");
+  if (!meta.ok()) return ToGrpc(meta.status());
+  return ToGrpc(engine_->SyncNumber(*bn, *report, *meta));
 }
 
 grpc::Status PolicyAdminImpl::PutTemplate(grpc::ServerContext* ctx, const v1::Template* req,

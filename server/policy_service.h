@@ -192,6 +192,8 @@ class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
                               v1::UpsertBusinessResponse*) override;
   grpc::Status RegisterNumber(grpc::ServerContext*, const v1::RegisterNumberRequest* req,
                               v1::RegisterNumberResponse*) override;
+  grpc::Status SyncNumber(grpc::ServerContext*, const v1::SyncNumberRequest* req,
+                          v1::SyncNumberResponse*) override;
   grpc::Status PutTemplate(grpc::ServerContext*, const v1::Template* req,
                            v1::PutTemplateResponse*) override;
   grpc::Status RemoveTemplate(grpc::ServerContext*, const v1::RemoveTemplateRequest* req,

@@ -297,6 +297,55 @@ void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberSt
   out->set_per_portfolio_limit(s.limit_scope == LimitScope::kPerPortfolio);
   out->set_profile_name(profile.name);
   out->set_profile_revision(profile.revision);
+  out->set_estimated_quality(
+      static_cast<v1::QualityRating>(static_cast<int>(s.estimated_quality) + 1));
+  out->set_estimated_limit(s.estimated_limit);
+  if (s.platform.has_quality()) {
+    out->set_platform_quality(static_cast<v1::QualityRating>(s.platform.quality + 1));
+    out->set_platform_quality_at_unix_ms(s.platform.quality_at_us / 1000);
+  }
+  if (s.platform_limit.set) {
+    out->set_platform_limit(s.platform_limit.limit);
+    out->set_platform_limit_at_unix_ms(s.platform_limit.at_us / 1000);
+  }
+  out->set_throughput_mps(s.platform.throughput_mps);
+  out->set_restricted_until_unix_ms(s.platform.restricted_until_us / 1000);
+  out->set_disabled(s.platform.disabled);
+}
+
+absl::StatusOr<EventMeta> EventMetaOf(int64_t occurred_at_unix_ms, const std::string& event_id) {
+  if (occurred_at_unix_ms < 0 || occurred_at_unix_ms > 253402300799999) {
+    return absl::InvalidArgumentError("occurred_at_unix_ms: must be a time between 1970 and 9999");
+  }
+  return EventMeta{occurred_at_unix_ms * 1000, event_id};
+}
+
+absl::StatusOr<PlatformReport> FromProto(const v1::SyncNumberRequest& r) {
+  PlatformReport out;
+  if (r.has_messaging_limit()) out.messaging_limit = r.messaging_limit();
+  switch (r.quality()) {
+    case v1::QUALITY_RATING_UNSPECIFIED:
+      break;
+    case v1::HIGH:
+    case v1::MEDIUM:
+    case v1::LOW:
+      out.quality = static_cast<QualityRating>(static_cast<int>(r.quality()) - 1);
+      break;
+    default:
+      return absl::InvalidArgumentError("quality: unknown rating");
+  }
+  if (r.has_flagged()) out.flagged = r.flagged();
+  if (r.has_throughput_mps()) out.throughput_mps = r.throughput_mps();
+  if (r.has_restricted_until_unix_ms()) {
+    if (r.restricted_until_unix_ms() < 0 || r.restricted_until_unix_ms() > 253402300799999) {
+      return absl::InvalidArgumentError(
+          "restricted_until_unix_ms: must be a time between 1970 and 9999, or 0 to lift");
+    }
+    out.restricted_until_us = r.restricted_until_unix_ms() * 1000;
+  }
+  if (r.has_disabled()) out.disabled = r.disabled();
+  if (absl::Status s = ValidatePlatformReport(out); !s.ok()) return s;
+  return out;
 }
 
 v1::DeliveryOutcome ToProto(DeliveryOutcome o) {

@@ -52,6 +52,12 @@ void ToProto(const MessageTemplate& t, absl::string_view business_id, v1::Templa
 void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out);
 void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberState* out);
 v1::DeliveryOutcome ToProto(DeliveryOutcome o);
+// An event's time and id (INVALID_ARGUMENT naming occurred_at_unix_ms for a
+// time outside 1970..9999, which no platform sends and would overflow).
+absl::StatusOr<EventMeta> EventMetaOf(int64_t occurred_at_unix_ms, const std::string& event_id);
+// A SyncNumberRequest's fields (the number aside); INVALID_ARGUMENT naming
+// the field for a bad value.
+absl::StatusOr<PlatformReport> FromProto(const v1::SyncNumberRequest& r);
 v1::MessagingTier TierOf(int64_t limit);
 
 grpc::Status ToGrpc(const absl::Status& s);

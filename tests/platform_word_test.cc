@@ -1,0 +1,167 @@
+// The platform's word through the real server: a number onboarded at its
+// real limit, SyncNumber's rating over the engine's estimate and the rules
+// that follow it, both sides shown in GetNumberState, and policyctl sync.
+
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "tests/server_process.h"
+
+namespace wapolicy {
+namespace {
+
+constexpr char kBiz[] = "+14155550100";
+std::string Customer(int i) { return absl::StrCat("+4477009", 10000 + i); }
+
+class PlatformWordTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    server_ = std::make_unique<ServerProcess>(
+        MakeTempDir("platform"), std::vector<std::string>{"--fake_clock=2026-01-01T00:00:00Z"});
+    ASSERT_TRUE(server_->Start());
+    ASSERT_TRUE(SetUpBusiness(*server_, "acme", {}).ok());
+  }
+  grpc::Status Register(std::optional<int64_t> current_limit) {
+    grpc::ClientContext c;
+    v1::RegisterNumberRequest r;
+    r.set_business_number(kBiz);
+    r.set_business_id("acme");
+    if (current_limit) r.set_current_limit(*current_limit);
+    v1::RegisterNumberResponse out;
+    return server_->admin().RegisterNumber(&c, r, &out);
+  }
+  grpc::Status Sync(const v1::SyncNumberRequest& r) {
+    grpc::ClientContext c;
+    v1::SyncNumberResponse out;
+    return server_->admin().SyncNumber(&c, r, &out);
+  }
+  grpc::Status Event(const std::string& customer, bool opt_in) {
+    grpc::ClientContext c;
+    v1::EventRequest e;
+    e.set_business_number(kBiz);
+    e.set_customer(customer);
+    if (opt_in) {
+      e.mutable_opt_in()->set_source(v1::WEBSITE);
+    } else {
+      e.mutable_delivered();
+    }
+    v1::EventResponse out;
+    return server_->service().ReportEvent(&c, e, &out);
+  }
+  // Opts in, admits and delivers customers [from, from + n); returns admissions.
+  int Send(int from, int n) {
+    v1::CheckBatchRequest batch;
+    for (int i = from; i < from + n; ++i) {
+      EXPECT_TRUE(Event(Customer(i), /*opt_in=*/true).ok());
+      v1::CheckRequest* r = batch.add_checks();
+      r->set_business_number(kBiz);
+      r->set_customer(Customer(i));
+      r->mutable_template_message()->set_name("t");
+      r->mutable_template_message()->set_language("en");
+    }
+    grpc::ClientContext c;
+    v1::CheckBatchResponse out;
+    EXPECT_TRUE(server_->service().CheckBatch(&c, batch, &out).ok());
+    int allowed = 0;
+    for (int i = 0; i < out.results_size(); ++i) {
+      if (out.results(i).decision().allowed()) {
+        ++allowed;
+        EXPECT_TRUE(Event(Customer(from + i), /*opt_in=*/false).ok());
+      }
+    }
+    return allowed;
+  }
+  v1::NumberState State() {
+    grpc::ClientContext c;
+    v1::GetNumberStateRequest r;
+    r.set_business_number(kBiz);
+    v1::NumberState st;
+    EXPECT_TRUE(server_->service().GetNumberState(&c, r, &st).ok());
+    return st;
+  }
+
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(PlatformWordTest, ANumberOnboardsAt100000AndKeepsItAcrossARestart) {
+  ASSERT_TRUE(Register(100000).ok());
+  EXPECT_EQ(Send(0, 1200), 1200) << "a new number would stop at 1,000";
+  v1::NumberState st = State();
+  EXPECT_EQ(st.limit(), 100000);
+  ASSERT_TRUE(st.has_platform_limit());
+  EXPECT_EQ(st.platform_limit(), 100000);
+  server_->Kill(SIGKILL);
+  ASSERT_TRUE(server_->Start());
+  EXPECT_EQ(State().limit(), 100000);
+  EXPECT_EQ(Register(0).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(PlatformWordTest, APlatformRedOverAnEstimatedHighIsTheRatingTheRulesUse) {
+  ASSERT_TRUE(Register(std::nullopt).ok());
+  ASSERT_EQ(Send(0, 500), 500);  // Half the limit: an upgrade is scheduled.
+  ASSERT_TRUE(State().upgrade_pending());
+  v1::SyncNumberRequest red;
+  red.set_business_number(kBiz);
+  red.set_quality(v1::LOW);
+  ASSERT_TRUE(Sync(red).ok());
+  v1::NumberState st = State();
+  EXPECT_EQ(st.quality(), v1::LOW);
+  EXPECT_EQ(st.platform_quality(), v1::LOW);
+  EXPECT_EQ(st.estimated_quality(), v1::HIGH);
+  EXPECT_GT(st.platform_quality_at_unix_ms(), 0);
+  EXPECT_TRUE(st.flagged()) << "the brief's profile flags a number that turns Low";
+  EXPECT_FALSE(st.upgrade_pending()) << "no upgrade while the platform rates it Low";
+  // An empty report and a bad value are refused, naming what to set.
+  v1::SyncNumberRequest empty;
+  empty.set_business_number(kBiz);
+  grpc::Status s = Sync(empty);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  v1::SyncNumberRequest bad = red;
+  bad.set_throughput_mps(-1);
+  s = Sync(bad);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("throughput_mps"), std::string::npos) << s.error_message();
+}
+
+TEST_F(PlatformWordTest, ARestrictionHoldsNewConversationsWithTheCode368) {
+  ASSERT_TRUE(Register(std::nullopt).ok());
+  v1::SyncNumberRequest r;
+  r.set_business_number(kBiz);
+  r.set_restricted_until_unix_ms(1767225600000LL + 3600 * 1000);
+  ASSERT_TRUE(Sync(r).ok());
+  EXPECT_EQ(Send(0, 3), 0);
+  v1::NumberState st = State();
+  EXPECT_EQ(st.restricted_until_unix_ms(), 1767225600000LL + 3600 * 1000);
+}
+
+// policyctl sync and state: the platform's word and the estimate side by side.
+std::string Policyctl(const std::string& args) {
+  FILE* p = popen(("cli/policyctl " + args + " 2>&1").c_str(), "r");
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+TEST_F(PlatformWordTest, PolicyctlSyncsANumberAndShowsPlatformAndEstimate) {
+  ASSERT_TRUE(Register(std::nullopt).ok());
+  const std::string s = "--server=" + server_->address() + " ";
+  std::string out = Policyctl(s + "sync --number=" + kBiz + " --quality=yellow --limit=10000");
+  EXPECT_NE(out.find("ok"), std::string::npos) << out;
+  out = Policyctl(s + "state --number=" + kBiz);
+  EXPECT_NE(out.find("MEDIUM (platform's"), std::string::npos) << out;
+  EXPECT_NE(out.find("estimate HIGH"), std::string::npos) << out;
+  EXPECT_NE(out.find("limit:      10000"), std::string::npos) << out;
+  EXPECT_NE(out.find("limit from: platform's"), std::string::npos) << out;
+  out = Policyctl(s + "sync --number=" + kBiz + " --quality=purple");
+  EXPECT_NE(out.find("--quality"), std::string::npos) << out;
+}
+
+}  // namespace
+}  // namespace wapolicy
