@@ -4,10 +4,11 @@
 //
 // Commands:
 //   check     --number --customer (--template=NAME --language=LANG | --session=TYPE) [--dry_run]
+//             [--message_id=ID]
 //   event     --number --customer --type=inbound|delivered|failed|blocked|reported|opt_in|opt_out
 //             [--reason=spam|no_longer_needed|didnt_sign_up|offensive_messages|no_reason]
 //             [--source=sms|missed_call|website|in_app|ivr|email|whatsapp_thread]
-//             [--at=2026-11-30T09:15:00Z] [--event_id=ID]
+//             [--at=2026-11-30T09:15:00Z] [--event_id=ID] [--message_id=ID]
 //   state     --number
 //   business  --business --verified --official
 //   register  --number --business [--current_limit=N]  (N: the platform's limit; -1 unlimited)
@@ -67,6 +68,8 @@ ABSL_FLAG(bool, dry_run, false, "Decide without taking a conversation slot (chec
 ABSL_FLAG(std::string, type, "", "Event type (event).");
 ABSL_FLAG(absl::Time, at, absl::InfinitePast(),
           "When the event took place, RFC 3339 (event; default: when the server receives it).");
+ABSL_FLAG(std::string, message_id, "",
+          "The pipeline's id of the message (check; event --type=delivered|failed).");
 ABSL_FLAG(std::string, event_id, "",
           "The event's id (event): a repeat is answered as the first time and changes nothing.");
 ABSL_FLAG(std::string, reason, "no_reason", "Block reason (event --type=blocked).");
@@ -275,6 +278,7 @@ int main(int argc, char** argv) {
     req.set_business_number(absl::GetFlag(FLAGS_number));
     req.set_customer(absl::GetFlag(FLAGS_customer));
     req.set_dry_run(absl::GetFlag(FLAGS_dry_run));
+    req.set_message_id(absl::GetFlag(FLAGS_message_id));
     if (!absl::GetFlag(FLAGS_session).empty()) {
       v1::SessionType t;
       if (!ParseEnum(v1::SessionType_descriptor(), absl::GetFlag(FLAGS_session), &t)) {
@@ -343,6 +347,7 @@ int main(int argc, char** argv) {
       req.set_occurred_at_unix_ms(absl::ToUnixMillis(absl::GetFlag(FLAGS_at)));
     }
     req.set_event_id(absl::GetFlag(FLAGS_event_id));
+    req.set_message_id(absl::GetFlag(FLAGS_message_id));
     v1::EventResponse r;
     grpc::Status s = svc->ReportEvent(&ctx, req, &r);
     if (s.ok()) {

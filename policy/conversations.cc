@@ -75,6 +75,7 @@ void ConversationLedger::Expire(int64_t now, int64_t lookback_us, OnChange on_ch
     w.slot_end_us = 0;
     w.slot_start_us = 0;
     w.pending = false;
+    w.message_key = 0;
     Commit(customer, w, on_change);
   }
   const int64_t horizon = now - lookback_us;
@@ -93,12 +94,13 @@ bool ConversationLedger::HasOpenSlot(uint64_t customer, int64_t now) const {
 }
 
 void ConversationLedger::Reserve(uint64_t customer, int64_t now, int64_t deadline,
-                                 OnChange on_change) {
+                                 uint64_t message_key, OnChange on_change) {
   ConversationWindow& w = windows_[customer];
   Unindex(customer, w);
   w.slot_start_us = now;
   w.slot_end_us = deadline;
   w.pending = true;
+  w.message_key = message_key;
   Commit(customer, w, on_change);
 }
 
@@ -107,6 +109,7 @@ void ConversationLedger::Start(uint64_t customer, int64_t start, int64_t end, in
   ConversationWindow& w = windows_[customer];
   Unindex(customer, w);
   w.pending = false;
+  w.message_key = 0;
   if (end > now) {
     w.slot_start_us = start;
     w.slot_end_us = end;
@@ -119,16 +122,24 @@ void ConversationLedger::Start(uint64_t customer, int64_t start, int64_t end, in
   Commit(customer, w, on_change);
 }
 
-bool ConversationLedger::Release(uint64_t customer, OnChange on_change) {
+ConversationLedger::ReleaseResult ConversationLedger::Release(uint64_t customer,
+                                                              uint64_t message_key,
+                                                              OnChange on_change) {
   auto it = windows_.find(customer);
-  if (it == windows_.end() || !it->second.pending || it->second.slot_end_us == 0) return false;
+  if (it == windows_.end() || !it->second.pending || it->second.slot_end_us == 0) {
+    return ReleaseResult::kNoneAwaiting;
+  }
   ConversationWindow& w = it->second;
+  if (message_key != 0 && w.message_key != 0 && message_key != w.message_key) {
+    return ReleaseResult::kHeldForAnother;
+  }
   Unindex(customer, w);
   w.slot_end_us = 0;
   w.slot_start_us = 0;
   w.pending = false;
+  w.message_key = 0;
   Commit(customer, w, on_change);
-  return true;
+  return ReleaseResult::kReleased;
 }
 
 void ConversationLedger::Restore(uint64_t customer, const ConversationWindow& w) {

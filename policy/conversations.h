@@ -42,6 +42,10 @@ struct ConversationWindow {
   int64_t slot_end_us = 0;    // Conversation end, or reservation deadline while pending.
   int64_t last_start_us = 0;  // Start of the latest confirmed conversation.
   bool pending = false;       // Admitted, not yet delivered.
+  // The pipeline's message id (MessageKey) of the admission that took a
+  // pending slot, 0 if it gave none: a failure of another message to the
+  // customer leaves the slot to this one.
+  uint64_t message_key = 0;
 
   bool open_at(int64_t now) const { return slot_end_us > now; }
 };
@@ -80,14 +84,19 @@ class ConversationLedger {
   int64_t earliest_slot_end() const { return by_end_.empty() ? 0 : by_end_.begin()->first; }
   size_t tracked_customers() const { return windows_.size(); }
 
-  // Takes a pending slot until `deadline`.
-  void Reserve(uint64_t customer, int64_t now, int64_t deadline, OnChange on_change);
+  // Takes a pending slot until `deadline` for the admission of message
+  // `message_key` (0: no id).
+  void Reserve(uint64_t customer, int64_t now, int64_t deadline, uint64_t message_key,
+               OnChange on_change);
   // Starts a confirmed conversation [start, end) (from a pending slot or
   // none). One that ended by `now` (reported late) holds no slot: it only
   // records the start for the look-back, and gives a pending slot back.
   void Start(uint64_t customer, int64_t start, int64_t end, int64_t now, OnChange on_change);
-  // Gives a pending slot back. Returns false if there was none.
-  bool Release(uint64_t customer, OnChange on_change);
+  // A message failed: gives the customer's pending slot back, unless both
+  // the slot's admission and the failed message carry ids and they differ
+  // (another message to the customer failed; the slot stays with its own).
+  enum class ReleaseResult { kReleased, kNoneAwaiting, kHeldForAnother };
+  ReleaseResult Release(uint64_t customer, uint64_t message_key, OnChange on_change);
 
   // Loads a stored window (restart).
   void Restore(uint64_t customer, const ConversationWindow& w);

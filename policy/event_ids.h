@@ -36,6 +36,9 @@ namespace wapolicy {
 struct EventMeta {
   int64_t occurred_at_us = 0;  // The platform's time of the event (Unix µs).
   std::string event_id;        // Unique per event; a repeat is answered, not applied.
+  // The pipeline's id of the message a delivery or failure is about (as given
+  // to Check; webhooks echo it as biz_opaque_callback_data).
+  std::string message_id;
 };
 
 // Longest event id accepted (a webhook's wamid plus its status is ~80 bytes).

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "policy/message_compliance.h"
 #include "policy/record_codec.h"
+#include "policy/stable_hash.h"
 
 namespace wapolicy {
 
@@ -33,11 +34,9 @@ PolicyEngine::PolicyEngine(PolicyProfile profile, const Clock* clock, StateJourn
 }
 
 uint32_t PolicyEngine::ShardIndex(absl::string_view business_id) const {
-  // FNV-1a: absl::Hash is seeded per process, which would move businesses
+  // Stable: absl::Hash is seeded per process, which would move businesses
   // between shards on every restart.
-  uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : business_id) h = (h ^ c) * 1099511628211ULL;
-  return static_cast<uint32_t>(h % shards_.size());
+  return static_cast<uint32_t>(StableHash64(business_id) % shards_.size());
 }
 
 internal::EngineShard& PolicyEngine::ShardOfBusiness(absl::string_view business_id) const {

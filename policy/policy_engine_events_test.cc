@@ -197,6 +197,34 @@ TEST_F(EngineEventsTest, AnOldBlockCountsUntilItLeavesTheSevenDaysAndAnOlderOneN
   EXPECT_EQ(State().signals_7d[static_cast<int>(SignalKind::kBlockSpam)], 0);
 }
 
+TEST_F(EngineEventsTest, AFailureTiedToAnotherMessageLeavesTheSlotToTheAdmissionThatTookIt) {
+  OutgoingMessage a = Template();
+  a.message_id = "order-1";
+  OutgoingMessage b = Template();
+  b.message_id = "order-2";
+  ASSERT_EQ(engine_->Check(a)->effect, ConversationEffect::kOpensBusinessInitiated);
+  ASSERT_EQ(engine_->Check(b)->effect, ConversationEffect::kReusesBusinessInitiated);
+  EventMeta failed_b;
+  failed_b.message_id = "order-2";
+  ASSERT_TRUE(engine_->RecordDeliveryFailed(kBiz, kCustomer, failed_b).ok());
+  EXPECT_EQ(State().pending, 1) << "order-1 is still in flight and keeps its slot";
+  // After a restart too (the slot keeps its message's key).
+  PolicyEngine restored(DefaultProfile(), &clock_, nullptr, 4);
+  for (const auto& [key, value] : journal_.records()) {
+    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
+  }
+  restored.FinishRestore();
+  ASSERT_TRUE(restored.RecordDeliveryFailed(kBiz, kCustomer, failed_b).ok());
+  EXPECT_EQ(restored.GetNumberState(kBiz)->pending, 1);
+  EventMeta failed_a;
+  failed_a.message_id = "order-1";
+  ASSERT_TRUE(restored.RecordDeliveryFailed(kBiz, kCustomer, failed_a).ok());
+  EXPECT_EQ(restored.GetNumberState(kBiz)->used, 0) << "order-1's failure gives its slot back";
+  // Without ids a failure gives the pending slot back, as before.
+  ASSERT_TRUE(engine_->RecordDeliveryFailed(kBiz, kCustomer).ok());
+  EXPECT_EQ(State().used, 0);
+}
+
 TEST_F(EngineEventsTest, AnOptOutOlderThanTheOptInOnRecordDoesNotOverrideIt) {
   // The opt-in of SetUp is at kT0; an opt-out from an hour before arrives now.
   ASSERT_TRUE(engine_->RecordOptOut(kBiz, kCustomer, At(kT0 - absl::Hours(1))).ok());

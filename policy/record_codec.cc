@@ -324,12 +324,14 @@ StateChange EncodeLedger(const LedgerRecord& r) {
   const ConversationWindow& w = r.window;
   const size_t n = kVersionSize + (w.slot_start_us != 0 ? kFixed64FieldSize : 0) +
                    (w.slot_end_us != 0 ? kFixed64FieldSize : 0) +
-                   (w.last_start_us != 0 ? kFixed64FieldSize : 0) + (w.pending ? 2 : 0);
+                   (w.last_start_us != 0 ? kFixed64FieldSize : 0) + (w.pending ? 2 : 0) +
+                   (w.message_key != 0 ? kFixed64FieldSize : 0);
   uint8_t* t = WriteVersion(Bytes(&c.value, n));
   t = WriteSFixed64IfSet(2, w.slot_start_us, t);
   t = WriteSFixed64IfSet(3, w.slot_end_us, t);
   t = WriteSFixed64IfSet(4, w.last_start_us, t);
-  if (w.pending) WFL::WriteBoolToArray(5, true, t);
+  if (w.pending) t = WFL::WriteBoolToArray(5, true, t);
+  if (w.message_key != 0) WFL::WriteFixed64ToArray(6, w.message_key, t);
   return c;
 }
 
@@ -537,6 +539,7 @@ absl::StatusOr<LedgerRecord> DecodeLedger(absl::string_view key, absl::string_vi
   r.window.slot_end_us = m.slot_end_us();
   r.window.last_start_us = m.last_start_us();
   r.window.pending = m.pending();
+  r.window.message_key = m.message_key();
   return r;
 }
 

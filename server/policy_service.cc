@@ -210,7 +210,8 @@ grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::Event
   if (absl::Status s = MayUse(caller, *bn); !s.ok()) return ToGrpc(s);
   auto c = ParsePhoneField("customer", req.customer(), "", numbers);
   if (!c.ok()) return ToGrpc(c.status());
-  absl::StatusOr<EventMeta> meta_or = EventMetaOf(req.occurred_at_unix_ms(), req.event_id());
+  absl::StatusOr<EventMeta> meta_or =
+      EventMetaOf(req.occurred_at_unix_ms(), req.event_id(), req.message_id());
   if (!meta_or.ok()) return ToGrpc(meta_or.status());
   const EventMeta& meta = *meta_or;
   switch (req.event_case()) {

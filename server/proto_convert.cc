@@ -35,6 +35,11 @@ absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::str
   m.business_number = *bn;
   m.customer = *c;
   m.dry_run = req.dry_run();
+  if (req.message_id().size() > kMaxEventIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(prefix, "message_id: at most ", kMaxEventIdBytes, " bytes"));
+  }
+  m.message_id = req.message_id();
   switch (req.message_case()) {
     case v1::CheckRequest::kTemplateMessage: {
       const v1::TemplateRef& t = req.template_message();
@@ -313,11 +318,16 @@ void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberSt
   out->set_disabled(s.platform.disabled);
 }
 
-absl::StatusOr<EventMeta> EventMetaOf(int64_t occurred_at_unix_ms, const std::string& event_id) {
+absl::StatusOr<EventMeta> EventMetaOf(int64_t occurred_at_unix_ms, const std::string& event_id,
+                                      const std::string& message_id) {
   if (occurred_at_unix_ms < 0 || occurred_at_unix_ms > 253402300799999) {
     return absl::InvalidArgumentError("occurred_at_unix_ms: must be a time between 1970 and 9999");
   }
-  return EventMeta{occurred_at_unix_ms * 1000, event_id};
+  if (message_id.size() > kMaxEventIdBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message_id: at most ", kMaxEventIdBytes, " bytes"));
+  }
+  return EventMeta{occurred_at_unix_ms * 1000, event_id, message_id};
 }
 
 absl::StatusOr<PlatformReport> FromProto(const v1::SyncNumberRequest& r) {

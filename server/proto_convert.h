@@ -54,7 +54,8 @@ void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberSt
 v1::DeliveryOutcome ToProto(DeliveryOutcome o);
 // An event's time and id (INVALID_ARGUMENT naming occurred_at_unix_ms for a
 // time outside 1970..9999, which no platform sends and would overflow).
-absl::StatusOr<EventMeta> EventMetaOf(int64_t occurred_at_unix_ms, const std::string& event_id);
+absl::StatusOr<EventMeta> EventMetaOf(int64_t occurred_at_unix_ms, const std::string& event_id,
+                                      const std::string& message_id = "");
 // A SyncNumberRequest's fields (the number aside); INVALID_ARGUMENT naming
 // the field for a bad value.
 absl::StatusOr<PlatformReport> FromProto(const v1::SyncNumberRequest& r);

@@ -147,6 +147,32 @@ TEST_F(EventsTest, AReadWithoutDeliveredConfirmsTheAdmissionOnce) {
   EXPECT_EQ(st.unique_customers_7d(), 1);
 }
 
+TEST_F(EventsTest, AFailureOfAnotherMessageLeavesTheSlotToTheMessageThatTookIt) {
+  auto check = [&](const std::string& message_id) {
+    grpc::ClientContext c;
+    v1::CheckRequest r;
+    r.set_business_number(kBiz);
+    r.set_customer(kCustomer);
+    r.mutable_template_message()->set_name("t");
+    r.mutable_template_message()->set_language("en");
+    r.set_message_id(message_id);
+    v1::Decision d;
+    EXPECT_TRUE(server_->service().Check(&c, r, &d).ok());
+    return d;
+  };
+  ASSERT_EQ(check("order-1").effect(), v1::OPENS_BUSINESS_INITIATED);
+  ASSERT_EQ(check("order-2").effect(), v1::REUSES_BUSINESS_INITIATED);
+  v1::EventRequest failed = Event(0, "wamid.B:failed");
+  failed.mutable_delivery_failed();
+  failed.set_message_id("order-2");
+  ASSERT_TRUE(Report(failed).ok());
+  EXPECT_EQ(State().pending(), 1) << "order-1 keeps its slot";
+  failed.set_event_id("wamid.A:failed");
+  failed.set_message_id("order-1");
+  ASSERT_TRUE(Report(failed).ok());
+  EXPECT_EQ(State().used(), 0);
+}
+
 TEST_F(EventsTest, AnEventTooFarAheadIsRefusedNamingTheField) {
   v1::EventRequest e = Blocked("wamid.F:blocked");
   e.set_occurred_at_unix_ms(Ms(kT0 + absl::Minutes(6)));

@@ -8,6 +8,7 @@
 #include "policy/platform_word.h"
 #include "policy/record_codec.h"
 #include "policy/send_decision.h"
+#include "policy/stable_hash.h"
 #include "policy/tier_rules.h"
 
 namespace wapolicy {
@@ -196,7 +197,7 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
     ch.Consent(b, c, *cs);
   }
   if (out.reserve_slot_until != 0) {
-    p.ledger.Reserve(c, now, out.reserve_slot_until, ch.LedgerOf(p));
+    p.ledger.Reserve(c, now, out.reserve_slot_until, MessageKey(m.message_id), ch.LedgerOf(p));
   }
   return std::move(out.decision);
 }
@@ -311,7 +312,9 @@ absl::StatusOr<DeliveryOutcome> EngineShard::RecordDelivered(PhoneNumber number,
 
 absl::Status EngineShard::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer,
                                                const EventMeta& meta) {
-  return OnNumberEvent(number, customer, meta, ApplyDeliveryFailed);
+  return OnNumberEvent(number, customer, meta, [&](const EventContext& e) {
+    return ApplyDeliveryFailed(e, meta.message_id);
+  });
 }
 
 absl::Status EngineShard::RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind,

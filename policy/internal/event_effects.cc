@@ -4,6 +4,7 @@
 #include "policy/platform_word.h"
 #include "policy/record_codec.h"
 #include "policy/service_window.h"
+#include "policy/stable_hash.h"
 #include "policy/tier_rules.h"
 
 namespace wapolicy {
@@ -48,12 +49,16 @@ absl::StatusOr<DeliveryOutcome> ApplyDelivered(const EventContext& e) {
   return d.outcome;
 }
 
-absl::Status ApplyDeliveryFailed(const EventContext& e) {
+absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view message_id) {
   LimitPool& p = *e.number.pool;
-  if (!p.ledger.Release(e.customer, e.out.LedgerOf(p))) {
-    return absl::FailedPreconditionError(
-        "customer: no admitted conversation awaits delivery for this customer (already "
-        "delivered, failed, or timed out)");
+  switch (p.ledger.Release(e.customer, MessageKey(message_id), e.out.LedgerOf(p))) {
+    case ConversationLedger::ReleaseResult::kNoneAwaiting:
+      return absl::FailedPreconditionError(
+          "customer: no admitted conversation awaits delivery for this customer (already "
+          "delivered, failed, or timed out)");
+    case ConversationLedger::ReleaseResult::kHeldForAnother:  // Its own admission still flies.
+    case ConversationLedger::ReleaseResult::kReleased:
+      return absl::OkStatus();
   }
   return absl::OkStatus();
 }

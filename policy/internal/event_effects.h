@@ -47,9 +47,11 @@ absl::StatusOr<bool> ApplyInbound(const EventContext& e, absl::string_view text,
                                   const OptOutKeywords& keywords);
 // A message was delivered (or read): the conversation runs from its time.
 absl::StatusOr<DeliveryOutcome> ApplyDelivered(const EventContext& e);
-// A message failed: gives back the slot its admission took. FAILED_PRECONDITION
-// when none awaits delivery (delivered already, failed, or timed out).
-absl::Status ApplyDeliveryFailed(const EventContext& e);
+// A message failed: gives back the slot its admission took (with
+// `message_id`, only if the slot's admission was that message's).
+// FAILED_PRECONDITION when none awaits delivery (delivered already, failed,
+// or timed out).
+absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view message_id);
 // A block or report, dated by its own time; one older than the quality
 // look-back counts for nothing.
 absl::Status ApplySignal(const EventContext& e, SignalKind kind);
