@@ -1,0 +1,31 @@
+// Bytes of memory per remembered event id (policy/event_ids.h), measured with
+// glibc's mallinfo2 around filling an EventIdLog with webhook-like ids.
+//
+//   bazel run -c opt //bench:event_ids_memory -- 1000000 80
+#include <malloc.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "policy/event_ids.h"
+
+int main(int argc, char** argv) {
+  const long n = argc > 1 ? std::atol(argv[1]) : 1000000;
+  const size_t id_bytes = argc > 2 ? std::atol(argv[2]) : 80;
+  const size_t before = mallinfo2().uordblks;
+  {
+    auto* log = new wapolicy::EventIdLog();
+    for (long i = 0; i < n; ++i) {
+      std::string id = absl::StrCat("wamid.", i, ":delivered");
+      id.resize(id_bytes, 'x');
+      log->Remember(14155550100ULL, id, i, 1);
+    }
+    const size_t after = mallinfo2().uordblks;
+    std::printf("%ld ids of %zu bytes: %.1f bytes per id (heap in use, mallinfo2)\n", n, id_bytes,
+                static_cast<double>(after - before) / n);
+    delete log;
+  }
+  return 0;
+}
