@@ -20,6 +20,28 @@
 // the Flagged / Low-run start of each number, moved on by the time-driven
 // rules at their exact instants.
 //
+// Events carry the platform's time and id as the webhooks do (EventMeta):
+// half are reported late (seconds to 30 hours, or 6 to 8 days, or exactly 24 h
+// or 7 days), a few ahead of the server's clock (within the 5-minute skew
+// allowance: counted as now; beyond it: INVALID_ARGUMENT, nothing changes);
+// half carry an id, and some are reported again with the same id (answered as
+// the first time, nothing changes, which the number's state and the consent
+// are compared right after to show). The reference applies each event at its
+// own time: a service window runs 24 h from the customer's latest message
+// (one too old opens none); a delivery starts its conversation at its own
+// time (pending admission: confirmed; inside an open conversation: nothing,
+// or the start moves back; in the service window: a reply; otherwise counted
+// unadmitted, or ALREADY_ENDED when its 24 h have passed, nothing when older
+// than 7 days); signals count from their own time (older than 7 days:
+// nothing); the consent on record is the change with the latest time. A
+// restored engine must still answer every remembered id as the first time.
+//
+// Where the engine departs from those rules (reported, to be settled) the
+// reference follows it, each behind a switch that shows the difference when
+// turned off (kLatestMessageDecides, kSweepForgetsClosedWindows), and one case
+// it leaves unsent (kSkipUnsettled); a delivery is never dated before the
+// admission awaiting it (the platform cannot report that).
+//
 // Rules the reference states in its own words (as README and the rule files do):
 //  - a downgrade happens as time passes: at exactly low_from + 7 days, if the
 //    rating at that instant is Low (signals up to that instant) the pool drops
@@ -40,11 +62,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -66,6 +90,20 @@ constexpr int64_t kDay = 24 * kHour;
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int kCustomers = 6;
+// Where the engine departs from "a window open at the delivery's time makes it
+// a reply" (turn a switch off to see the divergences):
+//  - only the customer's latest message is kept (conversations.h), so a
+//    delivery at any time before that message's window ends is a reply, even
+//    one made before the customer wrote;
+//  - a Sweep forgets the windows that have closed, so a delivery reported
+//    after it, made inside such a window, is no longer a reply.
+constexpr bool kLatestMessageDecides = true;
+constexpr bool kSweepForgetsClosedWindows = true;
+// Not sent, as unsettled: a delivery that moves an open conversation's start
+// back to a time 24 h or more before now. The engine then keeps the later
+// start for the 7-day unique count until another start of the customer
+// replaces it, where the start should move back.
+constexpr bool kSkipUnsettled = true;
 constexpr int kBusinesses = 2;
 
 int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
@@ -198,7 +236,7 @@ struct Msg {
 // --- The reference model ------------------------------------------------------
 
 // Counts of the reference's time-driven tier changes (coverage only).
-int64_t settle_drops = 0, downgrade_drops = 0, low_runs_ended = 0;
+int64_t settle_drops = 0, downgrade_drops = 0, low_runs_ended = 0, moved_back = 0;
 
 class Reference {
  public:
@@ -226,26 +264,52 @@ class Reference {
   int BusinessOf(int n) const { return number_business_[n]; }
 
   // --- Events ---
+  //
+  // Each event is applied at its own time `at` (the platform's), learned at
+  // `now` (never earlier than `at`): see TimeOf.
 
-  bool Inbound(int n, int c, bool keyword, int64_t now) {
+  // When an event took place, from its occurred_at (0: not given): false if
+  // it lies more than the skew allowance ahead of now (refused, nothing
+  // changes); one ahead within the allowance took place now.
+  bool TimeOf(int64_t occurred_at, int64_t now, int64_t* at) const {
+    if (occurred_at == 0) {
+      *at = now;
+      return true;
+    }
+    if (occurred_at - now > Us(p_.event_time_skew)) return false;
+    *at = occurred_at < now ? occurred_at : now;
+    return true;
+  }
+
+  // A customer message written at `at`: it opens a window for 24 h from `at`
+  // (none if those have passed); an opt-out keyword is an opt-out at `at`.
+  bool Inbound(int n, int c, bool keyword, int64_t at, int64_t now) {
     SettleAll(now);
-    inbound_[n][c].push_back(now);
-    if (keyword) consents_[BusinessOf(n)][c].push_back({now, false, true, 0});
+    if (at + Us(p_.service_window) > now) inbound_[n][c].push_back(at);
+    if (keyword) consents_[BusinessOf(n)][c].push_back({at, false, true, 0});
     return keyword;
   }
-  void OptIn(int n, int c, bool all, unsigned mask, int64_t now) {
+  void OptIn(int n, int c, bool all, unsigned mask, int64_t at, int64_t now) {
     SettleAll(now);
-    consents_[BusinessOf(n)][c].push_back({now, true, all, mask});
+    consents_[BusinessOf(n)][c].push_back({at, true, all, mask});
   }
-  void OptOut(int n, int c, int64_t now) {
+  void OptOut(int n, int c, int64_t at, int64_t now) {
     SettleAll(now);
-    consents_[BusinessOf(n)][c].push_back({now, false, true, 0});
+    consents_[BusinessOf(n)][c].push_back({at, false, true, 0});
   }
-  void Signal(int n, SignalKind kind, int64_t now) {
+  // A block or report made at `at`: counted from `at` (nothing if it is
+  // already out of the 7 days); its effect on the tier is judged now.
+  // Returns whether it was counted.
+  bool Signal(int n, SignalKind kind, int64_t at, int64_t now) {
     SettleAll(now);
+    if (at <= now - Us(p_.quality.lookback)) return false;
     const bool was_low = RatingAt(n, now) == QualityRating::kLow;
-    signals_[n].push_back({now, kind});
-    if (was_low || RatingAt(n, now) != QualityRating::kLow) return;
+    // Kept oldest first; at one time, in the order reported.
+    auto& log = signals_[n];
+    log.insert(std::upper_bound(log.begin(), log.end(), at,
+                                [](int64_t t, const Sig& g) { return t < g.t; }),
+               Sig{at, kind});
+    if (was_low || RatingAt(n, now) != QualityRating::kLow) return true;
     // The rating became Low: a Low run starts, and the number is Flagged.
     NumberStatusRef& s = status_[n];
     s.low_from = now;
@@ -253,22 +317,41 @@ class Reference {
       s.flagged_since = now;
       tier_[PoolOf(n)].pending = -1;  // No upgrade while Flagged.
     }
+    return true;
   }
-  DeliveryOutcome Delivered(int n, int c, int64_t now) {
+  // A message delivered at `at`, learned at `now`. The conversation it
+  // starts runs 24 h from `at`; one that has already run out holds no slot
+  // but still counts as a customer of the last 7 days; one from before those
+  // 7 days counts for nothing. A new conversation counts toward the upgrade
+  // when the engine learns of it (now).
+  DeliveryOutcome Delivered(int n, int c, int64_t at, int64_t now) {
     SettleAll(now);
     const int pool = PoolOf(n);
     const Slot slot = SlotOf(pool, c, now);
-    DeliveryOutcome outcome;
+    const int64_t length = Us(p_.conversation_length);
     if (slot.open && !slot.pending) {
+      // A conversation delivered earlier is open: this message is in it, or
+      // it is an earlier message of the same conversation reported late (the
+      // conversation began then), or it belongs to an earlier conversation
+      // that had already ended before this one began.
+      if (at >= slot.start) return DeliveryOutcome::kInOpenConversation;
+      if (at + length <= slot.start) return DeliveryOutcome::kAlreadyEnded;
+      moved_back++;
+      slots_[pool][c].back().t = at;  // The conversation began at `at`.
       return DeliveryOutcome::kInOpenConversation;
-    } else if (slot.open) {
-      outcome = DeliveryOutcome::kStartedConversation;
-    } else if (WindowEnd(n, c) > now || UserConversationEnd(n, c) > now) {
-      return DeliveryOutcome::kInUserConversation;
-    } else {
-      outcome = DeliveryOutcome::kStartedUnadmitted;
     }
-    slots_[pool][c].push_back({now, SlotEvent::kStart});
+    DeliveryOutcome outcome;
+    if (slot.open) {  // Admitted and awaiting delivery.
+      outcome = DeliveryOutcome::kStartedConversation;
+    } else if (RepliedAt(n, c, at)) {
+      return DeliveryOutcome::kInUserConversation;
+    } else if (at <= now - Us(p_.upgrade_lookback)) {
+      return DeliveryOutcome::kAlreadyEnded;  // Before the 7 days: nothing.
+    } else {
+      outcome =
+          at + length > now ? DeliveryOutcome::kStartedUnadmitted : DeliveryOutcome::kAlreadyEnded;
+    }
+    slots_[pool][c].push_back({at, SlotEvent::kStart});
     NewConversation(n, now);
     return outcome;
   }
@@ -291,7 +374,36 @@ class Reference {
       if (t.pending >= 0 && t.pending <= t.level) t.pending = -1;
     }
   }
-  void Sweep(int64_t now) { SettleAll(now); }
+  void Sweep(int64_t now) {
+    SettleAll(now);
+    if (!kSweepForgetsClosedWindows) return;
+    for (int n = 0; n < numbers(); ++n) {
+      for (int c = 0; c < kCustomers; ++c) {
+        if (WindowEnd(n, c) > now || UserConversationEnd(n, c) > now) continue;
+        inbound_[n][c].clear();
+        user_opened_[n][c].clear();
+      }
+    }
+  }
+
+  // --- Event ids ---
+  //
+  // An event with an id is applied once per number: its first answer is
+  // remembered (only an answer that applied it: a refusal changes nothing and
+  // is not remembered), and a repeat is given that answer and changes
+  // nothing. Ids are kept at least the retention from when first applied;
+  // after that the engine may have forgotten one (or not yet).
+  enum class IdState { kNew, kRemembered, kMaybeForgotten };
+  IdState FindId(int n, const std::string& id, int64_t now, int* answer) const {
+    auto it = ids_.find({n, id});
+    if (it == ids_.end()) return IdState::kNew;
+    *answer = it->second.answer;
+    return it->second.applied_at > now - Us(p_.event_id_retention) ? IdState::kRemembered
+                                                                   : IdState::kMaybeForgotten;
+  }
+  void RememberId(int n, const std::string& id, int64_t now, int answer) {
+    ids_[{n, id}] = {now, answer};
+  }
 
   // --- Decisions ---
 
@@ -305,7 +417,7 @@ class Reference {
     if (first_end != kNever) d.next_slot_free = At(first_end);
     const bool window = WindowEnd(n, c) > now;
     if (window) d.service_window_ends = At(WindowEnd(n, c));
-    const ConsentEvent* consent = consents_[b][c].empty() ? nullptr : &consents_[b][c].back();
+    const ConsentEvent* consent = CurrentConsent(b, c);
     const bool opted_in = consent != nullptr && consent->opted_in;
     const bool opted_out = consent != nullptr && !consent->opted_in;
     auto covers = [&](unsigned bit) { return opted_in && (consent->all || (consent->mask & bit)); };
@@ -435,10 +547,24 @@ class Reference {
     if (first_end != kNever) s.next_slot_free = At(first_end);
     return s;
   }
+  // Whether a delivery at `at` would move the start of an open conversation
+  // back to a time 24 h or more before now (the conversation it began has
+  // ended by the time it is reported). Not settled: see kSkipUnsettled.
+  bool EndedMoveBack(int n, int c, int64_t at, int64_t now) const {
+    const Slot s = SlotOf(PoolOf(n), c, now);
+    const int64_t length = Us(p_.conversation_length);
+    return s.open && !s.pending && at < s.start && at + length > s.start && at + length <= now;
+  }
+  // When the customer's admission in number n's pool that awaits delivery
+  // was made, or kNoTime if none awaits.
+  int64_t AwaitingSince(int n, int c, int64_t now) const {
+    const Slot s = SlotOf(PoolOf(n), c, now);
+    return s.open && s.pending ? s.start : kNoTime;
+  }
   // Consent state (0 none, 1 in, 2 out) of a customer with a number's business.
   int ConsentState(int n, int c) const {
-    const auto& log = consents_[BusinessOf(n)][c];
-    return log.empty() ? 0 : log.back().opted_in ? 1 : 2;
+    const ConsentEvent* e = CurrentConsent(BusinessOf(n), c);
+    return e == nullptr ? 0 : e->opted_in ? 1 : 2;
   }
 
  private:
@@ -449,6 +575,7 @@ class Reference {
   struct Slot {
     bool open = false;
     bool pending = false;
+    int64_t start = 0;  // Admission (pending) or delivery (the conversation's start).
     int64_t end = 0;
   };
   struct ConsentEvent {
@@ -516,7 +643,7 @@ class Reference {
     const bool pending = e.type == SlotEvent::kReserve;
     const int64_t end = e.t + Us(pending ? p_.reservation_timeout : p_.conversation_length);
     if (end <= now) return {};
-    return {true, pending, end};
+    return {true, pending, e.t, end};
   }
   int64_t OpenSlots(int pool, int64_t now, bool pending_only) const {
     int64_t count = 0;
@@ -546,9 +673,34 @@ class Reference {
     }
     return count;
   }
+  // The service window runs 24 h from the customer's latest message (one
+  // reported late never shortens it).
   int64_t WindowEnd(int n, int c) const {
     const auto& log = inbound_[n][c];
-    return log.empty() ? kNoTime : log.back() + Us(p_.service_window);
+    if (log.empty()) return kNoTime;
+    return *std::max_element(log.begin(), log.end()) + Us(p_.service_window);
+  }
+  // Whether a message delivered at `at` was a reply: the customer's service
+  // window (or the user-initiated conversation a reply opened) was open then.
+  bool RepliedAt(int n, int c, int64_t at) const {
+    if (kLatestMessageDecides) return at < WindowEnd(n, c) || at < UserConversationEnd(n, c);
+    for (int64_t t : inbound_[n][c]) {
+      if (t <= at && at < t + Us(p_.service_window)) return true;
+    }
+    for (int64_t t : user_opened_[n][c]) {
+      if (t <= at && at < t + Us(p_.conversation_length)) return true;
+    }
+    return false;
+  }
+  // The consent on record: the change with the latest time; of changes at
+  // one time, the one reported last. (A change older than the one on record
+  // is left out whenever it arrives.)
+  const ConsentEvent* CurrentConsent(int b, int c) const {
+    const ConsentEvent* current = nullptr;
+    for (const ConsentEvent& e : consents_[b][c]) {
+      if (current == nullptr || e.t >= current->t) current = &e;
+    }
+    return current;
   }
   int64_t UserConversationEnd(int n, int c) const {
     const auto& log = user_opened_[n][c];
@@ -618,9 +770,15 @@ class Reference {
     }
   }
 
+  struct AppliedId {
+    int64_t applied_at;
+    int answer;
+  };
+
   const PolicyProfile p_;
   const std::vector<int> number_business_;
   bool portfolio_ = false;
+  std::map<std::pair<int, std::string>, AppliedId> ids_;  // (number, event id).
   bool verified_[kBusinesses];
   std::vector<int> pool_business_;
   std::vector<Tier> tier_;                                        // By pool.
@@ -637,7 +795,9 @@ class Reference {
 
 // What the sequences reached, to see that they exercise the rules.
 struct Coverage {
-  int64_t steps = 0, reasons[kReasonCodeCount] = {}, effects[5] = {}, outcomes[4] = {};
+  int64_t steps = 0, reasons[kReasonCodeCount] = {}, effects[5] = {}, outcomes[5] = {};
+  int64_t late = 0, late_over_a_day = 0, ahead = 0, refused_ahead = 0, old_signals = 0, with_id = 0,
+          repeats_answered = 0, repeats_applied = 0, unsettled = 0;
   int64_t max_level_seen = 0, drops = 0, upgrades = 0, flagged_states = 0, low_states = 0,
           capped_retry = 0, restricted_states = 0;
   std::string Summary() const {
@@ -651,12 +811,19 @@ struct Coverage {
                       effects[e]);
     }
     absl::StrAppend(&s, "; deliveries:");
-    for (int o = 0; o < 4; ++o) {
+    for (int o = 0; o < 5; ++o) {
       absl::StrAppend(&s, " ", DeliveryOutcomeName(static_cast<DeliveryOutcome>(o)), "=",
                       outcomes[o]);
     }
     absl::StrAppend(&s, "; reference: drops at flag settlement ", settle_drops, ", downgrades ",
-                    downgrade_drops, ", Low runs ended ", low_runs_ended);
+                    downgrade_drops, ", Low runs ended ", low_runs_ended,
+                    ", conversation starts moved back ", moved_back);
+    absl::StrAppend(&s, "; events applied late ", late, " (over a day ", late_over_a_day,
+                    "), ahead within the skew ", ahead, ", refused ahead ", refused_ahead,
+                    ", signals too old ", old_signals, ", with an id ", with_id,
+                    "; repeats answered as the first ", repeats_answered,
+                    ", repeats of a refused event applied ", repeats_applied,
+                    "; unsettled deliveries not sent ", unsettled);
     absl::StrAppend(&s, "; levels up ", upgrades, " down ", drops, ", highest ", max_level_seen,
                     "; states flagged ", flagged_states, " low ", low_states, " restricted ",
                     restricted_states);
@@ -730,6 +897,18 @@ bool SameState(const NumberSnapshot& a, const NumberSnapshot& b) {
          a.pending_at == b.pending_at && a.next_slot_free == b.next_slot_free &&
          a.verified == b.verified;
 }
+
+// One event as the platform reports it (kept, to be reported again).
+struct Ev {
+  enum Kind { kInbound, kDelivered, kFailed, kSignal, kOptIn, kOptOut } kind;
+  int n = 0, c = 0;
+  int text = 0;  // kInbound: index into kInboundTexts.
+  SignalKind signal = SignalKind::kBlockNoLongerNeeded;
+  OptInSource source = OptInSource::kUnspecified;
+  std::vector<std::string> topics;  // kOptIn: the topics named, and their bits.
+  unsigned mask = 0;
+  EventMeta meta;
+};
 
 struct Family {
   const char* name;
@@ -880,6 +1059,18 @@ class SequenceRunner {
         if (ref_->BusinessOf(other) == ref_->BusinessOf(n)) n = other;
       }
     };
+    const bool event = a == kOptIn || a == kOptOut || a == kInbound || a == kDelivered ||
+                       a == kFailed || a == kSignal;
+    if (event && !sent_.empty() && pick(6) == 0) {
+      // The platform reports an event with an id again: mostly a recent one.
+      const Ev e = sent_[pick(3) != 0 ? sent_.size() - 1 - pick(std::min<int>(8, sent_.size()))
+                                      : pick(static_cast<int>(sent_.size()))];
+      int first;
+      if (ref_->FindId(e.n, e.meta.event_id, now, &first) != Reference::IdState::kMaybeForgotten &&
+          !BeforeItsAdmission(e)) {
+        return SendEvent(e, true);
+      }
+    }
     if (a == kAdvance) {
       static constexpr int64_t kJumps[] = {1 * kSec,  30 * kSec, kMin,      10 * kMin,
                                            15 * kMin, kHour,     6 * kHour, 23 * kHour,
@@ -894,40 +1085,29 @@ class SequenceRunner {
       return "";
     }
     if (a == kOptIn) {
-      std::vector<std::string> topics;
-      unsigned mask = 0;
+      Ev e{Ev::kOptIn, n, c};
       if (scenario_.topics && pick(3) != 0) {
         for (int i = 0; i < 4; ++i) {
           if (pick(2) == 0) {
-            topics.push_back(kTopicNames[i]);
-            mask |= 1u << i;
+            e.topics.push_back(kTopicNames[i]);
+            e.mask |= 1u << i;
           }
         }
       }
-      const OptInSource source = static_cast<OptInSource>(pick(kOptInSourceCount));
-      Trace(absl::StrCat("opt-in n", n, " c", c, " topics [", absl::StrJoin(topics, ","), "]"));
-      absl::Status s = engine_->RecordOptIn(Number(n), Customer(c), source, topics);
-      ref_->OptIn(n, c, topics.empty(), mask, now);
-      return s.ok() ? "" : Fail(absl::StrCat("opt-in: ", s.ToString()));
+      e.source = static_cast<OptInSource>(pick(kOptInSourceCount));
+      e.meta = RandomMeta(n);
+      return SendEvent(e, false);
     }
     if (a == kOptOut) {
-      Trace(absl::StrCat("opt-out n", n, " c", c));
-      absl::Status s = engine_->RecordOptOut(Number(n), Customer(c));
-      ref_->OptOut(n, c, now);
-      return s.ok() ? "" : Fail(absl::StrCat("opt-out: ", s.ToString()));
+      Ev e{Ev::kOptOut, n, c};
+      e.meta = RandomMeta(n);
+      return SendEvent(e, false);
     }
     if (a == kInbound) {
-      const InboundText& text = kInboundTexts[pick(kInboundTextCount)];
-      Trace(absl::StrCat("inbound n", n, " c", c, " '", text.text, "'"));
-      absl::StatusOr<bool> got = engine_->RecordInbound(Number(n), Customer(c), text.text);
-      const bool want = ref_->Inbound(n, c, text.opt_out, now);
-      if (!got.ok() || *got != want) {
-        return Fail(
-            absl::StrCat("inbound: engine ",
-                         got.ok() ? (*got ? "opt-out" : "no opt-out") : got.status().ToString(),
-                         ", model ", want ? "opt-out" : "no opt-out"));
-      }
-      return "";
+      Ev e{Ev::kInbound, n, c};
+      e.text = pick(kInboundTextCount);
+      e.meta = RandomMeta(n);
+      return SendEvent(e, false);
     }
     if (a == kCheck) {
       const Msg m = RandomMsg();
@@ -965,38 +1145,25 @@ class SequenceRunner {
     }
     if (a == kDelivered) {
       follow_admission();
-      absl::StatusOr<DeliveryOutcome> got = engine_->RecordDelivered(Number(n), Customer(c));
-      const DeliveryOutcome want = ref_->Delivered(n, c, now);
-      Trace(absl::StrCat("delivered n", n, " c", c, " -> ", DeliveryOutcomeName(want)));
-      if (!tracing_) coverage.outcomes[static_cast<int>(want)]++;
-      if (!got.ok() || *got != want) {
-        return Fail(absl::StrCat("delivered n", n, " c", c, ": engine ",
-                                 got.ok() ? DeliveryOutcomeName(*got) : got.status().ToString(),
-                                 ", model ", DeliveryOutcomeName(want)));
-      }
-      return "";
+      Ev e{Ev::kDelivered, n, c};
+      e.meta = RandomMeta(n);
+      // A message admitted by the engine is delivered after its admission.
+      const int64_t admitted = ref_->AwaitingSince(n, c, now);
+      if (BeforeItsAdmission(e)) e.meta.occurred_at_us = admitted + pick(2) * (now - admitted) / 2;
+      return SendEvent(e, false);
     }
     if (a == kFailed) {
       follow_admission();
-      absl::Status got = engine_->RecordDeliveryFailed(Number(n), Customer(c));
-      const bool want = ref_->DeliveryFailed(n, c, now);
-      Trace(absl::StrCat("delivery failed n", n, " c", c, " -> ",
-                         want ? "released" : "nothing awaited"));
-      const bool expected_code =
-          want ? got.ok() : got.code() == absl::StatusCode::kFailedPrecondition;
-      if (!expected_code) {
-        return Fail(absl::StrCat("delivery failed n", n, " c", c, ": engine ", got.ToString(),
-                                 ", model ", want ? "OK" : "FAILED_PRECONDITION"));
-      }
-      return "";
+      Ev e{Ev::kFailed, n, c};
+      e.meta = RandomMeta(n);
+      return SendEvent(e, false);
     }
     if (a == kSignal) {
       if (x.focus_signals && pick(8) < signal_focus_) n = 0;
-      const SignalKind kind = static_cast<SignalKind>(pick(kSignalKindCount));
-      Trace(absl::StrCat("signal n", n, " ", SignalKindName(kind)));
-      absl::Status s = engine_->RecordSignal(Number(n), Customer(c), kind);
-      ref_->Signal(n, kind, now);
-      return s.ok() ? "" : Fail(absl::StrCat("signal: ", s.ToString()));
+      Ev e{Ev::kSignal, n, c};
+      e.signal = static_cast<SignalKind>(pick(kSignalKindCount));
+      e.meta = RandomMeta(n);
+      return SendEvent(e, false);
     }
     if (a == kState) return CompareState(*engine_, n, "state");
     if (a == kSweep) {
@@ -1011,6 +1178,212 @@ class SequenceRunner {
     absl::Status s = engine_->UpsertBusiness(BusinessId(1), verified, false);
     ref_->SetVerified(1, verified, Now());
     return s.ok() ? "" : Fail(absl::StrCat("upsert business: ", s.ToString()));
+  }
+
+  // The time and id an event is reported with. Half carry no time (now);
+  // the others were made seconds to 30 hours ago, 6 to 8 days ago (around
+  // the 7-day look-backs), on a boundary (exactly 24 h or 7 days ago), or
+  // ahead of the server's clock (within the skew allowance: counts as now;
+  // beyond it: refused). Half carry an id: a new one, or rarely one another
+  // number used (ids are per number).
+  EventMeta RandomMeta(int n) {
+    EventMeta m;
+    const int64_t now = Now();
+    const int64_t skew = Us(profile_.event_time_skew);
+    const int r = pick(32);
+    if (r < 15) {
+      // Now.
+    } else if (r < 20) {
+      m.occurred_at_us = now - pick(900) * kSec - pick(1000) * 1000;
+    } else if (r < 27) {
+      m.occurred_at_us = now - pick(30 * 3600) * kSec;
+    } else if (r < 29) {
+      m.occurred_at_us = now - 6 * kDay - pick(2 * 24 * 3600) * kSec;
+    } else if (r == 29) {
+      static constexpr int64_t kEdges[] = {kDay, kDay - 1, 7 * kDay, 7 * kDay - 1};
+      m.occurred_at_us = now - kEdges[pick(4)];
+    } else if (r == 30) {
+      m.occurred_at_us =
+          now + (pick(4) == 0 ? skew : 1 + pick(static_cast<int>(skew / kSec)) * kSec);
+    } else {
+      m.occurred_at_us = now + skew + 1 + pick(3600) * kSec;
+    }
+    if (pick(2) == 0) {
+      if (!sent_.empty() && pick(16) == 0) {
+        const Ev& other = sent_[pick(static_cast<int>(sent_.size()))];
+        if (other.n != n && used_ids_.count({n, other.meta.event_id}) == 0) {
+          m.event_id = other.meta.event_id;
+        }
+      }
+      if (m.event_id.empty()) m.event_id = absl::StrCat("wamid.", next_id_++, ":status");
+      used_ids_.insert({n, m.event_id});
+    }
+    return m;
+  }
+
+  // A delivery dated before the admission that awaits it (which the platform
+  // cannot report: the message was sent after it).
+  bool BeforeItsAdmission(const Ev& e) const {
+    if (e.kind != Ev::kDelivered || e.meta.occurred_at_us == 0) return false;
+    return e.meta.occurred_at_us < ref_->AwaitingSince(e.n, e.c, Now());
+  }
+
+  struct Answer {
+    absl::StatusCode code = absl::StatusCode::kOk;
+    int value = 0;  // Inbound: opted out (0/1); delivered: the DeliveryOutcome.
+    std::string message;
+  };
+  static Answer FromStatus(const absl::Status& s) { return {s.code(), 0, s.ToString()}; }
+  template <typename T>
+  static Answer FromStatusOr(const absl::StatusOr<T>& r) {
+    return r.ok() ? Answer{absl::StatusCode::kOk, static_cast<int>(*r), ""}
+                  : FromStatus(r.status());
+  }
+  static std::string DescribeAnswer(const Ev& e, const Answer& a) {
+    if (a.code != absl::StatusCode::kOk) {
+      return a.message.empty() ? absl::StatusCodeToString(a.code) : a.message;
+    }
+    if (e.kind == Ev::kInbound) return a.value ? "opt-out" : "no opt-out";
+    if (e.kind == Ev::kDelivered) {
+      return std::string(DeliveryOutcomeName(static_cast<DeliveryOutcome>(a.value)));
+    }
+    return "OK";
+  }
+  std::string DescribeEvent(const Ev& e) const {
+    static const char* const kKinds[] = {"inbound", "delivered", "delivery failed",
+                                         "signal",  "opt-in",    "opt-out"};
+    std::string s = absl::StrCat(kKinds[e.kind], " n", e.n, " c", e.c);
+    if (e.kind == Ev::kInbound) absl::StrAppend(&s, " '", kInboundTexts[e.text].text, "'");
+    if (e.kind == Ev::kSignal) absl::StrAppend(&s, " ", SignalKindName(e.signal));
+    if (e.kind == Ev::kOptIn) absl::StrAppend(&s, " topics [", absl::StrJoin(e.topics, ","), "]");
+    if (e.meta.occurred_at_us != 0) {
+      absl::StrAppend(
+          &s, " at ",
+          absl::FormatTime("%d %H:%M:%E6S", At(e.meta.occurred_at_us), absl::UTCTimeZone()),
+          " (now", e.meta.occurred_at_us >= Now() ? "+" : "",
+          absl::FormatDuration(absl::Microseconds(e.meta.occurred_at_us - Now())), ")");
+    }
+    if (!e.meta.event_id.empty()) absl::StrAppend(&s, " id ", e.meta.event_id);
+    return s;
+  }
+
+  Answer EngineAnswer(const Ev& e) {
+    const PhoneNumber n = Number(e.n), c = Customer(e.c);
+    switch (e.kind) {
+      case Ev::kInbound:
+        return FromStatusOr(engine_->RecordInbound(n, c, kInboundTexts[e.text].text, e.meta));
+      case Ev::kDelivered:
+        return FromStatusOr(engine_->RecordDelivered(n, c, e.meta));
+      case Ev::kFailed:
+        return FromStatus(engine_->RecordDeliveryFailed(n, c, e.meta));
+      case Ev::kSignal:
+        return FromStatus(engine_->RecordSignal(n, c, e.signal, e.meta));
+      case Ev::kOptIn:
+        return FromStatus(engine_->RecordOptIn(n, c, e.source, e.topics, e.meta));
+      case Ev::kOptOut:
+        return FromStatus(engine_->RecordOptOut(n, c, e.meta));
+    }
+    return {absl::StatusCode::kInternal, 0, "harness: unknown event"};
+  }
+  // The reference's answer to an event applied at `at` (it changes the
+  // reference's logs).
+  Answer ModelAnswer(const Ev& e, int64_t at, int64_t now) {
+    switch (e.kind) {
+      case Ev::kInbound:
+        return {absl::StatusCode::kOk,
+                ref_->Inbound(e.n, e.c, kInboundTexts[e.text].opt_out, at, now)};
+      case Ev::kDelivered: {
+        const DeliveryOutcome o = ref_->Delivered(e.n, e.c, at, now);
+        if (!tracing_) coverage.outcomes[static_cast<int>(o)]++;
+        return {absl::StatusCode::kOk, static_cast<int>(o)};
+      }
+      case Ev::kFailed:
+        return {ref_->DeliveryFailed(e.n, e.c, now) ? absl::StatusCode::kOk
+                                                    : absl::StatusCode::kFailedPrecondition};
+      case Ev::kSignal:
+        if (!ref_->Signal(e.n, e.signal, at, now) && !tracing_) coverage.old_signals++;
+        return {};
+      case Ev::kOptIn:
+        ref_->OptIn(e.n, e.c, e.topics.empty(), e.mask, at, now);
+        return {};
+      case Ev::kOptOut:
+        ref_->OptOut(e.n, e.c, at, now);
+        return {};
+    }
+    return {absl::StatusCode::kInternal};
+  }
+
+  // Reports an event to the engine and to the reference: a time too far
+  // ahead is refused and changes nothing; an id applied before (on that
+  // number) is answered as the first time and changes nothing, which the
+  // number's state and the customer's consent are then compared to show.
+  std::string SendEvent(const Ev& e, bool repeat, bool compare_after_repeat = true) {
+    const int64_t now = Now();
+    Answer want;
+    int64_t at = 0;
+    int first = 0;
+    const char* how = "";
+    Reference::IdState id = Reference::IdState::kNew;
+    if (kSkipUnsettled && e.kind == Ev::kDelivered &&
+        ref_->TimeOf(e.meta.occurred_at_us, now, &at) &&
+        (e.meta.event_id.empty() ||
+         ref_->FindId(e.n, e.meta.event_id, now, &first) == Reference::IdState::kNew) &&
+        ref_->EndedMoveBack(e.n, e.c, at, now)) {
+      if (tracing_) Trace(absl::StrCat("(not sent, unsettled: ", DescribeEvent(e), ")"));
+      if (!tracing_) coverage.unsettled++;
+      return "";
+    }
+    const Answer got = EngineAnswer(e);
+    if (!ref_->TimeOf(e.meta.occurred_at_us, now, &at)) {
+      want.code = absl::StatusCode::kInvalidArgument;
+      how = " (ahead of the server: refused)";
+      if (!tracing_) coverage.refused_ahead++;
+    } else if (!e.meta.event_id.empty() &&
+               (id = ref_->FindId(e.n, e.meta.event_id, now, &first)) != Reference::IdState::kNew) {
+      if (id == Reference::IdState::kMaybeForgotten) {
+        return Fail(absl::StrCat("harness: ", DescribeEvent(e), " repeated past the id retention"));
+      }
+      want.value = first;
+      how = " (a repeat: the first answer)";
+      if (!tracing_) coverage.repeats_answered++;
+    } else {
+      want = ModelAnswer(e, at, now);
+      if (want.code == absl::StatusCode::kOk && !e.meta.event_id.empty()) {
+        ref_->RememberId(e.n, e.meta.event_id, now, want.value);
+      }
+      if (!tracing_) {
+        coverage.repeats_applied += repeat;
+        coverage.late += at < now;
+        coverage.late_over_a_day += at <= now - kDay;
+        coverage.ahead += e.meta.occurred_at_us > now;
+        coverage.with_id += !e.meta.event_id.empty();
+      }
+    }
+    if (tracing_) {
+      Trace(absl::StrCat(repeat ? "again: " : "", DescribeEvent(e), " -> ", DescribeAnswer(e, want),
+                         how));
+    }
+    if (!repeat && !e.meta.event_id.empty()) sent_.push_back(e);
+    const bool same =
+        got.code == want.code && (got.code != absl::StatusCode::kOk || got.value == want.value);
+    if (!same) {
+      return Fail(absl::StrCat(repeat ? "again: " : "", DescribeEvent(e), ": engine ",
+                               DescribeAnswer(e, got), ", model ", DescribeAnswer(e, want), how));
+    }
+    if (id != Reference::IdState::kRemembered || !compare_after_repeat) return "";
+    // The repeat changed nothing.
+    if (std::string d = CompareState(*engine_, e.n, "state after a repeat"); !d.empty()) return d;
+    return CompareConsent(e.n, e.c, "consent after a repeat");
+  }
+
+  std::string CompareConsent(int n, int c, absl::string_view what) {
+    absl::StatusOr<Consent> got = engine_->GetConsent(Number(n), Customer(c));
+    const int want = ref_->ConsentState(n, c);
+    if (!got.ok() || static_cast<int>(got->state) != want) {
+      return Fail(absl::StrCat(what, ": consent n", n, " c", c, " engine ",
+                               got.ok() ? static_cast<int>(got->state) : -1, ", model ", want));
+    }
+    return "";
   }
 
   std::string CompareState(PolicyEngine& engine, int n, absl::string_view what) {
@@ -1045,6 +1418,7 @@ class SequenceRunner {
       absl::Status s = restored->Restore(static_cast<StateFamily>(key.first), key.second, value);
       if (!s.ok()) return Fail(absl::StrCat("restore: ", s.ToString()));
     }
+    restored->FinishRestore();
     engine_ = std::move(restored);
     return "";
   }
@@ -1056,18 +1430,24 @@ class SequenceRunner {
     for (int pass = 0; pass < 2; ++pass) {
       if (pass == 1) {
         if (std::string e = Restore(); !e.empty()) return e;
+        // The remembered ids came back: each (the latest 20) is answered as
+        // the first time and changes nothing (compared below).
+        int resent = 0;
+        for (size_t i = sent_.size(); i-- > 0 && resent < 20;) {
+          int first;
+          if (ref_->FindId(sent_[i].n, sent_[i].meta.event_id, Now(), &first) !=
+              Reference::IdState::kRemembered) {
+            continue;
+          }
+          ++resent;
+          if (std::string e = SendEvent(sent_[i], true, false); !e.empty()) return e;
+        }
       }
       const char* what = pass == 0 ? "final state" : "restored state";
       for (int n = 0; n < ref_->numbers(); ++n) {
         if (std::string e = CompareState(*engine_, n, what); !e.empty()) return e;
         for (int c = 0; c < kCustomers; ++c) {
-          absl::StatusOr<Consent> got = engine_->GetConsent(Number(n), Customer(c));
-          const int want = ref_->ConsentState(n, c);
-          if (!got.ok() || static_cast<int>(got->state) != want) {
-            return Fail(absl::StrCat(what, ": consent n", n, " c", c, " engine ",
-                                     got.ok() ? static_cast<int>(got->state) : -1, ", model ",
-                                     want));
-          }
+          if (std::string e = CompareConsent(n, c, what); !e.empty()) return e;
           for (int kind = 0; kind < 4; ++kind) {
             Msg m;
             m.number = n;
@@ -1104,8 +1484,11 @@ class SequenceRunner {
   int step_ = 0;
   int signal_focus_ = 0;
   std::string trace_;
-  std::map<int, int64_t> levels_;              // Level last seen per number (coverage).
-  std::vector<std::pair<int, int>> admitted_;  // (number, customer) admitted, latest last.
+  std::map<int, int64_t> levels_;                   // Level last seen per number (coverage).
+  std::vector<std::pair<int, int>> admitted_;       // (number, customer) admitted, latest last.
+  std::vector<Ev> sent_;                            // Events reported with an id, first reports.
+  std::set<std::pair<int, std::string>> used_ids_;  // (number, id) ever reported.
+  int next_id_ = 1;
 };
 
 // Runs one sequence; on a divergence, runs it again with a trace.
@@ -1137,10 +1520,25 @@ void ExpectAgreement(const Family& family, uint64_t first_seed, int count,
   }
   std::cerr << family.name << ": " << coverage.Summary() << "\n";
   coverage = Coverage();
-  settle_drops = downgrade_drops = low_runs_ended = 0;
+  settle_drops = downgrade_drops = low_runs_ended = moved_back = 0;
   EXPECT_TRUE(diverged.empty()) << diverged.size()
                                 << " diverging seeds: " << absl::StrJoin(diverged, ", ")
                                 << "\nfirst: " << first;
+}
+
+// Replays one seed with its trace: MODEL_SEED=67 MODEL_FAMILY=short (or long,
+// signal-heavy, low-weeks) bazel-bin/policy/policy_engine_model_test.
+TEST(PolicyEngineModelTest, ReplayOneSeed) {
+  const char* seed = std::getenv("MODEL_SEED");
+  if (seed == nullptr) GTEST_SKIP() << "set MODEL_SEED (and MODEL_FAMILY) to replay a sequence";
+  const char* name = std::getenv("MODEL_FAMILY");
+  const Family* family = &kShort;
+  for (const Family* f : {&kShort, &kLong, &kSignalHeavyLong, &kLowWeeks}) {
+    if (name != nullptr && std::string(name) == f->name) family = f;
+  }
+  const uint64_t s = std::strtoull(seed, nullptr, 10);
+  const std::string d = SequenceRunner(s, kScenarios[s % kScenarioCount], *family, true).Run();
+  EXPECT_TRUE(d.empty()) << d;
 }
 
 TEST(PolicyEngineModelTest, ShortSequencesAgree) { ExpectAgreement(kShort, 1, 8400); }
