@@ -24,7 +24,11 @@ DeliveryEffect ClassifyDelivery(const ConversationWindow* slot, const ServiceWin
                                 int64_t at, int64_t now, const ConversationTimes& times) {
   const bool ended = at + times.conversation_us <= now;
   if (slot != nullptr && slot->open_at(now)) {
-    if (slot->pending) return {DeliveryOutcome::kStartedConversation, at, true};
+    // A start older than the look-back counts for nothing (a bogus or very
+    // late timestamp): it still confirms the admission.
+    if (slot->pending) {
+      return {DeliveryOutcome::kStartedConversation, at, at > now - times.lookback_us};
+    }
     // A confirmed conversation: this delivery is inside it, or one of its
     // messages reported out of order (the start moves back), or an earlier
     // conversation that has ended and was counted when it started.
@@ -35,12 +39,17 @@ DeliveryEffect ClassifyDelivery(const ConversationWindow* slot, const ServiceWin
     return {DeliveryOutcome::kAlreadyEnded, 0, false};
   }
   // Was the service window (or a user-initiated conversation) open when the
-  // message was delivered? Only the customer's latest message is kept, so a
-  // delivery before it is taken as a reply if it falls within 24 h before
-  // that message's window ends: the customer wrote around then.
-  if (window != nullptr &&
-      (window->window_open(at, times.service_window_us) || window->user_conversation_open(at))) {
-    return {DeliveryOutcome::kInUserConversation, 0, false};
+  // message was delivered? Only the customer's latest message is kept: a
+  // delivery before it cannot be shown to be a reply, so it counts (the
+  // safe side: the engine may count a conversation the platform did not,
+  // never the reverse).
+  if (window != nullptr) {
+    const bool in_window = window->last_inbound_us != 0 && at >= window->last_inbound_us &&
+                           window->window_open(at, times.service_window_us);
+    const bool in_user_conversation =
+        window->user_conversation_open(at) &&
+        at >= window->user_conversation_end_us - times.conversation_us;
+    if (in_window || in_user_conversation) return {DeliveryOutcome::kInUserConversation, 0, false};
   }
   if (at <= now - times.lookback_us) return {DeliveryOutcome::kAlreadyEnded, 0, false};
   return {ended ? DeliveryOutcome::kAlreadyEnded : DeliveryOutcome::kStartedUnadmitted, at, true};
@@ -115,9 +124,12 @@ void ConversationLedger::Start(uint64_t customer, int64_t start, int64_t end, in
     w.slot_end_us = end;
     w.last_start_us = start;
   } else {  // Ended before it was reported: no slot, only the start.
+    // The open conversation's own start moved back (one of its messages was
+    // reported out of order): that is its start. Else the latest start stays.
+    const bool same_conversation = w.slot_end_us > now && !w.pending && start < w.slot_start_us;
+    w.last_start_us = same_conversation ? start : std::max(w.last_start_us, start);
     w.slot_start_us = 0;
     w.slot_end_us = 0;
-    w.last_start_us = std::max(w.last_start_us, start);
   }
   Commit(customer, w, on_change);
 }

@@ -124,7 +124,11 @@ class ConversationLedger {
 //  - inside an open conversation: nothing new. A delivery reported out of
 //    order, earlier than the start on record but inside the same 24 h (a
 //    `read` arrived before its `delivered`), moves the start back to `at`;
-//  - inside the customer's service window at `at`: a reply, never counted;
+//  - inside the customer's service window at `at` (at or after the
+//    customer's latest message, within 24 h of it; or inside the
+//    user-initiated conversation a reply opened): a reply, never counted. A
+//    delivery before the latest customer message cannot be shown to be a
+//    reply and counts (the safe side);
 //  - otherwise it was sent without an admission (or after the reservation
 //    timed out) and counts anyway, because the platform counts it.
 // A start that ended before `now` holds no slot (kAlreadyEnded unless it

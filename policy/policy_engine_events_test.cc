@@ -225,6 +225,43 @@ TEST_F(EngineEventsTest, AFailureTiedToAnotherMessageLeavesTheSlotToTheAdmission
   EXPECT_EQ(State().used, 0);
 }
 
+TEST_F(EngineEventsTest, ASweepKeepsAClosedWindowLongEnoughToClassifyALateDelivery) {
+  ASSERT_TRUE(engine_->RecordInbound(kBiz, kCustomer, "hi").ok());  // Window [T0, T0+24h).
+  clock_.Advance(absl::Hours(24) + absl::Seconds(1));
+  ASSERT_TRUE(engine_->Sweep().ok());
+  EXPECT_EQ(engine_->RecordDelivered(kBiz, kCustomer, At(kT0 + absl::Hours(20))).value(),
+            DeliveryOutcome::kInUserConversation);
+  EXPECT_EQ(State().used, 0);
+}
+
+TEST_F(EngineEventsTest, ADeliveryBeforeTheCustomersLatestMessageIsNotTakenForAReply) {
+  ASSERT_TRUE(engine_->RecordInbound(kBiz, kCustomer, "hi").ok());  // At T0.
+  EXPECT_EQ(engine_->RecordDelivered(kBiz, kCustomer, At(kT0 - absl::Hours(5))).value(),
+            DeliveryOutcome::kStartedUnadmitted);
+  EXPECT_EQ(State().recent_unique, 1);
+}
+
+TEST_F(EngineEventsTest, AStartMovedBackPastItsEndCountsTheWeekFromTheEarlierStart) {
+  ASSERT_TRUE(engine_->Check(Template())->allowed);
+  ASSERT_TRUE(engine_->RecordDelivered(kBiz, kCustomer).ok());  // Conversation from T0.
+  clock_.Advance(absl::Hours(23));
+  // Its first message, delivered 26 h ago, is reported now: it started then, and
+  // that conversation has ended.
+  ASSERT_TRUE(engine_->RecordDelivered(kBiz, kCustomer, At(kT0 - absl::Hours(3))).ok());
+  EXPECT_EQ(State().used, 0);
+  clock_.Set(kT0 - absl::Hours(3) + absl::Hours(24 * 7) + absl::Minutes(1));
+  EXPECT_EQ(State().recent_unique, 0) << "counted from the earlier start, so it has left the week";
+}
+
+TEST_F(EngineEventsTest, ADeliveryOlderThanTheWeekConfirmsTheAdmissionAndLeavesTheWeekEmpty) {
+  ASSERT_TRUE(engine_->Check(Template())->allowed);
+  EXPECT_EQ(engine_->RecordDelivered(kBiz, kCustomer, At(kT0 - absl::Hours(24 * 8))).value(),
+            DeliveryOutcome::kStartedConversation);
+  NumberSnapshot s = State();
+  EXPECT_EQ(s.pending, 0);
+  EXPECT_EQ(s.recent_unique, 0);
+}
+
 TEST_F(EngineEventsTest, AnOptOutOlderThanTheOptInOnRecordDoesNotOverrideIt) {
   // The opt-in of SetUp is at kT0; an opt-out from an hour before arrives now.
   ASSERT_TRUE(engine_->RecordOptOut(kBiz, kCustomer, At(kT0 - absl::Hours(1))).ok());

@@ -90,20 +90,22 @@ constexpr int64_t kDay = 24 * kHour;
 constexpr int64_t kNoTime = std::numeric_limits<int64_t>::min();
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 constexpr int kCustomers = 6;
-// Where the engine departs from "a window open at the delivery's time makes it
-// a reply" (turn a switch off to see the divergences):
-//  - only the customer's latest message is kept (conversations.h), so a
-//    delivery at any time before that message's window ends is a reply, even
-//    one made before the customer wrote;
-//  - a Sweep forgets the windows that have closed, so a delivery reported
-//    after it, made inside such a window, is no longer a reply.
+// Where the engine narrows "a window open at the delivery's time makes it a
+// reply", by choice (conversations.h, README; turn a switch off to see the
+// divergences):
+//  - only the customer's latest message is kept, so a delivery is a reply
+//    only at or after that message and within its 24 h (or inside the
+//    user-initiated conversation a reply opened); one before it counts, the
+//    safe side;
+//  - a Sweep forgets windows closed for more than a conversation's length
+//    (24 h), so a delivery reported later than that, made inside such a
+//    window, counts.
 constexpr bool kLatestMessageDecides = true;
 constexpr bool kSweepForgetsClosedWindows = true;
-// Not sent, as unsettled: a delivery that moves an open conversation's start
-// back to a time 24 h or more before now. The engine then keeps the later
-// start for the 7-day unique count until another start of the customer
-// replaces it, where the start should move back.
-constexpr bool kSkipUnsettled = true;
+// Was: not sent, as unsettled (a delivery moving an open conversation's start
+// back to 24 h or more before now kept the later start); the engine now moves
+// the start back.
+constexpr bool kSkipUnsettled = false;
 constexpr int kBusinesses = 2;
 
 int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
@@ -379,7 +381,8 @@ class Reference {
     if (!kSweepForgetsClosedWindows) return;
     for (int n = 0; n < numbers(); ++n) {
       for (int c = 0; c < kCustomers; ++c) {
-        if (WindowEnd(n, c) > now || UserConversationEnd(n, c) > now) continue;
+        const int64_t kept_until = now - Us(p_.conversation_length);
+        if (WindowEnd(n, c) > kept_until || UserConversationEnd(n, c) > kept_until) continue;
         inbound_[n][c].clear();
         user_opened_[n][c].clear();
       }
@@ -683,7 +686,14 @@ class Reference {
   // Whether a message delivered at `at` was a reply: the customer's service
   // window (or the user-initiated conversation a reply opened) was open then.
   bool RepliedAt(int n, int c, int64_t at) const {
-    if (kLatestMessageDecides) return at < WindowEnd(n, c) || at < UserConversationEnd(n, c);
+    if (kLatestMessageDecides) {
+      const int64_t latest = inbound_[n][c].empty()
+                                 ? kNoTime
+                                 : *std::max_element(inbound_[n][c].begin(), inbound_[n][c].end());
+      const int64_t uc_end = UserConversationEnd(n, c);
+      return (latest != kNoTime && latest <= at && at < latest + Us(p_.service_window)) ||
+             (uc_end != kNoTime && at < uc_end && at >= uc_end - Us(p_.conversation_length));
+    }
     for (int64_t t : inbound_[n][c]) {
       if (t <= at && at < t + Us(p_.service_window)) return true;
     }

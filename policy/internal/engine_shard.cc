@@ -363,7 +363,9 @@ absl::Status EngineShard::Sweep() {
   ChangeSink ch(journal_ != nullptr);
   const int64_t now = Tick();
   for (auto& [v, n] : state_.numbers) Advance(*n, now, ch);
-  state_.ExpireThreads(now, Us(profile_.service_window),
+  // Closed windows are kept one conversation length longer: a delivery
+  // reported late is still classified against the window it fell in.
+  state_.ExpireThreads(now - Us(profile_.conversation_length), Us(profile_.service_window),
                        [&](ThreadKey key) { ch.Thread(key, nullptr); });
   ExpireEventIds(now, ch);
   return Commit(ch.changes(), lock);
