@@ -33,15 +33,14 @@ std::string EventIdLog::Key(uint64_t number, absl::string_view id) {
   return key;
 }
 
-const EventIdLog::Entry* EventIdLog::Find(uint64_t number, absl::string_view id) const {
+const EventIdLog::Entry* EventIdLog::Find(const std::string& key) const {
   if (ids_.empty()) return nullptr;
-  auto it = ids_.find(Key(number, id));
+  auto it = ids_.find(key);
   return it == ids_.end() ? nullptr : &it->second;
 }
 
-void EventIdLog::Remember(uint64_t number, absl::string_view id, int64_t seen_at_us,
-                          uint32_t answer) {
-  auto [it, added] = ids_.try_emplace(Key(number, id), Entry{seen_at_us, answer});
+void EventIdLog::Remember(std::string key, int64_t seen_at_us, uint32_t answer) {
+  auto [it, added] = ids_.try_emplace(std::move(key), Entry{seen_at_us, answer});
   if (added) by_age_.emplace_back(seen_at_us, &it->first);
 }
 

@@ -57,11 +57,19 @@ class EventIdLog {
     uint32_t answer = 0;     // What it was answered (the event kind's own code).
   };
 
-  // The remembered entry for `id` of `number`, or null.
-  const Entry* Find(uint64_t number, absl::string_view id) const;
-  // Remembers `id`. `seen_at_us` must not be earlier than any remembered one
+  // The key an id is remembered under: the number (8 bytes, big-endian) and
+  // then the id's bytes. Build it once per event for Find and Remember.
+  static std::string Key(uint64_t number, absl::string_view id);
+
+  // The remembered entry for `key`, or null.
+  const Entry* Find(const std::string& key) const;
+  const Entry* Find(uint64_t number, absl::string_view id) const { return Find(Key(number, id)); }
+  // Remembers `key`. `seen_at_us` must not be earlier than any remembered one
   // (the shard's clock never steps back), so ids expire in the order kept.
-  void Remember(uint64_t number, absl::string_view id, int64_t seen_at_us, uint32_t answer);
+  void Remember(std::string key, int64_t seen_at_us, uint32_t answer);
+  void Remember(uint64_t number, absl::string_view id, int64_t seen_at_us, uint32_t answer) {
+    Remember(Key(number, id), seen_at_us, answer);
+  }
   // Forgets ids first applied at or before `now - retention_us`, and the
   // oldest beyond `max_ids`, telling `dropped` each (number, id).
   void Expire(int64_t now, int64_t retention_us, size_t max_ids,
@@ -73,9 +81,6 @@ class EventIdLog {
   size_t size() const { return ids_.size(); }
 
  private:
-  // Number (8 bytes, big-endian) then the id's bytes: one key for both.
-  static std::string Key(uint64_t number, absl::string_view id);
-
   // node_hash_map: keys keep their address, so the age queue can point at them.
   absl::node_hash_map<std::string, Entry> ids_;
   std::deque<std::pair<int64_t, const std::string*>> by_age_;  // Oldest first.

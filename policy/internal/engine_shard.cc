@@ -270,12 +270,13 @@ auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, const 
     if (meta.event_id.empty()) return body(e);
     // A repeat is answered as the first time and changes nothing.
     const uint64_t id_of = n.number.value();
-    if (const EventIdLog::Entry* seen = state_.event_ids.Find(id_of, meta.event_id)) {
+    std::string key = EventIdLog::Key(id_of, meta.event_id);
+    if (const EventIdLog::Entry* seen = state_.event_ids.Find(key)) {
       return FromAnswerCode<Result>(seen->answer);
     }
     Result result = body(e);
     if (!result.ok()) return result;  // Refusals change nothing: nothing to remember.
-    state_.event_ids.Remember(id_of, meta.event_id, now, AnswerCode(result));
+    state_.event_ids.Remember(std::move(key), now, AnswerCode(result));
     if (ch.on()) ch.Add(EncodeEventId({id_of, meta.event_id, now, AnswerCode(result)}));
     ExpireEventIds(now, ch);
     return result;
