@@ -4,7 +4,7 @@
 //
 // Commands:
 //   check     --number --customer (--template=NAME --language=LANG | --session=TYPE) [--dry_run]
-//             [--message_id=ID]
+//             [--message_id=ID] [--pace]
 //   event     --number --customer --type=inbound|delivered|failed|blocked|reported|opt_in|opt_out
 //             [--reason=spam|no_longer_needed|didnt_sign_up|offensive_messages|no_reason]
 //             [--source=sms|missed_call|website|in_app|ivr|email|whatsapp_thread]
@@ -65,6 +65,8 @@ ABSL_FLAG(std::string, name, "", "Template name (template, untemplate).");
 ABSL_FLAG(std::string, language, "en_US", "Template language.");
 ABSL_FLAG(std::string, session, "", "Session message type: text, image, video, ... (check).");
 ABSL_FLAG(bool, dry_run, false, "Decide without taking a conversation slot (check).");
+ABSL_FLAG(bool, pace, false,
+          "Over the throughput or pair rate, answer with the time to send and keep it (check).");
 ABSL_FLAG(std::string, type, "", "Event type (event).");
 ABSL_FLAG(absl::Time, at, absl::InfinitePast(),
           "When the event took place, RFC 3339 (event; default: when the server receives it).");
@@ -148,6 +150,13 @@ std::string When(int64_t ms) {
                                     absl::UTCTimeZone());
 }
 
+// To the millisecond: rates wait milliseconds.
+std::string WhenMs(int64_t ms) {
+  return ms == 0 ? "-"
+                 : absl::FormatTime("%Y-%m-%d %H:%M:%E3S UTC", absl::FromUnixMillis(ms),
+                                    absl::UTCTimeZone());
+}
+
 void PrintDecision(const v1::Decision& d) {
   if (absl::GetFlag(FLAGS_json)) return Print(d);
   std::printf("%s  %s\n", d.allowed() ? "ALLOW" : "HOLD", v1::ReasonCode_Name(d.reason()).c_str());
@@ -164,7 +173,8 @@ void PrintDecision(const v1::Decision& d) {
     std::printf("  window:     open until %s\n", When(d.service_window_ends_unix_ms()).c_str());
   }
   if (d.retry_after_unix_ms())
-    std::printf("  retry after: %s\n", When(d.retry_after_unix_ms()).c_str());
+    std::printf("  retry after: %s\n", WhenMs(d.retry_after_unix_ms()).c_str());
+  if (d.send_at_unix_ms()) std::printf("  send at:    %s\n", WhenMs(d.send_at_unix_ms()).c_str());
   std::printf("  decision:   %s (%s rev %lld)\n", d.decision_id().c_str(), d.profile_name().c_str(),
               static_cast<long long>(d.profile_revision()));
 }
@@ -279,6 +289,7 @@ int main(int argc, char** argv) {
     req.set_customer(absl::GetFlag(FLAGS_customer));
     req.set_dry_run(absl::GetFlag(FLAGS_dry_run));
     req.set_message_id(absl::GetFlag(FLAGS_message_id));
+    req.set_pace(absl::GetFlag(FLAGS_pace));
     if (!absl::GetFlag(FLAGS_session).empty()) {
       v1::SessionType t;
       if (!ParseEnum(v1::SessionType_descriptor(), absl::GetFlag(FLAGS_session), &t)) {

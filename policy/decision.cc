@@ -32,6 +32,10 @@ absl::string_view ReasonCodeName(ReasonCode r) {
       return "ACCOUNT_RESTRICTED";
     case ReasonCode::kAccountDisabled:
       return "ACCOUNT_DISABLED";
+    case ReasonCode::kThroughputLimited:
+      return "THROUGHPUT_LIMITED";
+    case ReasonCode::kPairRateLimited:
+      return "PAIR_RATE_LIMITED";
   }
   return "UNKNOWN";
 }
@@ -51,6 +55,10 @@ int PlatformErrorCode(ReasonCode r) {
     case ReasonCode::kAccountRestricted:
     case ReasonCode::kAccountDisabled:
       return 368;
+    case ReasonCode::kThroughputLimited:
+      return 130429;
+    case ReasonCode::kPairRateLimited:
+      return 131056;
     default:
       return 0;
   }

@@ -32,8 +32,10 @@ enum class ReasonCode {
   kFrequencyCapped = 11,      // 131049: per-customer cap on business-initiated messages.
   kAccountRestricted = 12,    // 368: the platform restricted business-initiated messaging.
   kAccountDisabled = 13,      // 368: the platform disabled the account.
+  kThroughputLimited = 14,    // 130429: more messages a second than the number's throughput.
+  kPairRateLimited = 15,      // 131056: too many messages to one customer (pair rate).
 };
-inline constexpr int kReasonCodeCount = 14;
+inline constexpr int kReasonCodeCount = 16;
 
 absl::string_view ReasonCodeName(ReasonCode r);
 // The platform error code a held message would have met, or 0 if none.
@@ -63,7 +65,8 @@ struct Decision {
   absl::Time next_slot_free = absl::InfiniteFuture();  // When the earliest open conversation ends.
   absl::Time service_window_ends = absl::InfinitePast();
   absl::Time conversation_ends = absl::InfinitePast();
-  absl::Time retry_after = absl::InfinitePast();  // For a frequency cap.
+  absl::Time retry_after = absl::InfinitePast();  // Caps, rates, restrictions: try again then.
+  absl::Time send_at = absl::InfinitePast();      // A paced message: send it no earlier than this.
 };
 
 }  // namespace wapolicy

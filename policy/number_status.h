@@ -17,6 +17,7 @@
 #include "absl/strings/string_view.h"
 #include "policy/phone_number.h"
 #include "policy/quality.h"
+#include "policy/rate_limits.h"
 
 namespace wapolicy {
 
@@ -61,6 +62,7 @@ struct BusinessNumber {
   uint32_t next_signal_seq = 0;  // Tells apart signals stored with one time.
   QualityStanding standing;
   PlatformStatus platform;
+  ThroughputState throughput;  // Not stored: the last second or so (rate_limits.h).
   LimitPool* pool = nullptr;
 };
 

@@ -40,6 +40,10 @@ struct OutgoingMessage {
   bool marketing = false;
   // Decide without taking a conversation slot (a question, not an admission).
   bool dry_run = false;
+  // Over the throughput or pair rate, answer "allowed, send at T" and take
+  // the slot at T instead of holding the message (a campaign sender sleeps
+  // until then).
+  bool pace = false;
   // The pipeline's own id for the message (optional). An admission keeps it
   // with the slot it takes, so a failure reported with another message's id
   // does not give that slot back (event_ids.h, EventMeta::message_id).

@@ -57,6 +57,12 @@ absl::Status ValidatePlatformReport(const PlatformReport& r);
 // EffectiveRating (number_status.h) and EffectiveLimit (messaging_tier.h)
 // give what the rules use: the platform's word where it has spoken.
 
+// The number's messages a second: the platform's word, else the profile's
+// (0: throughput not enforced).
+inline int32_t EffectiveThroughput(const PolicyProfile& p, const BusinessNumber& n) {
+  return n.platform.throughput_mps > 0 ? n.platform.throughput_mps : p.throughput_mps;
+}
+
 // The ladder level nearest `limit` (ties to the lower; kUnlimited: the top),
 // kept within the business's floor and ceiling.
 int NearestLevel(const PolicyProfile& p, bool verified, int64_t limit);

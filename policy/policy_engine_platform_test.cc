@@ -17,7 +17,7 @@ PhoneNumber Customer(int i) { return PhoneNumber::FromDigitsValue(447700000000UL
 class EnginePlatformTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    engine_ = std::make_unique<PolicyEngine>(DefaultProfile(), &clock_, &journal_, 4);
+    engine_ = std::make_unique<PolicyEngine>(NoRates(DefaultProfile()), &clock_, &journal_, 4);
     ASSERT_TRUE(engine_->UpsertBusiness("acme", true, false).ok());
     MessageTemplate t{"order_update", "en_US", TemplateCategory::kUtility,
                       TemplateStatus::kApproved};
@@ -53,7 +53,7 @@ TEST_F(EnginePlatformTest, ANumberOnboardsAtTheLimitThePlatformReported) {
   EXPECT_TRUE(s.platform_limit.set);
   EXPECT_EQ(Admit(0, 1500), 1500) << "past the 1,000 a new number would start at";
   // It survives a restart.
-  PolicyEngine restored(DefaultProfile(), &clock_, nullptr, 4);
+  PolicyEngine restored(NoRates(DefaultProfile()), &clock_, nullptr, 4);
   for (const auto& [key, value] : journal_.records()) {
     ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
   }

@@ -38,6 +38,13 @@ absl::Status PolicyProfile::Validate() const {
       marketing_cap_per_day > 1000) {
     return absl::InvalidArgumentError("profile frequency caps must be 0 (off) to 1000");
   }
+  if (throughput_mps < 0 || throughput_mps > 100000) {
+    return absl::InvalidArgumentError("profile.throughput_mps must be 0 (off) to 100000");
+  }
+  if (pair_rate.burst < 1 || pair_rate.interval_us <= 0) {
+    return absl::InvalidArgumentError(
+        "profile.pair_rate: burst must be at least 1 and the interval positive");
+  }
   return quality.Validate();
 }
 

@@ -17,6 +17,7 @@
 #include "absl/time/time.h"
 #include "policy/message_compliance.h"
 #include "policy/quality.h"
+#include "policy/rate_limits.h"
 
 namespace wapolicy {
 
@@ -75,6 +76,14 @@ struct PolicyProfile {
   // to 7 days), and at most this many per engine shard (the oldest go first).
   absl::Duration event_id_retention = absl::Hours(24 * 7);
   size_t max_event_ids_per_shard = 1 << 20;
+
+  // The platform's per-second limits (rate_limits.h): messages a second per
+  // number unless the platform reported another (SyncNumber throughput_mps:
+  // 1,000 after its upgrade, 20 with the WhatsApp Business app), and the
+  // pair rate per (number, customer). 0 / false turns one off.
+  int32_t throughput_mps = 80;
+  bool pair_rate_enabled = true;
+  PairRateParams pair_rate;
 
   // Templates must be registered and approved before they can be sent.
   bool require_registered_templates = true;

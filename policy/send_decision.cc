@@ -58,9 +58,44 @@ bool TemplateRefused(const SendContext& ctx, const OutgoingMessage& m, SendOutco
   return false;
 }
 
+// Rules 13 and 14 on a message allowed by the others.
+void ApplyRateLimits(const SendContext& ctx, const OutgoingMessage& m, int64_t now,
+                     SendOutcome* out) {
+  const int64_t pair_at = ctx.profile.pair_rate_enabled && ctx.pair != nullptr
+                              ? PairEarliest(*ctx.pair, ctx.profile.pair_rate, now)
+                              : now;
+  const int64_t at = ctx.throughput != nullptr && ctx.throughput_mps > 0
+                         ? ThroughputEarliest(*ctx.throughput, ctx.throughput_mps, pair_at)
+                         : pair_at;
+  if (at > now && !m.pace) {
+    const bool pair = pair_at > now;
+    *out = Deny(SendOutcome{}, pair ? ReasonCode::kPairRateLimited : ReasonCode::kThroughputLimited,
+                pair ? "too many messages to this customer: the platform allows one per 6 s "
+                       "after a burst (131056)"
+                     : absl::StrCat("over the number's throughput of ", ctx.throughput_mps,
+                                    " messages a second (130429)"));
+    out->decision.limit = ctx.limit;
+    out->decision.used = ctx.used;
+    out->decision.retry_after = FromUs(at);
+    return;
+  }
+  if (at > now) out->decision.send_at = FromUs(at);
+  if (!m.dry_run) out->take_rate_at = at;
+}
+
+SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64_t now);
+
 }  // namespace
 
 SendOutcome DecideSend(const SendContext& ctx, const OutgoingMessage& m, int64_t now) {
+  SendOutcome out = DecidePolicy(ctx, m, now);
+  if (out.decision.allowed) ApplyRateLimits(ctx, m, now, &out);
+  return out;
+}
+
+namespace {
+
+SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64_t now) {
   const PolicyProfile& p = ctx.profile;
   SendOutcome out;
   Decision& d = out.decision;
@@ -200,4 +235,5 @@ SendOutcome DecideSend(const SendContext& ctx, const OutgoingMessage& m, int64_t
   return out;
 }
 
+}  // namespace
 }  // namespace wapolicy

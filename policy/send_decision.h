@@ -37,6 +37,13 @@
 //      (ACCOUNT_RESTRICTED, 368, retry_after: when the restriction ends)
 //  12. a free slot under the messaging limit (LIMIT_REACHED: Restricted);
 //      the limit is the platform's once it reported one
+//
+//  Then, for any message allowed so far (rate_limits.h):
+//  13. the pair rate to this customer (PAIR_RATE_LIMITED, 131056), and
+//  14. the number's throughput (THROUGHPUT_LIMITED, 130429), both with
+//      retry_after; a paced request is allowed with send_at instead and its
+//      slots are taken at that time. Last, so that a message held here is one
+//      that only needs to wait.
 //  -> allowed, taking a slot reserved for reservation_timeout until delivery.
 //
 //   SendContext ctx{profile, limit, used, ...};
@@ -54,6 +61,7 @@
 #include "policy/number_status.h"
 #include "policy/outgoing_message.h"
 #include "policy/policy_profile.h"
+#include "policy/rate_limits.h"
 #include "policy/service_window.h"
 #include "policy/templates.h"
 #include "policy/topic_registry.h"
@@ -73,6 +81,10 @@ struct SendContext {
   const TopicRegistry& topics;                       // The business's.
   const MessageTemplate* tmpl = nullptr;             // Found by name and language.
   const PlatformStatus* platform = nullptr;          // The number's (platform_word.h).
+  // The per-second limits (rate_limits.h).
+  const ThroughputState* throughput = nullptr;  // The number's; null: not enforced.
+  int32_t throughput_mps = 0;                   // 0: not enforced.
+  const PairRateState* pair = nullptr;          // The (number, customer) pair's; null if none yet.
 };
 
 struct SendOutcome {
@@ -82,6 +94,7 @@ struct SendOutcome {
   int64_t reserve_slot_until = 0;            // Reserve a slot until this deadline.
   bool record_send = false;                  // Count against the frequency caps,
   bool record_marketing = false;             // and the marketing cap.
+  int64_t take_rate_at = 0;  // Take throughput and pair-rate slots at this time (0: none).
 };
 
 SendOutcome DecideSend(const SendContext& ctx, const OutgoingMessage& m, int64_t now);

@@ -16,6 +16,7 @@
 
 #include "absl/strings/string_view.h"
 #include "policy/phone_number.h"
+#include "policy/policy_profile.h"
 #include "policy/state_journal.h"
 
 namespace wapolicy {
@@ -26,6 +27,15 @@ inline constexpr int64_t kMinute = 60 * kSecond;
 inline constexpr int64_t kHour = 60 * kMinute;
 inline constexpr int64_t kDay = 24 * kHour;
 inline constexpr int64_t kWeek = 7 * kDay;
+
+// `p` without the per-second limits (rate_limits.h): for tests of other rules
+// that admit thousands of customers in one instant of a fake clock, which the
+// throughput rule would rightly spread over seconds.
+inline PolicyProfile NoRates(PolicyProfile p) {
+  p.throughput_mps = 0;
+  p.pair_rate_enabled = false;
+  return p;
+}
 
 // Parses a number known to be valid (tests only).
 inline PhoneNumber Num(absl::string_view s) { return PhoneNumber::Parse(s).value(); }

@@ -39,6 +39,12 @@ absl::StatusOr<PolicyProfile> ApplyProfileConfig(PolicyProfile p, absl::string_v
   if (c.has_scoped_opt_in()) p.scoped_opt_in = c.scoped_opt_in();
   if (c.has_frequency_cap_per_day()) p.frequency_cap_per_day = c.frequency_cap_per_day();
   if (c.has_marketing_cap_per_day()) p.marketing_cap_per_day = c.marketing_cap_per_day();
+  if (c.has_throughput_mps()) p.throughput_mps = c.throughput_mps();
+  if (c.has_pair_rate_enabled()) p.pair_rate_enabled = c.pair_rate_enabled();
+  if (c.has_pair_rate_burst()) p.pair_rate.burst = c.pair_rate_burst();
+  if (c.has_pair_rate_interval_seconds()) {
+    p.pair_rate.interval_us = c.pair_rate_interval_seconds() * 1000000;
+  }
   if (c.opt_out_keywords_size() > 0) {
     p.opt_out_keywords.assign(c.opt_out_keywords().begin(), c.opt_out_keywords().end());
   }

@@ -35,6 +35,7 @@ absl::StatusOr<OutgoingMessage> FromProto(const v1::CheckRequest& req, absl::str
   m.business_number = *bn;
   m.customer = *c;
   m.dry_run = req.dry_run();
+  m.pace = req.pace();
   if (req.message_id().size() > kMaxEventIdBytes) {
     return absl::InvalidArgumentError(
         absl::StrCat(prefix, "message_id: at most ", kMaxEventIdBytes, " bytes"));
@@ -244,6 +245,7 @@ void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out)
   out->set_service_window_ends_unix_ms(UnixMillisOrZero(d.service_window_ends));
   out->set_conversation_ends_unix_ms(UnixMillisOrZero(d.conversation_ends));
   out->set_retry_after_unix_ms(UnixMillisOrZero(d.retry_after));
+  out->set_send_at_unix_ms(UnixMillisOrZero(d.send_at));
   out->set_profile_name(profile.name);
   out->set_profile_revision(profile.revision);
 }

@@ -80,7 +80,7 @@ TEST(RocksStateStoreTest, ConcurrentCommitsAreGroupedAndAllDurable) {
 TEST(RocksStateStoreTest, EngineUnderConcurrentMixedLoadStaysConsistent) {
   const std::string dir = TempDir();
   ManualClock clock(absl::FromUnixSeconds(1767225600));
-  PolicyProfile profile = DefaultProfile();
+  PolicyProfile profile = NoRates(DefaultProfile());  // Thousands in one instant.
   profile.frequency_cap_per_day = 0;
   const PhoneNumber biz = Num("+14155550100");
   auto customer = [](int i) { return PhoneNumber::FromDigitsValue(447700000000ULL + i); };

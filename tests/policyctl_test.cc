@@ -110,7 +110,7 @@ TEST(PolicyctlTest, ShowsWhenAFrequencyCapLetsTheNextOneThrough) {
   EXPECT_EQ(r.out.find("retry after:"), std::string::npos) << r.out;
   r = Policyctl(s + "check --name=hello" + n);
   EXPECT_NE(r.out.find("HOLD  FREQUENCY_CAPPED"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("  retry after: 2026-01-02 00:00:00 UTC\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("  retry after: 2026-01-02 00:00:00.000 UTC\n"), std::string::npos) << r.out;
   r = Policyctl(s + "--json check --name=hello" + n);
   EXPECT_NE(r.out.find("\"retryAfterUnixMs\":\"1767312000000\""), std::string::npos) << r.out;
 }

@@ -149,6 +149,7 @@ void EngineShard::PrefetchCustomer(const OutgoingMessage& m, Number*& last) {
   last->pool->ledger.Prefetch(c);
   last->business->consents.prefetch(c);
   state_.threads.prefetch(ThreadKey{last->number.value(), c});
+  state_.pairs.prefetch(ThreadKey{last->number.value(), c});
 }
 
 absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int64_t now,
@@ -182,7 +183,10 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
                         cs,
                         b.topics,
                         tpl,
-                        &n.platform};
+                        &n.platform,
+                        &n.throughput,
+                        EffectiveThroughput(profile_, n),
+                        state_.FindPair(tkey)};
   SendOutcome out = DecideSend(ctx, m, now);
   if (!out.decision.allowed || m.dry_run) return std::move(out.decision);
   if (out.open_user_conversation_until != 0) {
@@ -195,6 +199,12 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
       RecordCappedSend(cs->recent.mutable_marketing(), profile_.marketing_cap_per_day, now);
     }
     ch.Consent(b, c, *cs);
+  }
+  if (out.take_rate_at != 0) {
+    if (ctx.throughput_mps > 0) TakeThroughput(n.throughput, ctx.throughput_mps, out.take_rate_at);
+    if (profile_.pair_rate_enabled) {
+      TakePair(state_.pairs[tkey], profile_.pair_rate, out.take_rate_at);
+    }
   }
   if (out.reserve_slot_until != 0) {
     p.ledger.Reserve(c, now, out.reserve_slot_until, MessageKey(m.message_id), ch.LedgerOf(p));
@@ -369,6 +379,7 @@ absl::Status EngineShard::Sweep() {
   state_.ExpireThreads(now - Us(profile_.conversation_length), Us(profile_.service_window),
                        [&](ThreadKey key) { ch.Thread(key, nullptr); });
   ExpireEventIds(now, ch);
+  state_.ExpirePairs(now);
   return Commit(ch.changes(), lock);
 }
 

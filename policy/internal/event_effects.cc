@@ -20,6 +20,9 @@ absl::StatusOr<bool> ApplyInbound(const EventContext& e, absl::string_view text,
 #ifdef WAPOLICY_INJECT_SERVICE_WINDOW_BUG
   at += Us(absl::Hours(1));  // The window ends an hour late.
 #endif
+  // Inbound messages count toward the number's throughput, as on the platform.
+  const int32_t mps = EffectiveThroughput(e.profile, e.number);
+  if (mps > 0) TakeThroughput(e.number.throughput, mps, e.at);
   if (at + Us(e.profile.service_window) > e.now) {
     ServiceWindow& w = e.state.threads[key];
     if (OnCustomerMessage(w, at)) e.out.Thread(key, &w);

@@ -137,6 +137,11 @@ absl::StatusOr<std::string> ShardState::BusinessOf(PhoneNumber number) const {
   return it->second->business_id;
 }
 
+void ShardState::ExpirePairs(int64_t now) {
+  absl::erase_if(pairs,
+                 [&](const auto& kv) { return PairIdle(kv.second, profile.pair_rate, now); });
+}
+
 void ShardState::ExpireThreads(int64_t now, int64_t window_us,
                                absl::FunctionRef<void(ThreadKey)> erased) {
   for (auto it = threads.begin(); it != threads.end();) {

@@ -28,6 +28,7 @@
 #include "policy/number_status.h"
 #include "policy/phone_number.h"
 #include "policy/policy_profile.h"
+#include "policy/rate_limits.h"
 #include "policy/service_window.h"
 #include "policy/state_journal.h"
 #include "policy/templates.h"
@@ -113,6 +114,12 @@ struct ShardState {
                                              absl::string_view language);
   std::vector<PhoneNumber> SortedNumbers() const;
   absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
+  // Forgets pairs with no debt and no open burst window at `now`.
+  void ExpirePairs(int64_t now);
+  PairRateState* FindPair(ThreadKey key) {
+    auto it = pairs.find(key);
+    return it == pairs.end() ? nullptr : &it->second;
+  }
   // Forgets service windows with nothing open at `now`, telling `erased`.
   void ExpireThreads(int64_t now, int64_t window_us, absl::FunctionRef<void(ThreadKey)> erased);
 
@@ -127,6 +134,9 @@ struct ShardState {
   absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Number>> numbers;
   absl::flat_hash_map<ThreadKey, ServiceWindow> threads;
+  // Pair rates of pairs messaged in the last minutes (not stored; idle ones
+  // are dropped by ExpirePairs).
+  absl::flat_hash_map<ThreadKey, PairRateState> pairs;
   EventIdLog event_ids;  // Of events on this shard's numbers.
 
  private:

@@ -1,0 +1,146 @@
+// The per-second limits through the PolicyEngine facade (rate_limits.h):
+// throughput per number, pair rate per customer, pacing, and exactness
+// under concurrency.
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "policy/policy_engine.h"
+#include "policy/test_util.h"
+
+namespace wapolicy {
+namespace {
+
+const absl::Time kT0 = absl::FromUnixSeconds(1767225600);  // 2026-01-01T00:00Z
+const PhoneNumber kBiz = Num("+14155550100");
+PhoneNumber Customer(int i) { return PhoneNumber::FromDigitsValue(447700000000ULL + i); }
+
+class EngineRatesTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    PolicyProfile p = DefaultProfile();
+    p.frequency_cap_per_day = 0;  // Caps are tested elsewhere.
+    p.marketing_cap_per_day = 0;
+    engine_ = std::make_unique<PolicyEngine>(p, &clock_, nullptr, 4, 1 << 16);
+    ASSERT_TRUE(engine_->UpsertBusiness("acme", true, false).ok());
+    ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme", 100000).ok());
+    MessageTemplate t{"order_update", "en_US", TemplateCategory::kUtility,
+                      TemplateStatus::kApproved};
+    ASSERT_TRUE(engine_->PutTemplate("acme", t).ok());
+  }
+  OutgoingMessage Template(int i) {
+    EXPECT_TRUE(engine_->RecordOptIn(kBiz, Customer(i), OptInSource::kSms).ok());
+    OutgoingMessage m;
+    m.business_number = kBiz;
+    m.customer = Customer(i);
+    m.template_name = "order_update";
+    m.template_language = "en_US";
+    return m;
+  }
+  OutgoingMessage Reply(int i) {
+    OutgoingMessage m;
+    m.business_number = kBiz;
+    m.customer = Customer(i);
+    m.kind = MessageKind::kSession;
+    return m;
+  }
+
+  ManualClock clock_{kT0};
+  std::unique_ptr<PolicyEngine> engine_;
+};
+
+TEST_F(EngineRatesTest, The80thMessageInASecondGoesAndThe81stWaitsTwelveAndAHalfMilliseconds) {
+  for (int i = 0; i < 80; ++i) ASSERT_TRUE(engine_->Check(Template(i))->allowed) << i;
+  Decision d = engine_->Check(Template(80)).value();
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reason, ReasonCode::kThroughputLimited);
+  EXPECT_EQ(PlatformErrorCode(d.reason), 130429);
+  EXPECT_EQ(d.retry_after, kT0 + absl::Microseconds(12500));
+  EXPECT_EQ(engine_->GetNumberState(kBiz)->used, 80) << "a held message takes no slot";
+  clock_.Advance(absl::Microseconds(12500));
+  EXPECT_TRUE(engine_->Check(Template(80))->allowed);
+}
+
+TEST_F(EngineRatesTest, InboundMessagesCountTowardTheThroughput) {
+  for (int i = 0; i < 80; ++i) ASSERT_TRUE(engine_->RecordInbound(kBiz, Customer(i), "hi").ok());
+  EXPECT_EQ(engine_->Check(Reply(0))->reason, ReasonCode::kThroughputLimited);
+}
+
+TEST_F(EngineRatesTest, ThePlatformsThroughputUpgradeLetsAThousandGoInASecond) {
+  PlatformReport r;
+  r.throughput_mps = 1000;
+  ASSERT_TRUE(engine_->SyncNumber(kBiz, r).ok());
+  for (int i = 0; i < 1000; ++i) ASSERT_TRUE(engine_->Check(Template(i))->allowed) << i;
+  EXPECT_EQ(engine_->Check(Template(1000))->reason, ReasonCode::kThroughputLimited);
+}
+
+TEST_F(EngineRatesTest, APacedBatchOfTenThousandIsAnsweredInOneCallWithSendTimesAtTheRate) {
+  std::vector<OutgoingMessage> batch;
+  for (int i = 0; i < 10000; ++i) {
+    batch.push_back(Template(i));
+    batch.back().pace = true;
+  }
+  std::vector<absl::StatusOr<Decision>> out = engine_->CheckBatch(batch);
+  ASSERT_EQ(out.size(), 10000u);
+  for (int i = 0; i < 80; ++i) EXPECT_EQ(out[i]->send_at, absl::InfinitePast()) << "now";
+  for (int i = 80; i < 10000; ++i) {
+    ASSERT_TRUE(out[i]->allowed) << i;
+    ASSERT_EQ(out[i]->send_at, kT0 + (i - 79) * absl::Microseconds(12500)) << i;
+  }
+  // The slots are kept: an unpaced check now waits behind them all.
+  Decision d = engine_->Check(Template(10000)).value();
+  EXPECT_EQ(d.reason, ReasonCode::kThroughputLimited);
+  EXPECT_EQ(d.retry_after, kT0 + 9921 * absl::Microseconds(12500));
+}
+
+TEST_F(EngineRatesTest, FortyFiveToOneCustomerInABurstThenTheyWaitForTheBorrowedTime) {
+  ASSERT_TRUE(engine_->RecordInbound(kBiz, Customer(1), "hi").ok());
+  for (int i = 0; i < 45; ++i) {
+    ASSERT_TRUE(engine_->Check(Reply(1))->allowed) << i;
+    clock_.Advance(absl::Milliseconds(100));  // Stay under the throughput.
+  }
+  Decision d = engine_->Check(Reply(1)).value();
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reason, ReasonCode::kPairRateLimited);
+  EXPECT_EQ(PlatformErrorCode(d.reason), 131056);
+  EXPECT_EQ(d.retry_after, kT0 + absl::Seconds(45 * 6));
+  EXPECT_TRUE(engine_->Check(Template(2))->allowed) << "another customer is not held";
+  clock_.Set(kT0 + absl::Seconds(45 * 6));
+  EXPECT_TRUE(engine_->Check(Reply(1))->allowed);
+  clock_.Advance(absl::Seconds(6));
+  EXPECT_TRUE(engine_->Check(Reply(1))->allowed) << "then one per 6 s";
+}
+
+TEST_F(EngineRatesTest, ADryRunTakesNoSlot) {
+  for (int i = 0; i < 200; ++i) {
+    OutgoingMessage m = Template(i);
+    m.dry_run = true;
+    ASSERT_TRUE(engine_->Check(m)->allowed) << i;
+  }
+  EXPECT_TRUE(engine_->Check(Template(0))->allowed);
+}
+
+TEST_F(EngineRatesTest, EightThreadsTogetherNeverPassTheRate) {
+  std::atomic<int> allowed{0}, limited{0};
+  std::vector<OutgoingMessage> messages;
+  for (int i = 0; i < 8 * 50; ++i) messages.push_back(Template(i));
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 50; ++i) {
+        Decision d = engine_->Check(messages[t * 50 + i]).value();
+        if (d.allowed) ++allowed;
+        if (d.reason == ReasonCode::kThroughputLimited) ++limited;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(allowed.load(), 80);
+  EXPECT_EQ(limited.load(), 8 * 50 - 80);
+}
+
+}  // namespace
+}  // namespace wapolicy
