@@ -42,13 +42,19 @@ class GatedJournal final : public StateJournal {
 
 // An engine with `tracked` customers opted in and in open conversations,
 // plus `fresh` opted-in customers with none. The rules are the benchmark
-// profile's: unlimited tier, no frequency caps (as the Redis peer).
+// profile's: unlimited tier, no frequency caps and no per-second limits (as
+// the Redis peer; the fake clock stands still, so at 80/s nearly every check
+// would be held). With `rates`, the number's throughput is 1,000/s and the
+// pair rate is on; the set-up is paced and the clock then moves past it.
 struct Fixture {
-  Fixture(int64_t tracked, int64_t fresh, bool durable) : clock(absl::FromUnixSeconds(1767225600)) {
+  Fixture(int64_t tracked, int64_t fresh, bool durable, bool rates = false)
+      : clock(absl::FromUnixSeconds(1767225600)) {
     PolicyProfile p = DefaultProfile();
     p.ladder = {kUnlimited};
     p.verified_start_level = p.unverified_start_level = p.unverified_max_level = 0;
     p.frequency_cap_per_day = p.marketing_cap_per_day = 0;
+    p.throughput_mps = rates ? 1000 : 0;
+    p.pair_rate_enabled = rates;
     if (durable) {
       char tmpl[] = "/tmp/wapolicy_bench_XXXXXX";
       dir = mkdtemp(tmpl);
@@ -63,7 +69,10 @@ struct Fixture {
     std::vector<OutgoingMessage> batch;
     for (int64_t i = 0; i < tracked + fresh; ++i) {
       (void)engine->RecordOptIn(kBiz, Customer(i), OptInSource::kWebsite);
-      if (i < tracked) batch.push_back(Message(i));
+      if (i < tracked) {
+        batch.push_back(Message(i));
+        batch.back().pace = rates;
+      }
       if (batch.size() == 10000 || (i + 1 == tracked && !batch.empty())) {
         (void)engine->CheckBatch(
             batch);  // Admit; a reservation holds the slot as a conversation would.
@@ -71,6 +80,7 @@ struct Fixture {
       }
     }
     next_fresh = tracked;
+    if (rates) clock.Advance(absl::Seconds(tracked / 1000 + 10));  // Past the paced set-up.
     if (gate != nullptr) gate->set_on(true);
   }
   ~Fixture() {
@@ -88,6 +98,22 @@ struct Fixture {
   std::unique_ptr<PolicyEngine> engine;
   int64_t next_fresh;
 };
+
+// As BM_CheckInOpenConversation, with the throughput (1,000/s) and pair rate
+// on: the clock moves 64 ms every 64 checks, so none is held, and the
+// difference is the rules' cost on an allowed check.
+void BM_CheckInOpenConversationWithRates(benchmark::State& state) {
+  const int64_t tracked = state.range(0);
+  Fixture f(tracked, 0, /*durable=*/false, /*rates=*/true);
+  std::mt19937_64 rng(1);
+  int64_t n = 0;
+  for (auto _ : state) {
+    if ((++n & 63) == 0) f.clock.Advance(absl::Milliseconds(64));
+    auto d = f.engine->Check(Fixture::Message(static_cast<int64_t>(rng() % tracked)));
+    benchmark::DoNotOptimize(d);
+  }
+}
+BENCHMARK(BM_CheckInOpenConversationWithRates)->Arg(100000);
 
 void BM_CheckInOpenConversation(benchmark::State& state) {
   const int64_t tracked = state.range(0);

@@ -173,6 +173,9 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
                                    : nullptr;
   ServiceWindow* window = state_.FindThread(tkey);
   Consent* cs = consent == b.consents.end() ? nullptr : &consent->second;
+  // One look-up for the pair's rate, read by the decision and then taken.
+  PairRateState* pair =
+      profile_.pair_rate_enabled ? &state_.pairs.try_emplace(tkey).first->second : nullptr;
   const SendContext ctx{profile_,
                         b.id,
                         EffectiveLimit(profile_, p),
@@ -186,7 +189,7 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
                         &n.platform,
                         &n.throughput,
                         EffectiveThroughput(profile_, n),
-                        state_.FindPair(tkey)};
+                        pair};
   SendOutcome out = DecideSend(ctx, m, now);
   if (!out.decision.allowed || m.dry_run) return std::move(out.decision);
   if (out.open_user_conversation_until != 0) {
@@ -203,7 +206,7 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
   if (out.take_rate_at != 0) {
     if (ctx.throughput_mps > 0) TakeThroughput(n.throughput, ctx.throughput_mps, out.take_rate_at);
     if (profile_.pair_rate_enabled) {
-      TakePair(state_.pairs[tkey], profile_.pair_rate, out.take_rate_at);
+      TakePair(*pair, profile_.pair_rate, out.take_rate_at);
     }
   }
   if (out.reserve_slot_until != 0) {

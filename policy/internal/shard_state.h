@@ -116,10 +116,6 @@ struct ShardState {
   absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
   // Forgets pairs with no debt and no open burst window at `now`.
   void ExpirePairs(int64_t now);
-  PairRateState* FindPair(ThreadKey key) {
-    auto it = pairs.find(key);
-    return it == pairs.end() ? nullptr : &it->second;
-  }
   // Forgets service windows with nothing open at `now`, telling `erased`.
   void ExpireThreads(int64_t now, int64_t window_us, absl::FunctionRef<void(ThreadKey)> erased);
 
