@@ -17,9 +17,13 @@ for p in clang-14 libclang-rt-14-dev; do
 done
 mkdir -p "$OUT/gen" "$OUT/obj"
 for proto in proto/wapolicy/v1/policy.proto proto/wapolicy/state/v1/records.proto; do
-  gen="$OUT/gen/${proto%.proto}.pb.h"
-  if [ ! -f "$gen" ] || [ "$proto" -nt "$gen" ]; then
+  # Regenerate when the proto's content changed (not by time: $OUT may be
+  # shared by several checkouts).
+  stamp="$OUT/gen/${proto%.proto}.sha256"
+  sum=$(sha256sum "$proto" | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$sum" ]; then
     protoc -I. --cpp_out="$OUT/gen" "$proto" || exit 1
+    echo "$sum" >"$stamp"
   fi
 done
 FLAGS=(-std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=undefined -I. -I"$OUT/gen")
@@ -29,7 +33,7 @@ SRCS=(policy/phone_number.cc policy/quality.cc policy/policy_profile.cc policy/c
       policy/frequency_cap.cc policy/opt_out_keywords.cc policy/topic_registry.cc
       policy/tier_rules.cc policy/send_decision.cc policy/number_snapshot.cc
       policy/record_codec.cc policy/profile_migration.cc
-      policy/event_ids.cc policy/internal/event_effects.cc
+      policy/event_ids.cc policy/platform_word.cc policy/internal/event_effects.cc
       policy/internal/engine_shard.cc policy/internal/shard_state.cc
       policy/policy_engine.cc server/proto_convert.cc
       "$OUT/gen/proto/wapolicy/v1/policy.pb.cc" "$OUT/gen/proto/wapolicy/state/v1/records.pb.cc")

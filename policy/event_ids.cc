@@ -2,9 +2,9 @@
 
 #include <algorithm>
 
-#include "absl/base/internal/endian.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "policy/stable_hash.h"
 
 namespace wapolicy {
 
@@ -26,38 +26,41 @@ absl::StatusOr<int64_t> EventTimeOf(const EventMeta& meta, int64_t now, int64_t 
   return std::min(meta.occurred_at_us, now);
 }
 
-std::string EventIdLog::Key(uint64_t number, absl::string_view id) {
-  std::string key(8 + id.size(), '\0');
-  absl::big_endian::Store64(key.data(), number);
-  std::copy(id.begin(), id.end(), key.begin() + 8);
-  return key;
+EventKey EventKey::Of(uint64_t number, absl::string_view id) {
+  // Two FNV-1a passes with different offsets, the second over the bytes in
+  // reverse order and seeded with the length.
+  uint64_t h2 = 0x84222325cbf29ce4ULL ^ (id.size() * 0x9e3779b97f4a7c15ULL);
+  for (auto it = id.rbegin(); it != id.rend(); ++it) {
+    h2 = (h2 ^ static_cast<unsigned char>(*it)) * 1099511628211ULL;
+  }
+  return {number, StableHash64(id), h2};
 }
 
-const EventIdLog::Entry* EventIdLog::Find(const std::string& key) const {
+const EventIdLog::Entry* EventIdLog::Find(const EventKey& key) const {
   if (ids_.empty()) return nullptr;
   auto it = ids_.find(key);
   return it == ids_.end() ? nullptr : &it->second;
 }
 
-void EventIdLog::Remember(std::string key, int64_t seen_at_us, uint32_t answer) {
-  auto [it, added] = ids_.try_emplace(std::move(key), Entry{seen_at_us, answer});
-  if (added) by_age_.emplace_back(seen_at_us, &it->first);
+void EventIdLog::Remember(const EventKey& key, int64_t seen_at_us, uint32_t answer) {
+  if (ids_.try_emplace(key, Entry{seen_at_us, answer}).second) {
+    by_age_.emplace_back(seen_at_us, key);
+  }
 }
 
 void EventIdLog::Expire(int64_t now, int64_t retention_us, size_t max_ids,
-                        absl::FunctionRef<void(uint64_t, absl::string_view)> dropped) {
+                        absl::FunctionRef<void(int64_t, const EventKey&)> dropped) {
   while (!by_age_.empty() &&
          (by_age_.front().first <= now - retention_us || by_age_.size() > max_ids)) {
-    const std::string& key = *by_age_.front().second;
-    dropped(absl::big_endian::Load64(key.data()), absl::string_view(key).substr(8));
+    const EventKey& key = by_age_.front().second;
+    dropped(by_age_.front().first, key);
     ids_.erase(key);
     by_age_.pop_front();
   }
 }
 
-void EventIdLog::Restore(uint64_t number, absl::string_view id, Entry e) {
-  auto [it, added] = ids_.try_emplace(Key(number, id), e);
-  if (added) by_age_.emplace_back(e.seen_at_us, &it->first);
+void EventIdLog::Restore(const EventKey& key, Entry e) {
+  if (ids_.try_emplace(key, e).second) by_age_.emplace_back(e.seen_at_us, key);
 }
 
 void EventIdLog::FinishRestore() {

@@ -13,9 +13,10 @@
 // first), and are journaled in the same write as the event's effect.
 //
 //   absl::StatusOr<int64_t> at = EventTimeOf(meta, now, skew_us);
-//   if (const EventIdLog::Entry* seen = log.Find(number, meta.event_id)) return seen->answer;
+//   const EventKey key = EventKey::Of(number, meta.event_id);
+//   if (const EventIdLog::Entry* seen = log.Find(key)) return seen->answer;
 //   ... apply the event at *at ...
-//   log.Remember(number, meta.event_id, now, answer);
+//   log.Remember(key, now, answer);
 #ifndef WAPOLICY_POLICY_EVENT_IDS_H_
 #define WAPOLICY_POLICY_EVENT_IDS_H_
 
@@ -24,7 +25,7 @@
 #include <string>
 #include <utility>
 
-#include "absl/container/node_hash_map.h"
+#include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -50,6 +51,25 @@ inline constexpr size_t kMaxEventIdBytes = 256;
 // ahead of the server's). Also checks the id's length.
 absl::StatusOr<int64_t> EventTimeOf(const EventMeta& meta, int64_t now, int64_t skew_us);
 
+// What an event id is remembered under: its number and a 128-bit digest of
+// the id (two stable 64-bit hashes, stable_hash.h), so a remembered id costs
+// the same whatever its length, and a restart finds the same key. Two
+// distinct ids of one number collide with odds of about 2^-128: the later
+// would be taken for a repeat.
+struct EventKey {
+  uint64_t number = 0;
+  uint64_t h1 = 0, h2 = 0;
+
+  static EventKey Of(uint64_t number, absl::string_view id);
+  bool operator==(const EventKey& o) const {
+    return number == o.number && h1 == o.h1 && h2 == o.h2;
+  }
+  template <typename H>
+  friend H AbslHashValue(H h, const EventKey& k) {
+    return H::combine(std::move(h), k.number, k.h1, k.h2);
+  }
+};
+
 class EventIdLog {
  public:
   struct Entry {
@@ -57,33 +77,30 @@ class EventIdLog {
     uint32_t answer = 0;     // What it was answered (the event kind's own code).
   };
 
-  // The key an id is remembered under: the number (8 bytes, big-endian) and
-  // then the id's bytes. Build it once per event for Find and Remember.
-  static std::string Key(uint64_t number, absl::string_view id);
-
   // The remembered entry for `key`, or null.
-  const Entry* Find(const std::string& key) const;
-  const Entry* Find(uint64_t number, absl::string_view id) const { return Find(Key(number, id)); }
+  const Entry* Find(const EventKey& key) const;
+  const Entry* Find(uint64_t number, absl::string_view id) const {
+    return Find(EventKey::Of(number, id));
+  }
   // Remembers `key`. `seen_at_us` must not be earlier than any remembered one
   // (the shard's clock never steps back), so ids expire in the order kept.
-  void Remember(std::string key, int64_t seen_at_us, uint32_t answer);
+  void Remember(const EventKey& key, int64_t seen_at_us, uint32_t answer);
   void Remember(uint64_t number, absl::string_view id, int64_t seen_at_us, uint32_t answer) {
-    Remember(Key(number, id), seen_at_us, answer);
+    Remember(EventKey::Of(number, id), seen_at_us, answer);
   }
   // Forgets ids first applied at or before `now - retention_us`, and the
-  // oldest beyond `max_ids`, telling `dropped` each (number, id).
+  // oldest beyond `max_ids`, telling `dropped` each with when it was seen.
   void Expire(int64_t now, int64_t retention_us, size_t max_ids,
-              absl::FunctionRef<void(uint64_t number, absl::string_view id)> dropped);
+              absl::FunctionRef<void(int64_t seen_at_us, const EventKey&)> dropped);
   // Loads a stored id (restart); call FinishRestore after the last.
-  void Restore(uint64_t number, absl::string_view id, Entry e);
+  void Restore(const EventKey& key, Entry e);
   void FinishRestore();
 
   size_t size() const { return ids_.size(); }
 
  private:
-  // node_hash_map: keys keep their address, so the age queue can point at them.
-  absl::node_hash_map<std::string, Entry> ids_;
-  std::deque<std::pair<int64_t, const std::string*>> by_age_;  // Oldest first.
+  absl::flat_hash_map<EventKey, Entry> ids_;
+  std::deque<std::pair<int64_t, EventKey>> by_age_;  // Oldest first.
 };
 
 // The answer codes the events use (EventIdLog::Entry::answer): a bool or an

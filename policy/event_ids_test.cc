@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "policy/stable_hash.h"
 #include "policy/test_util.h"
 
 namespace wapolicy {
@@ -47,8 +48,8 @@ TEST(EventIdLogTest, RemembersTheAnswerPerNumber) {
 
 TEST(EventIdLogTest, ForgetsAfterTheRetentionAndBeyondTheBoundOldestFirst) {
   EventIdLog log;
-  std::vector<std::pair<uint64_t, std::string>> dropped;
-  auto note = [&](uint64_t n, absl::string_view id) { dropped.emplace_back(n, std::string(id)); };
+  std::vector<EventKey> dropped;
+  auto note = [&](int64_t, const EventKey& k) { dropped.push_back(k); };
   log.Remember(1, "a", kNow, 0);
   log.Remember(1, "b", kNow + kDay, 0);
   log.Remember(2, "c", kNow + 2 * kDay, 0);
@@ -56,23 +57,34 @@ TEST(EventIdLogTest, ForgetsAfterTheRetentionAndBeyondTheBoundOldestFirst) {
   EXPECT_TRUE(dropped.empty());
   log.Expire(kNow + kWeek, kWeek, 100, note);  // "a" is 7 days old.
   ASSERT_EQ(dropped.size(), 1u);
-  EXPECT_EQ(dropped[0], std::make_pair(uint64_t{1}, std::string("a")));
+  EXPECT_EQ(dropped[0], EventKey::Of(1, "a"));
   EXPECT_EQ(log.Find(1, "a"), nullptr);
   log.Expire(kNow + kWeek, kWeek, 1, note);  // Bound of one: "b" goes, "c" stays.
   ASSERT_EQ(dropped.size(), 2u);
-  EXPECT_EQ(dropped[1].second, "b");
+  EXPECT_EQ(dropped[1], EventKey::Of(1, "b"));
   EXPECT_NE(log.Find(2, "c"), nullptr);
+}
+
+TEST(EventKeyTest, IsTheSameInEveryProcessAndTellsIdsApart) {
+  // Stored keys must be found again after a restart: pinned values.
+  const EventKey k = EventKey::Of(14155550100ULL, "wamid.HBgLMTQxNTU1NTAxMDA:delivered");
+  EXPECT_EQ(k.h1, 0xa79ddb5a5a40295fULL);
+  EXPECT_EQ(k.h2, 0xa0983251c5f1af95ULL);
+  EXPECT_EQ(k.h1, StableHash64("wamid.HBgLMTQxNTU1NTAxMDA:delivered"));
+  EXPECT_EQ(EventKey::Of(1, "ab"), EventKey::Of(1, "ab"));
+  EXPECT_FALSE(EventKey::Of(1, "ab") == EventKey::Of(1, "ba"));
+  EXPECT_FALSE(EventKey::Of(1, "ab") == EventKey::Of(2, "ab"));
+  EXPECT_NE(EventKey::Of(1, "ab").h2, EventKey::Of(1, "ba").h2);
 }
 
 TEST(EventIdLogTest, RestoredIdsExpireByAgeNotByKeyOrder) {
   EventIdLog log;
-  log.Restore(1, "z-old", {kNow, 1});
-  log.Restore(1, "a-new", {kNow + 3 * kDay, 2});
+  log.Restore(EventKey::Of(1, "z-old"), {kNow, 1});
+  log.Restore(EventKey::Of(1, "a-new"), {kNow + 3 * kDay, 2});
   log.FinishRestore();
-  std::vector<std::string> dropped;
-  log.Expire(kNow + kWeek, kWeek, 100,
-             [&](uint64_t, absl::string_view id) { dropped.emplace_back(id); });
-  EXPECT_EQ(dropped, std::vector<std::string>{"z-old"});
+  std::vector<EventKey> dropped;
+  log.Expire(kNow + kWeek, kWeek, 100, [&](int64_t, const EventKey& k) { dropped.push_back(k); });
+  EXPECT_EQ(dropped, std::vector<EventKey>{EventKey::Of(1, "z-old")});
   EXPECT_EQ(log.Find(1, "a-new")->answer, 2u);
 }
 

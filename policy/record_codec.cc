@@ -140,9 +140,10 @@ void PutThreadKey(RecordBytes* key, uint64_t number, uint64_t customer) {
 void PutSignalKey(RecordBytes* key, uint64_t number, int64_t at_us, uint32_t seq) {
   PutU32(PutI64(PutU64(Grow(key, 20), number), at_us), seq);
 }
-void PutEventIdKey(RecordBytes* key, uint64_t number, absl::string_view id) {
-  char* p = PutU64(Grow(key, 8 + id.size()), number);
-  std::copy(id.begin(), id.end(), p);
+// Time first: ids arrive in time order, so new keys land at the end of the
+// family's memtable (cheap for RocksDB's skip list) and expire from its front.
+void PutEventIdKey(RecordBytes* key, int64_t seen_at_us, const EventKey& k) {
+  PutU64(PutU64(PutU64(PutI64(Grow(key, 32), seen_at_us), k.number), k.h1), k.h2);
 }
 void PutTemplateKey(RecordBytes* key, absl::string_view business_id, absl::string_view name,
                     absl::string_view language) {
@@ -393,7 +394,7 @@ StateChange EncodeTemplate(const TemplateRecord& r) {
 
 StateChange EncodeEventId(const EventIdRecord& r) {
   StateChange c{StateFamily::kEventId, false, {}, {}};
-  PutEventIdKey(&c.key, r.number, r.event_id);
+  PutEventIdKey(&c.key, r.seen_at_us, r.key);
   pb::EventIdValue m;
   m.set_format_version(kRecordFormatVersion);
   m.set_seen_at_us(r.seen_at_us);
@@ -402,9 +403,9 @@ StateChange EncodeEventId(const EventIdRecord& r) {
   return c;
 }
 
-StateChange EraseEventId(uint64_t number, absl::string_view event_id) {
+StateChange EraseEventId(int64_t seen_at_us, const EventKey& key) {
   StateChange c{StateFamily::kEventId, true, {}, {}};
-  PutEventIdKey(&c.key, number, event_id);
+  PutEventIdKey(&c.key, seen_at_us, key);
   return c;
 }
 
@@ -517,12 +518,13 @@ absl::StatusOr<EventIdRecord> DecodeEventId(absl::string_view key, absl::string_
   constexpr StateFamily f = StateFamily::kEventId;
   EventIdRecord r;
   KeyReader k(key);
-  if (!k.GetU64(&r.number) || r.number == 0 || k.done()) return Corrupt(f, "bad key");
-  r.event_id = std::string(key.substr(8));
+  if (!k.GetI64(&r.seen_at_us) || !k.GetU64(&r.key.number) || r.key.number == 0 ||
+      !k.GetU64(&r.key.h1) || !k.GetU64(&r.key.h2) || !k.done()) {
+    return Corrupt(f, "bad key");
+  }
   pb::EventIdValue m;
   if (absl::Status s = ParseValue(f, value, &m); !s.ok()) return s;
-  r.seen_at_us = m.seen_at_us();
-  r.answer = m.answer();
+  r.answer = m.answer();  // (seen_at_us is also in the value; the key's is read.)
   return r;
 }
 
@@ -635,9 +637,15 @@ absl::StatusOr<RecordOwner> OwnerOfRecord(StateFamily family, absl::string_view 
       owner.business_id = std::move(r->business_id);
       return owner;
     }
+    case StateFamily::kEventId: {
+      int64_t seen_at_us;
+      if (!k.GetI64(&seen_at_us) || !k.GetU64(&owner.number) || owner.number == 0) {
+        return Corrupt(family, "bad key");
+      }
+      return owner;
+    }
     case StateFamily::kSignal:
     case StateFamily::kThread:
-    case StateFamily::kEventId:
       if (!k.GetU64(&owner.number) || owner.number == 0) return Corrupt(family, "bad key");
       return owner;
     case StateFamily::kLedger: {

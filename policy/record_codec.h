@@ -45,6 +45,7 @@
 #include "absl/strings/string_view.h"
 #include "policy/consent.h"
 #include "policy/conversations.h"
+#include "policy/event_ids.h"
 #include "policy/messaging_tier.h"
 #include "policy/number_status.h"
 #include "policy/profile_migration.h"
@@ -119,10 +120,10 @@ struct ConsentRecord {
   std::vector<int64_t> sends;      // Latest business-initiated sends, oldest first.
   std::vector<int64_t> marketing;  // The marketing ones among them.
 };
-// An applied event's id (key: number, then the id's bytes to the end).
+// An applied event's id, by its digest (key: seen_at_us, number, h1, h2;
+// event_ids.h): time first, so new ids are appended at the end.
 struct EventIdRecord {
-  uint64_t number = 0;
-  std::string event_id;
+  EventKey key;
   int64_t seen_at_us = 0;  // When it was first applied (server time).
   uint32_t answer = 0;     // What it was answered.
 };
@@ -151,7 +152,7 @@ StateChange EraseLedger(absl::string_view pool_id, uint64_t customer);
 StateChange EraseThread(uint64_t number, uint64_t customer);
 StateChange EraseTemplate(absl::string_view business_id, absl::string_view name,
                           absl::string_view language);
-StateChange EraseEventId(uint64_t number, absl::string_view event_id);
+StateChange EraseEventId(int64_t seen_at_us, const EventKey& key);
 
 // Decoders: a stored record's key and value back to its struct.
 absl::StatusOr<BusinessRecord> DecodeBusiness(absl::string_view key, absl::string_view value);

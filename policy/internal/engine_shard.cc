@@ -283,14 +283,14 @@ auto EngineShard::OnNumberEvent(PhoneNumber number, PhoneNumber customer, const 
     if (meta.event_id.empty()) return body(e);
     // A repeat is answered as the first time and changes nothing.
     const uint64_t id_of = n.number.value();
-    std::string key = EventIdLog::Key(id_of, meta.event_id);
+    const EventKey key = EventKey::Of(id_of, meta.event_id);
     if (const EventIdLog::Entry* seen = state_.event_ids.Find(key)) {
       return FromAnswerCode<Result>(seen->answer);
     }
     Result result = body(e);
     if (!result.ok()) return result;  // Refusals change nothing: nothing to remember.
-    state_.event_ids.Remember(std::move(key), now, AnswerCode(result));
-    if (ch.on()) ch.Add(EncodeEventId({id_of, meta.event_id, now, AnswerCode(result)}));
+    state_.event_ids.Remember(key, now, AnswerCode(result));
+    if (ch.on()) ch.Add(EncodeEventId({key, now, AnswerCode(result)}));
     ExpireEventIds(now, ch);
     return result;
   });
@@ -350,8 +350,8 @@ absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer,
 
 void EngineShard::ExpireEventIds(int64_t now, ChangeSink& ch) {
   state_.event_ids.Expire(now, Us(profile_.event_id_retention), profile_.max_event_ids_per_shard,
-                          [&](uint64_t number, absl::string_view id) {
-                            if (ch.on()) ch.Add(EraseEventId(number, id));
+                          [&](int64_t seen_at_us, const EventKey& key) {
+                            if (ch.on()) ch.Add(EraseEventId(seen_at_us, key));
                           });
 }
 

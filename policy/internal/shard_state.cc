@@ -248,7 +248,7 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
     case StateFamily::kEventId: {
       absl::StatusOr<EventIdRecord> r = DecodeEventId(key, value);
       if (!r.ok()) return r.status();
-      event_ids.Restore(r->number, r->event_id, {r->seen_at_us, r->answer});
+      event_ids.Restore(r->key, {r->seen_at_us, r->answer});
       return absl::OkStatus();
     }
     case StateFamily::kTemplate: {
