@@ -57,20 +57,6 @@ absl::Status EngineShard::Commit(StateChanges& ch, MutexLock& lock) {
 
 // --- Time-driven rules -----------------------------------------------------------
 
-void EngineShard::Advance(Number& n, int64_t now, ChangeSink& ch) {
-  LimitPool& p = *n.pool;
-  // Before the signals expire: a transition due in the past is rated with
-  // the signals of its own 7 days.
-  auto rating_at = [&](int64_t at) { return EffectiveRating(n, profile_.quality, at); };
-  const TierChanges t =
-      AdvanceTier(profile_, n.business->verified, rating_at, now, p.tier, n.standing);
-  ch.Tier(n, t);
-  n.history.Expire(profile_.quality, now, [&](const QualitySignal& s) {
-    if (ch.on()) ch.Add(EraseSignal(n.number.value(), s.at_us, s.seq));
-  });
-  p.ledger.Expire(now, Us(profile_.upgrade_lookback), ch.LedgerOf(p));
-}
-
 // --- Administration --------------------------------------------------------------
 
 template <typename Body>
@@ -101,20 +87,20 @@ absl::Status EngineShard::UpsertBusiness(absl::string_view business_id, bool ver
 
 absl::Status EngineShard::RegisterNumber(PhoneNumber number, absl::string_view business_id,
                                          std::optional<int64_t> current_limit) {
-  PlatformReport onboarding;
-  onboarding.messaging_limit = current_limit;
-  if (absl::Status s = ValidatePlatformReport(onboarding); !s.ok()) return s;
   return OnBusiness(business_id, false, [&](Business& b, ChangeSink& ch) -> absl::Status {
-    absl::StatusOr<Number*> added = state_.AddNumber(number, &b);
+    absl::StatusOr<Number*> added = state_.AddNumber(number, &b);  // Null: already there.
     if (!added.ok()) return added.status();
-    if (*added == nullptr && !current_limit) return absl::OkStatus();  // Already there.
     Number& n = *state_.FindNumber(number).value();
-    if (current_limit) {  // The platform's word on an existing number's limit.
-      const int64_t now = Tick();
-      ApplyPlatformReport(profile_, b.verified, onboarding, now, now, n, *n.pool);
+    if (*added != nullptr) {
+      ch.Pool(*n.pool);
+      ch.Number(n);
     }
-    ch.Pool(*n.pool);
-    ch.Number(n);
+    if (current_limit) {  // The platform's word on a number that already sends.
+      PlatformReport onboarding;
+      onboarding.messaging_limit = current_limit;  // Checked by PolicyEngine.
+      const int64_t now = Tick();
+      ApplyPlatformWord(profile_, n, onboarding, now, now, ch);
+    }
     return absl::OkStatus();
   });
 }
@@ -162,7 +148,7 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
     last = *found;
   }
   Number& n = *last;
-  Advance(n, now, ch);
+  AdvanceNumber(profile_, n, now, ch);
   LimitPool& p = *n.pool;
   Business& b = *n.business;
   const uint64_t c = m.customer.value();
@@ -264,7 +250,7 @@ auto EngineShard::OnNumber(PhoneNumber number, Body body) {
   if (!found.ok()) return Result(found.status());
   ChangeSink ch(journal_ != nullptr);
   const int64_t now = Tick();
-  Advance(**found, now, ch);
+  AdvanceNumber(profile_, **found, now, ch);
   Result result = body(**found, now, ch);
   if (absl::Status s = Commit(ch.changes(), lock); !s.ok()) return Result(s);
   return result;
@@ -302,10 +288,7 @@ absl::Status EngineShard::SyncNumber(PhoneNumber number, const PlatformReport& r
   return OnNumber(number, [&](Number& n, int64_t now, ChangeSink& ch) -> absl::Status {
     absl::StatusOr<int64_t> at = EventTimeOf(meta, now, Us(profile_.event_time_skew));
     if (!at.ok()) return at.status();
-    const PlatformChanges c =
-        ApplyPlatformReport(profile_, n.business->verified, report, *at, now, n, *n.pool);
-    if (c.pool) ch.Pool(*n.pool);
-    if (c.number) ch.Number(n);
+    ApplyPlatformWord(profile_, n, report, *at, now, ch);
     return absl::OkStatus();
   });
 }
@@ -358,7 +341,7 @@ void EngineShard::ExpireEventIds(int64_t now, ChangeSink& ch) {
 // --- Queries and upkeep --------------------------------------------------------------
 
 absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number) {
-  // Taken under the lock; the expiries Advance made are durable before it returns.
+  // Taken under the lock; the expiries AdvanceNumber made are durable before it returns.
   return OnNumber(number,
                   [&](Number& n, int64_t now, ChangeSink&) -> absl::StatusOr<NumberSnapshot> {
                     return MakeNumberSnapshot(profile_, n, *n.pool, n.business->verified,
@@ -376,7 +359,7 @@ absl::Status EngineShard::Sweep() {
   if (absl::Status s = CheckHealthy(); !s.ok()) return s;
   ChangeSink ch(journal_ != nullptr);
   const int64_t now = Tick();
-  for (auto& [v, n] : state_.numbers) Advance(*n, now, ch);
+  for (auto& [v, n] : state_.numbers) AdvanceNumber(profile_, *n, now, ch);
   // Closed windows are kept one conversation length longer: a delivery
   // reported late is still classified against the window it fell in.
   state_.ExpireThreads(now - Us(profile_.conversation_length), Us(profile_.service_window),

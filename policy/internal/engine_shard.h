@@ -116,9 +116,6 @@ class EngineShard {
   int64_t Tick() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status CheckHealthy() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 
-  // The time-driven rules for one number: due tier transitions, expired
-  // signals and conversation slots.
-  void Advance(Number& n, int64_t now, ChangeSink& ch) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The shape of every call on one number: locks, finds the number, runs
   // the time-driven rules, then `body(number, now, changes)`, and commits
   // what changed (even when `body` refuses: expiries are real).

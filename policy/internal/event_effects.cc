@@ -100,5 +100,13 @@ absl::Status ApplyOptOut(const EventContext& e) {
   return absl::OkStatus();
 }
 
+void ApplyPlatformWord(const PolicyProfile& profile, ShardState::Number& n,
+                       const PlatformReport& report, int64_t at, int64_t now, ChangeSink& out) {
+  const PlatformChanges c =
+      ApplyPlatformReport(profile, n.business->verified, report, at, now, n, *n.pool);
+  if (c.pool) out.Pool(*n.pool);
+  if (c.number) out.Number(n);
+}
+
 }  // namespace internal
 }  // namespace wapolicy

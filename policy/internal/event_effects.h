@@ -1,8 +1,8 @@
-// What each event the platform reports does to one number's state: a
-// customer's message, a delivery or a failed one, a block or report, an
-// opt-in or opt-out. Each calls the rule families (service_window.h,
-// conversations.h, quality.h, tier_rules.h, consent.h) with the event's own
-// time and records what it changed in a ChangeSink; no lock, no journal.
+// What each event the platform reports, and the passing of time, does to one
+// number's state: a customer's message, a delivery or a failed one, a block
+// or report, an opt-in or opt-out, the platform's word, due transitions. Each calls the rule
+// families (service_window.h, conversations.h, quality.h, tier_rules.h, consent.h) with the event's
+// own time and records what it changed in a ChangeSink; no lock, no journal.
 //
 // The shard checks the event (customer, time, repeated id), holds the lock,
 // runs the time-driven rules first, then one of these, and commits.
@@ -24,8 +24,11 @@
 #include "policy/internal/change_sink.h"
 #include "policy/internal/shard_state.h"
 #include "policy/opt_out_keywords.h"
+#include "policy/platform_word.h"
 #include "policy/policy_profile.h"
 #include "policy/quality.h"
+#include "policy/record_codec.h"
+#include "policy/tier_rules.h"
 
 namespace wapolicy {
 namespace internal {
@@ -39,6 +42,22 @@ struct EventContext {
   int64_t now;  // When the engine learns of it (never earlier than `at`).
   ChangeSink& out;
 };
+
+// The time-driven rules for one number, run before anything reads it: due
+// tier transitions, expired signals and conversation slots. Inline: on the
+// decision path, nothing due costs a few comparisons.
+inline void AdvanceNumber(const PolicyProfile& profile, ShardState::Number& n, int64_t now,
+                          ChangeSink& ch) {
+  LimitPool& p = *n.pool;
+  // Before the signals expire: a transition due in the past is rated with
+  // the signals of its own 7 days.
+  auto rating_at = [&](int64_t at) { return EffectiveRating(n, profile.quality, at); };
+  ch.Tier(n, AdvanceTier(profile, n.business->verified, rating_at, now, p.tier, n.standing));
+  n.history.Expire(profile.quality, now, [&](const QualitySignal& s) {
+    if (ch.on()) ch.Add(EraseSignal(n.number.value(), s.at_us, s.seq));
+  });
+  p.ledger.Expire(now, absl::ToInt64Microseconds(profile.upgrade_lookback), ch.LedgerOf(p));
+}
 
 // The customer wrote: the service window runs from the message's time (one
 // too old to open a window leaves none); an opt-out keyword opts out.
@@ -58,6 +77,10 @@ absl::Status ApplySignal(const EventContext& e, SignalKind kind);
 absl::Status ApplyOptIn(const EventContext& e, OptInSource source,
                         absl::Span<const std::string> topics);
 absl::Status ApplyOptOut(const EventContext& e);
+
+// The platform's word on number `n` (platform_word.h), said at `at`.
+void ApplyPlatformWord(const PolicyProfile& profile, ShardState::Number& n,
+                       const PlatformReport& report, int64_t at, int64_t now, ChangeSink& out);
 
 }  // namespace internal
 }  // namespace wapolicy
