@@ -18,6 +18,8 @@
 //   template  --business --name --language --category=marketing|utility|authentication
 //             --status=approved|pending|rejected|paused|disabled
 //   untemplate --business --name --language
+//   template-quality --business --name --language [--template_quality=green|yellow|red]
+//             [--unpause] [--reinstate]   (the platform's word on a template)
 //   advance   --seconds          (servers started with --fake_clock only)
 //   info
 //   link      --number --text    (click-to-chat links; no server needed)
@@ -77,6 +79,10 @@ ABSL_FLAG(std::string, event_id, "",
 ABSL_FLAG(std::string, reason, "no_reason", "Block reason (event --type=blocked).");
 ABSL_FLAG(std::string, source, "website", "Opt-in source (event --type=opt_in).");
 ABSL_FLAG(std::string, business, "", "Business id.");
+ABSL_FLAG(std::string, template_quality, "",
+          "The platform's quality rating of a template: green, yellow, red (template-quality).");
+ABSL_FLAG(bool, unpause, false, "The platform lifted a template's pause (template-quality).");
+ABSL_FLAG(bool, reinstate, false, "The platform reinstated a template (template-quality).");
 ABSL_FLAG(std::string, current_limit, "",
           "The platform's current messaging limit of a number that already sends (register).");
 ABSL_FLAG(std::string, limit, "", "Messaging limit the platform reports; -1 = unlimited (sync).");
@@ -511,6 +517,25 @@ int main(int argc, char** argv) {
     req.set_language(absl::GetFlag(FLAGS_language));
     v1::RemoveTemplateResponse r;
     grpc::Status s = admin->RemoveTemplate(&ctx, req, &r);
+    if (s.ok()) std::printf("ok\n");
+    return Report(s);
+  }
+  if (cmd == "template-quality") {
+    v1::UpdateTemplateQualityRequest req;
+    req.set_business_id(absl::GetFlag(FLAGS_business));
+    req.set_name(absl::GetFlag(FLAGS_name));
+    req.set_language(absl::GetFlag(FLAGS_language));
+    const std::string q = absl::GetFlag(FLAGS_template_quality);
+    if (!q.empty()) {
+      v1::TemplateQuality tq;
+      if (!v1::TemplateQuality_Parse(absl::AsciiStrToUpper(q), &tq))
+        return Usage("--template_quality: green, yellow, red or template_quality_unknown");
+      req.set_quality(tq);
+    }
+    req.set_unpause(absl::GetFlag(FLAGS_unpause));
+    req.set_reinstate(absl::GetFlag(FLAGS_reinstate));
+    v1::UpdateTemplateQualityResponse r;
+    grpc::Status s = admin->UpdateTemplateQuality(&ctx, req, &r);
     if (s.ok()) std::printf("ok\n");
     return Report(s);
   }

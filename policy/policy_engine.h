@@ -56,6 +56,13 @@ class PolicyEngine {
   absl::Status PutTemplate(absl::string_view business_id, const MessageTemplate& t);
   absl::Status RemoveTemplate(absl::string_view business_id, absl::string_view name,
                               absl::string_view language);
+  // The platform's word on a template (template_quality.h): its quality
+  // rating (RED pauses it 3 h, then 6 h, then disables it), UNPAUSE
+  // (`lift_pause`) or REINSTATED (`reinstate`).
+  absl::Status UpdateTemplateQuality(absl::string_view business_id, absl::string_view name,
+                                     absl::string_view language,
+                                     std::optional<TemplateQuality> quality,
+                                     bool lift_pause = false, bool reinstate = false);
 
   // --- Decisions ---
   absl::StatusOr<Decision> Check(const OutgoingMessage& message);

@@ -123,6 +123,46 @@ TEST_F(EnginePlatformTest, ARestrictionHoldsNewConversationsUntilItEndsAndDisabl
   EXPECT_EQ(d.reason, ReasonCode::kAccountDisabled);
 }
 
+TEST_F(EnginePlatformTest, ARedTemplateIsPausedThreeHoursThenSixAndTheThirdRedDisablesIt) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  ASSERT_TRUE(
+      engine_->UpdateTemplateQuality("acme", "order_update", "en_US", TemplateQuality::kRed).ok());
+  ASSERT_TRUE(engine_->RecordOptIn(kBiz, Customer(1), OptInSource::kSms).ok());
+  Decision d = engine_->Check(Template(Customer(1))).value();
+  EXPECT_EQ(d.reason, ReasonCode::kTemplatePaused);
+  EXPECT_EQ(PlatformErrorCode(d.reason), 132015);
+  EXPECT_EQ(d.retry_after, kT0 + absl::Hours(3));
+  EXPECT_EQ(engine_->GetNumberState(kBiz)->used, 0) << "a paused send takes no slot";
+  // The pause survives a restart.
+  PolicyEngine restored(NoRates(DefaultProfile()), &clock_, nullptr, 4);
+  for (const auto& [key, value] : journal_.records()) {
+    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
+  }
+  restored.FinishRestore();
+  EXPECT_EQ(restored.Check(Template(Customer(1)))->reason, ReasonCode::kTemplatePaused);
+  clock_.Advance(absl::Hours(3));
+  EXPECT_TRUE(engine_->Check(Template(Customer(1)))->allowed);
+  ASSERT_TRUE(
+      engine_->UpdateTemplateQuality("acme", "order_update", "en_US", TemplateQuality::kGreen)
+          .ok());
+  ASSERT_TRUE(
+      engine_->UpdateTemplateQuality("acme", "order_update", "en_US", TemplateQuality::kRed).ok());
+  EXPECT_EQ(engine_->Check(Template(Customer(1)))->retry_after, clock_.Now() + absl::Hours(6));
+  ASSERT_TRUE(engine_
+                  ->UpdateTemplateQuality("acme", "order_update", "en_US", std::nullopt,
+                                          /*lift_pause=*/true)
+                  .ok());
+  EXPECT_TRUE(engine_->Check(Template(Customer(1)))->allowed) << "UNPAUSE lifted it";
+  ASSERT_TRUE(
+      engine_->UpdateTemplateQuality("acme", "order_update", "en_US", TemplateQuality::kYellow)
+          .ok());
+  ASSERT_TRUE(
+      engine_->UpdateTemplateQuality("acme", "order_update", "en_US", TemplateQuality::kRed).ok());
+  EXPECT_EQ(engine_->Check(Template(Customer(1)))->reason, ReasonCode::kTemplateDisabled);
+  EXPECT_EQ(engine_->UpdateTemplateQuality("acme", "nope", "en_US", TemplateQuality::kRed).code(),
+            absl::StatusCode::kNotFound);
+}
+
 TEST_F(EnginePlatformTest, ALateReportOlderThanTheOneOnRecordChangesNothing) {
   ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
   PlatformReport r;

@@ -381,6 +381,9 @@ StateChange EncodeTemplate(const TemplateRecord& r) {
   m.set_header_text(t.header_text);
   m.set_body(t.body);
   m.set_footer(t.footer);
+  m.set_quality(static_cast<uint32_t>(t.quality));
+  m.set_red_pauses(t.red_pauses);
+  m.set_paused_until_us(t.paused_until_us);
   for (const TemplateButton& b : t.buttons) {
     pb::TemplateButtonValue* v = m.add_buttons();
     v->set_kind(static_cast<pb::ButtonKind>(b.kind));
@@ -601,6 +604,10 @@ absl::StatusOr<TemplateRecord> DecodeTemplate(absl::string_view key, absl::strin
   t.header_text = m.header_text();
   t.body = m.body();
   t.footer = m.footer();
+  if (m.quality() > 3) return Corrupt(f, "unknown template quality");
+  t.quality = static_cast<TemplateQuality>(m.quality());
+  t.red_pauses = m.red_pauses();
+  t.paused_until_us = m.paused_until_us();
   t.buttons.reserve(m.buttons_size());
   for (const pb::TemplateButtonValue& b : m.buttons()) {
     if (b.kind() < 0 || b.kind() > 3) return Corrupt(f, "unknown button kind");

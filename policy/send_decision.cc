@@ -9,6 +9,7 @@
 #include "policy/frequency_cap.h"
 #include "policy/message_compliance.h"
 #include "policy/messaging_tier.h"
+#include "policy/template_quality.h"
 
 namespace wapolicy {
 namespace {
@@ -26,7 +27,8 @@ SendOutcome Deny(SendOutcome out, ReasonCode reason, std::string detail) {
 
 // Template rules 1-3; null when the template may be sent (or needs no
 // registration), else the denial.
-bool TemplateRefused(const SendContext& ctx, const OutgoingMessage& m, SendOutcome* out) {
+bool TemplateRefused(const SendContext& ctx, const OutgoingMessage& m, int64_t now,
+                     SendOutcome* out) {
   const MessageTemplate* t = ctx.tmpl;
   if (t == nullptr) {
     if (!ctx.profile.require_registered_templates) return false;
@@ -44,6 +46,14 @@ bool TemplateRefused(const SendContext& ctx, const OutgoingMessage& m, SendOutco
         Deny(*out, r,
              absl::StrCat("template '", m.template_name, "' (", m.template_language, ") is ",
                           TemplateStatusName(t->status), "; only APPROVED templates may be sent"));
+    return true;
+  }
+  if (PausedAt(*t, now)) {  // Its quality reached RED (template_quality.h).
+    *out = Deny(*out, ReasonCode::kTemplatePaused,
+                absl::StrCat("template '", m.template_name, "' (", m.template_language,
+                             ") is paused for its RED quality rating until ",
+                             absl::FormatTime(FromUs(t->paused_until_us), absl::UTCTimeZone())));
+    out->decision.retry_after = FromUs(t->paused_until_us);
     return true;
   }
   if (!m.template_parameters.empty()) {
@@ -115,7 +125,7 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
   }
   const MessageTemplate* tpl = nullptr;
   if (m.kind == MessageKind::kTemplate) {
-    if (TemplateRefused(ctx, m, &out)) return out;
+    if (TemplateRefused(ctx, m, now, &out)) return out;
     tpl = ctx.tmpl;
     if (opted_out) {  // Wins everywhere for templates, inside a service window too.
       return Deny(out, ReasonCode::kOptedOut,

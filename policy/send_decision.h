@@ -13,7 +13,9 @@
 //  Templates                            Session (free-form) messages
 //  1. registered (TEMPLATE_UNKNOWN)     1. content matches its type and the
 //  2. APPROVED (NOT_APPROVED, PAUSED       content rules (MESSAGE_INVALID)
-//     132015, DISABLED 132016)          2. inside the 24 h service window
+//     132015, DISABLED 132016), and     2. inside the 24 h service window
+//     not paused for a RED quality
+//     (TEMPLATE_PAUSED, retry_after)
 //  3. parameters match the body's          (OUTSIDE_SERVICE_WINDOW 131047)
 //     variables (MESSAGE_INVALID)
 //  4. not opted out (OPTED_OUT 131050),

@@ -16,6 +16,20 @@ absl::string_view TemplateCategoryName(TemplateCategory c) {
   return "UNKNOWN";
 }
 
+absl::string_view TemplateQualityName(TemplateQuality q) {
+  switch (q) {
+    case TemplateQuality::kUnknown:
+      return "UNKNOWN";
+    case TemplateQuality::kGreen:
+      return "GREEN";
+    case TemplateQuality::kYellow:
+      return "YELLOW";
+    case TemplateQuality::kRed:
+      return "RED";
+  }
+  return "UNKNOWN";
+}
+
 absl::string_view TemplateStatusName(TemplateStatus s) {
   switch (s) {
     case TemplateStatus::kApproved:

@@ -31,6 +31,10 @@ enum class TemplateStatus : uint8_t {
 };
 absl::string_view TemplateStatusName(TemplateStatus s);
 
+// The platform's quality rating of a template (UNKNOWN for new ones).
+enum class TemplateQuality : uint8_t { kUnknown = 0, kGreen = 1, kYellow = 2, kRed = 3 };
+absl::string_view TemplateQualityName(TemplateQuality q);
+
 // What a template's header shows.
 enum class HeaderFormat : uint8_t { kNone = 0, kText = 1, kImage = 2, kVideo = 3, kDocument = 4 };
 
@@ -59,6 +63,13 @@ struct MessageTemplate {
   std::string body;
   std::string footer;
   std::vector<TemplateButton> buttons;
+
+  // The platform's quality rating and the pauses it brought
+  // (template_quality.h): a paused template may not be sent before
+  // paused_until_us.
+  TemplateQuality quality = TemplateQuality::kUnknown;
+  int32_t red_pauses = 0;
+  int64_t paused_until_us = 0;
 
   std::string EffectiveTopic() const;
 };

@@ -372,6 +372,25 @@ grpc::Status PolicyAdminImpl::RemoveTemplate(grpc::ServerContext* ctx,
   return ToGrpc(engine_->RemoveTemplate(req->business_id(), req->name(), req->language()));
 }
 
+grpc::Status PolicyAdminImpl::UpdateTemplateQuality(grpc::ServerContext* ctx,
+                                                    const v1::UpdateTemplateQualityRequest* req,
+                                                    v1::UpdateTemplateQualityResponse*) {
+  WAPOLICY_REQUIRE_ADMIN(ctx);
+  if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
+  std::optional<TemplateQuality> quality;
+  if (req->has_quality()) {
+    if (!v1::TemplateQuality_IsValid(req->quality())) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "quality: unknown rating");
+    }
+    quality = static_cast<TemplateQuality>(req->quality());
+  }
+  if (!quality && !req->unpause() && !req->reinstate()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "set quality, unpause or reinstate");
+  }
+  return ToGrpc(engine_->UpdateTemplateQuality(req->business_id(), req->name(), req->language(),
+                                               quality, req->unpause(), req->reinstate()));
+}
+
 grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext* ctx,
                                           const v1::GetTemplateRequest* req, v1::Template* out) {
   WAPOLICY_REQUIRE_ADMIN(ctx);

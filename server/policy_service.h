@@ -200,6 +200,9 @@ class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
                               v1::RemoveTemplateResponse*) override;
   grpc::Status GetTemplate(grpc::ServerContext*, const v1::GetTemplateRequest* req,
                            v1::Template* out) override;
+  grpc::Status UpdateTemplateQuality(grpc::ServerContext*,
+                                     const v1::UpdateTemplateQualityRequest* req,
+                                     v1::UpdateTemplateQualityResponse*) override;
   grpc::Status AdvanceClock(grpc::ServerContext*, const v1::AdvanceClockRequest* req,
                             v1::AdvanceClockResponse* out) override;
   grpc::Status GetServerInfo(grpc::ServerContext*, const v1::GetServerInfoRequest*,

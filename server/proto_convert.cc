@@ -162,6 +162,9 @@ void ToProto(const MessageTemplate& t, absl::string_view business_id, v1::Templa
   out->set_header_text(t.header_text);
   out->set_body(t.body);
   out->set_footer(t.footer);
+  out->set_quality(static_cast<v1::TemplateQuality>(t.quality));
+  out->set_red_pauses(t.red_pauses);
+  out->set_paused_until_unix_ms(t.paused_until_us / 1000);
   for (const TemplateButton& b : t.buttons) {
     v1::TemplateButton* p = out->add_buttons();
     p->set_kind(static_cast<v1::TemplateButton::Kind>(static_cast<int>(b.kind) + 1));

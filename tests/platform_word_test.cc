@@ -144,6 +144,40 @@ TEST_F(PlatformWordTest, ARestrictionHoldsNewConversationsWithTheCode368) {
   EXPECT_EQ(st.restricted_until_unix_ms(), 1767225600000LL + 3600 * 1000);
 }
 
+TEST_F(PlatformWordTest, ARedTemplateIsPausedWith132015UntilItsUnpauseTime) {
+  ASSERT_TRUE(Register(std::nullopt).ok());
+  ASSERT_TRUE(Event(Customer(1), /*opt_in=*/true).ok());
+  grpc::ClientContext c;
+  v1::UpdateTemplateQualityRequest q;
+  q.set_business_id("acme");
+  q.set_name("t");
+  q.set_language("en");
+  q.set_quality(v1::RED);
+  v1::UpdateTemplateQualityResponse qr;
+  ASSERT_TRUE(server_->admin().UpdateTemplateQuality(&c, q, &qr).ok());
+  grpc::ClientContext cc;
+  v1::CheckRequest r;
+  r.set_business_number(kBiz);
+  r.set_customer(Customer(1));
+  r.mutable_template_message()->set_name("t");
+  r.mutable_template_message()->set_language("en");
+  v1::Decision d;
+  ASSERT_TRUE(server_->service().Check(&cc, r, &d).ok());
+  EXPECT_EQ(d.reason(), v1::TEMPLATE_PAUSED);
+  EXPECT_EQ(d.platform_error_code(), 132015);
+  EXPECT_EQ(d.retry_after_unix_ms(), 1767225600000LL + 3 * 3600 * 1000);
+  grpc::ClientContext gc;
+  v1::GetTemplateRequest g;
+  g.set_business_id("acme");
+  g.set_name("t");
+  g.set_language("en");
+  v1::Template t;
+  ASSERT_TRUE(server_->admin().GetTemplate(&gc, g, &t).ok());
+  EXPECT_EQ(t.quality(), v1::RED);
+  EXPECT_EQ(t.red_pauses(), 1);
+  EXPECT_EQ(t.paused_until_unix_ms(), 1767225600000LL + 3 * 3600 * 1000);
+}
+
 // policyctl sync and state: the platform's word and the estimate side by side.
 std::string Policyctl(const std::string& args) {
   FILE* p = popen(("cli/policyctl " + args + " 2>&1").c_str(), "r");
@@ -167,6 +201,12 @@ TEST_F(PlatformWordTest, PolicyctlSyncsANumberAndShowsPlatformAndEstimate) {
   EXPECT_NE(out.find("limit from: platform's"), std::string::npos) << out;
   out = Policyctl(s + "sync --number=" + kBiz + " --quality=purple");
   EXPECT_NE(out.find("--quality"), std::string::npos) << out;
+  out = Policyctl(s +
+                  "template-quality --business=acme --name=t --language=en --template_quality=red");
+  EXPECT_NE(out.find("ok"), std::string::npos) << out;
+  out =
+      Policyctl(s + "check --name=t --language=en --number=" + kBiz + " --customer=+447700900001");
+  EXPECT_NE(out.find("TEMPLATE_PAUSED"), std::string::npos) << out;
 }
 
 }  // namespace

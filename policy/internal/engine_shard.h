@@ -70,6 +70,10 @@ class EngineShard {
   absl::Status PutTemplate(absl::string_view business_id, const MessageTemplate& t);
   absl::Status RemoveTemplate(absl::string_view business_id, absl::string_view name,
                               absl::string_view language);
+  absl::Status UpdateTemplateQuality(absl::string_view business_id, absl::string_view name,
+                                     absl::string_view language,
+                                     std::optional<TemplateQuality> quality, bool lift_pause,
+                                     bool reinstate);
 
   // Decisions.
   absl::StatusOr<Decision> Check(const OutgoingMessage& message);

@@ -5,6 +5,7 @@
 #include "policy/record_codec.h"
 #include "policy/service_window.h"
 #include "policy/stable_hash.h"
+#include "policy/template_quality.h"
 #include "policy/tier_rules.h"
 
 namespace wapolicy {
@@ -97,6 +98,17 @@ absl::Status ApplyOptOut(const EventContext& e) {
 #endif
   Consent& c = b.consents[e.customer];
   if (OptOut(c, e.at)) e.out.Consent(b, e.customer, c);
+  return absl::OkStatus();
+}
+
+absl::Status ApplyTemplateWord(ShardState& state, ShardState::Business& b, TemplateKeyView key,
+                               std::optional<TemplateQuality> quality, bool lift_pause,
+                               bool reinstate, int64_t now, ChangeSink& out) {
+  absl::StatusOr<MessageTemplate*> t = state.MutableTemplate(&b, key.name, key.language);
+  if (!t.ok()) return t.status();
+  bool changed = quality && OnTemplateQuality(**t, *quality, now);
+  if (lift_pause || reinstate) changed |= LiftPause(**t, reinstate);
+  if (changed && out.on()) out.Add(EncodeTemplate({b.id, **t}));
   return absl::OkStatus();
 }
 

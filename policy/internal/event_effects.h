@@ -13,6 +13,7 @@
 #define WAPOLICY_POLICY_INTERNAL_EVENT_EFFECTS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -77,6 +78,13 @@ absl::Status ApplySignal(const EventContext& e, SignalKind kind);
 absl::Status ApplyOptIn(const EventContext& e, OptInSource source,
                         absl::Span<const std::string> topics);
 absl::Status ApplyOptOut(const EventContext& e);
+
+// The platform's word on a template of `b` (template_quality.h): its quality
+// rating, UNPAUSE (`lift_pause`) or REINSTATED (`reinstate`). NOT_FOUND naming
+// the template when there is none.
+absl::Status ApplyTemplateWord(ShardState& state, ShardState::Business& b, TemplateKeyView key,
+                               std::optional<TemplateQuality> quality, bool lift_pause,
+                               bool reinstate, int64_t now, ChangeSink& out);
 
 // The platform's word on number `n` (platform_word.h), said at `at`.
 void ApplyPlatformWord(const PolicyProfile& profile, ShardState::Number& n,

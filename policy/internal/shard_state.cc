@@ -82,6 +82,15 @@ absl::Status ShardState::EraseTemplate(Business* b, absl::string_view name,
   return absl::OkStatus();
 }
 
+absl::StatusOr<MessageTemplate*> ShardState::MutableTemplate(Business* b, absl::string_view name,
+                                                             absl::string_view language) {
+  auto it = b->templates.find(TemplateKeyView{name, language});
+  if (it == b->templates.end()) {
+    return absl::NotFoundError(absl::StrCat("template '", name, "' (", language, ") not found"));
+  }
+  return &it->second;
+}
+
 LimitPool* ShardState::GetOrCreatePool(const std::string& id, Business* b) {
   auto& slot = pools[id];
   if (slot == nullptr) {

@@ -105,6 +105,8 @@ struct ShardState {
   absl::StatusOr<Number*> AddNumber(PhoneNumber number, Business* b);
   // NOT_FOUND naming the template when there is none.
   absl::Status EraseTemplate(Business* b, absl::string_view name, absl::string_view language);
+  absl::StatusOr<MessageTemplate*> MutableTemplate(Business* b, absl::string_view name,
+                                                   absl::string_view language);
 
   // Read-only answers (NOT_FOUND / INVALID_ARGUMENT naming the field).
   absl::StatusOr<Consent> ConsentOf(PhoneNumber number, PhoneNumber customer);

@@ -1,0 +1,35 @@
+// Template quality and pausing, as the platform applies them: a template
+// whose quality rating reaches RED is paused for 3 hours the first time, 6
+// hours the second, and disabled the third. Sends while it is paused are
+// refused (TEMPLATE_PAUSED, 132015, retry_after: the unpause time; they take
+// no slot), and while disabled (TEMPLATE_DISABLED, 132016). The platform's
+// UNPAUSE lifts a pause; REINSTATED also lifts a disable.
+//
+//   OnTemplateQuality(t, TemplateQuality::kRed, now);  // First RED: paused 3 h.
+//   if (PausedAt(t, now)) Hold(kTemplatePaused, t.paused_until_us);
+#ifndef WAPOLICY_POLICY_TEMPLATE_QUALITY_H_
+#define WAPOLICY_POLICY_TEMPLATE_QUALITY_H_
+
+#include <cstdint>
+
+#include "policy/templates.h"
+
+namespace wapolicy {
+
+inline constexpr int64_t kFirstPauseUs = int64_t{3} * 3600 * 1000000;
+inline constexpr int64_t kSecondPauseUs = int64_t{6} * 3600 * 1000000;
+
+// The platform rated `t` `q` at `at`. Reaching RED from another rating
+// pauses or disables it (a repeated RED changes nothing). Returns whether `t`
+// changed.
+bool OnTemplateQuality(MessageTemplate& t, TemplateQuality q, int64_t at);
+
+// The platform lifted a pause (UNPAUSE), or reinstated the template
+// (REINSTATED: a disabled one is APPROVED again). Returns whether `t` changed.
+bool LiftPause(MessageTemplate& t, bool reinstate);
+
+inline bool PausedAt(const MessageTemplate& t, int64_t now) { return t.paused_until_us > now; }
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_POLICY_TEMPLATE_QUALITY_H_
