@@ -33,7 +33,8 @@ SRCS=(policy/phone_number.cc policy/quality.cc policy/policy_profile.cc policy/c
       policy/frequency_cap.cc policy/opt_out_keywords.cc policy/topic_registry.cc
       policy/tier_rules.cc policy/send_decision.cc policy/number_snapshot.cc
       policy/record_codec.cc policy/profile_migration.cc
-      policy/event_ids.cc policy/platform_word.cc policy/internal/event_effects.cc
+      policy/event_ids.cc policy/platform_word.cc policy/template_quality.cc
+      policy/internal/event_effects.cc
       policy/internal/engine_shard.cc policy/internal/shard_state.cc
       policy/policy_engine.cc server/proto_convert.cc
       "$OUT/gen/proto/wapolicy/v1/policy.pb.cc" "$OUT/gen/proto/wapolicy/state/v1/records.pb.cc")
