@@ -8,7 +8,7 @@
 //   event     --number --customer --type=inbound|delivered|failed|blocked|reported|opt_in|opt_out
 //             [--reason=spam|no_longer_needed|didnt_sign_up|offensive_messages|no_reason]
 //             [--source=sms|missed_call|website|in_app|ivr|email|whatsapp_thread]
-//             [--at=2026-11-30T09:15:00Z] [--event_id=ID] [--message_id=ID]
+//             [--at=2026-11-30T09:15:00Z] [--event_id=ID] [--message_id=ID] [--error_code=N]
 //   state     --number
 //   business  --business --verified --official
 //   register  --number --business [--current_limit=N]  (N: the platform's limit; -1 unlimited)
@@ -74,6 +74,9 @@ ABSL_FLAG(absl::Time, at, absl::InfinitePast(),
           "When the event took place, RFC 3339 (event; default: when the server receives it).");
 ABSL_FLAG(std::string, message_id, "",
           "The pipeline's id of the message (check; event --type=delivered|failed).");
+ABSL_FLAG(
+    int32_t, error_code, 0,
+    "The platform's error of a failed message (event --type=failed; 131049 holds marketing).");
 ABSL_FLAG(std::string, event_id, "",
           "The event's id (event): a repeat is answered as the first time and changes nothing.");
 ABSL_FLAG(std::string, reason, "no_reason", "Block reason (event --type=blocked).");
@@ -340,7 +343,7 @@ int main(int argc, char** argv) {
     else if (type == "delivered")
       req.mutable_delivered();
     else if (type == "failed")
-      req.mutable_delivery_failed();
+      req.mutable_delivery_failed()->set_error_code(absl::GetFlag(FLAGS_error_code));
     else if (type == "reported")
       req.mutable_reported();
     else if (type == "opt_out")

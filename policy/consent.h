@@ -56,11 +56,16 @@ class SendHistory {
   const std::vector<int64_t>& marketing() const { return lists_ ? lists_->marketing : Empty(); }
   std::vector<int64_t>& mutable_sends() { return Get().sends; }
   std::vector<int64_t>& mutable_marketing() { return Get().marketing; }
+  // Marketing templates to the customer are held until then after the
+  // platform's per-user marketing limit (131049; marketing_hold.h); 0: none.
+  int64_t marketing_held_until() const { return lists_ ? lists_->marketing_held_until_us : 0; }
+  void set_marketing_held_until(int64_t us) { Get().marketing_held_until_us = us; }
 
  private:
   struct Lists {
     std::vector<int64_t> sends;
     std::vector<int64_t> marketing;
+    int64_t marketing_held_until_us = 0;
   };
   static const std::vector<int64_t>& Empty();
   Lists& Get() {

@@ -36,6 +36,8 @@ absl::string_view ReasonCodeName(ReasonCode r) {
       return "THROUGHPUT_LIMITED";
     case ReasonCode::kPairRateLimited:
       return "PAIR_RATE_LIMITED";
+    case ReasonCode::kMarketingHeld:
+      return "MARKETING_HELD";
   }
   return "UNKNOWN";
 }
@@ -51,6 +53,7 @@ int PlatformErrorCode(ReasonCode r) {
     case ReasonCode::kTemplateDisabled:
       return 132016;
     case ReasonCode::kFrequencyCapped:
+    case ReasonCode::kMarketingHeld:
       return 131049;
     case ReasonCode::kAccountRestricted:
     case ReasonCode::kAccountDisabled:

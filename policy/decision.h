@@ -34,8 +34,9 @@ enum class ReasonCode {
   kAccountDisabled = 13,      // 368: the platform disabled the account.
   kThroughputLimited = 14,    // 130429: more messages a second than the number's throughput.
   kPairRateLimited = 15,      // 131056: too many messages to one customer (pair rate).
+  kMarketingHeld = 16,        // 131049: marketing held after the per-user marketing limit.
 };
-inline constexpr int kReasonCodeCount = 16;
+inline constexpr int kReasonCodeCount = 17;
 
 absl::string_view ReasonCodeName(ReasonCode r);
 // The platform error code a held message would have met, or 0 if none.

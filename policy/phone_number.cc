@@ -385,6 +385,8 @@ PhoneNumberInfo DescribePhoneNumber(PhoneNumber number) {
   t.util->GetRegionCodeForNumber(n, &info.region);
   if (info.region.empty()) info.region = "ZZ";
   info.valid = t.util->IsValidNumber(n);
+  t.util->GetRegionCodeForCountryCode(n.country_code(), &info.country_region);
+  if (info.country_region.empty()) info.country_region = "ZZ";
   return info;
 }
 

@@ -73,6 +73,9 @@ struct PhoneNumberInfo {
   // region (an unassigned range, e.g. an unassigned area code under +1).
   std::string region;
   bool valid = false;  // libphonenumber's IsValidNumber: an assigned range.
+  // The main region of the number's country code ("GB" for +44, "US" for +1),
+  // known also for numbers in unassigned or test ranges.
+  std::string country_region;
 };
 PhoneNumberInfo DescribePhoneNumber(PhoneNumber number);
 

@@ -181,9 +181,9 @@ absl::StatusOr<DeliveryOutcome> PolicyEngine::RecordDelivered(PhoneNumber number
 }
 
 absl::Status PolicyEngine::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer,
-                                                const EventMeta& meta) {
+                                                const EventMeta& meta, int32_t error_code) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->RecordDeliveryFailed(number, customer, meta);
+  return (*shard)->RecordDeliveryFailed(number, customer, meta, error_code);
 }
 
 absl::Status PolicyEngine::RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind,

@@ -74,8 +74,9 @@ class PolicyEngine {
                                      absl::string_view text = "", const EventMeta& meta = {});
   absl::StatusOr<DeliveryOutcome> RecordDelivered(PhoneNumber number, PhoneNumber customer,
                                                   const EventMeta& meta = {});
+  // `error_code`: the platform's (131049 holds marketing; marketing_hold.h).
   absl::Status RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer,
-                                    const EventMeta& meta = {});
+                                    const EventMeta& meta = {}, int32_t error_code = 0);
   absl::Status RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind,
                             const EventMeta& meta = {});
   absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,

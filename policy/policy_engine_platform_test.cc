@@ -163,6 +163,34 @@ TEST_F(EnginePlatformTest, ARedTemplateIsPausedThreeHoursThenSixAndTheThirdRedDi
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(EnginePlatformTest, A131049FailureHoldsMarketingToTheCustomerFor24Hours) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  MessageTemplate promo{"promo", "en_US", TemplateCategory::kMarketing, TemplateStatus::kApproved};
+  promo.footer = "Reply STOP to opt out";
+  ASSERT_TRUE(engine_->PutTemplate("acme", promo).ok());
+  auto promo_to = [&](PhoneNumber c) {
+    OutgoingMessage m = Template(c);
+    m.template_name = "promo";
+    return engine_->Check(m).value();
+  };
+  const PhoneNumber us = Num("+14155550123"), uk = Num("+447700900123");
+  for (PhoneNumber c : {us, uk}) {
+    ASSERT_TRUE(engine_->RecordOptIn(kBiz, c, OptInSource::kSms).ok());
+    ASSERT_TRUE(engine_->RecordDeliveryFailed(kBiz, c, {}, 131049).ok());
+  }
+  Decision d = promo_to(us);
+  EXPECT_EQ(d.reason, ReasonCode::kMarketingHeld);
+  EXPECT_EQ(PlatformErrorCode(d.reason), 131049);
+  EXPECT_EQ(d.retry_after, kT0 + absl::Hours(24));
+  EXPECT_TRUE(engine_->Check(Template(us))->allowed) << "utility templates are not held";
+  EXPECT_TRUE(promo_to(uk).allowed) << "the platform does not apply the limit in the UK";
+  // Inside a service window the customer started, marketing is not held.
+  ASSERT_TRUE(engine_->RecordInbound(kBiz, us, "hi").ok());
+  EXPECT_TRUE(promo_to(us).allowed);
+  clock_.Advance(absl::Hours(25));  // The window has closed and the hold lapsed.
+  EXPECT_TRUE(promo_to(us).allowed);
+}
+
 TEST_F(EnginePlatformTest, ALateReportOlderThanTheOneOnRecordChangesNothing) {
   ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
   PlatformReport r;

@@ -85,6 +85,16 @@ struct PolicyProfile {
   bool pair_rate_enabled = true;
   PairRateParams pair_rate;
 
+  // The platform's per-user marketing limit (marketing_hold.h): a failure
+  // with 131049 holds marketing templates to the customer this long, unless
+  // either number's region is listed (the EEA, the UK, Japan, South Korea).
+  bool marketing_hold_enabled = true;
+  absl::Duration marketing_hold = absl::Hours(24);
+  std::vector<std::string> marketing_hold_exempt_regions = {
+      "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE",
+      "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT",
+      "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "GB", "JP", "KR"};
+
   // Templates must be registered and approved before they can be sent.
   bool require_registered_templates = true;
 

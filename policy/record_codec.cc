@@ -355,7 +355,8 @@ StateChange EncodeConsent(const ConsentRecord& r) {
   const int state = static_cast<int>(r.state), source = static_cast<int>(r.source);
   size_t n = kVersionSize + EnumFieldSize(state) + EnumFieldSize(source) +
              (r.changed_at_us != 0 ? kFixed64FieldSize : 0) + (r.all_topics ? 0 : 2) +
-             PackedFixed64Size(r.sends.size()) + PackedFixed64Size(r.marketing.size());
+             PackedFixed64Size(r.sends.size()) + PackedFixed64Size(r.marketing.size()) +
+             (r.marketing_held_until_us != 0 ? kFixed64FieldSize : 0);
   for (const std::string& topic : r.topics) n += LengthDelimitedSize(topic.size());
   uint8_t* t = WriteVersion(Bytes(&c.value, n));
   if (state != 0) t = WFL::WriteEnumToArray(2, state, t);
@@ -364,7 +365,8 @@ StateChange EncodeConsent(const ConsentRecord& r) {
   if (!r.all_topics) t = WFL::WriteBoolToArray(5, true, t);
   for (const std::string& topic : r.topics) t = WriteLengthDelimited(6, topic, t);
   t = WritePackedFixed64(7, r.sends, t);
-  WritePackedFixed64(8, r.marketing, t);
+  t = WritePackedFixed64(8, r.marketing, t);
+  WriteSFixed64IfSet(9, r.marketing_held_until_us, t);
   return c;
 }
 
@@ -580,6 +582,7 @@ absl::StatusOr<ConsentRecord> DecodeConsent(absl::string_view key, absl::string_
   r.topics.assign(m.topics().begin(), m.topics().end());
   r.sends.assign(m.sends().begin(), m.sends().end());
   r.marketing.assign(m.marketing().begin(), m.marketing().end());
+  r.marketing_held_until_us = m.marketing_held_until_us();
   return r;
 }
 

@@ -119,6 +119,7 @@ struct ConsentRecord {
   std::vector<std::string> topics;
   std::vector<int64_t> sends;      // Latest business-initiated sends, oldest first.
   std::vector<int64_t> marketing;  // The marketing ones among them.
+  int64_t marketing_held_until_us = 0;
 };
 // An applied event's id, by its digest (key: seen_at_us, number, h1, h2;
 // event_ids.h): time first, so new ids are appended at the end.

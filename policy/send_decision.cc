@@ -189,6 +189,14 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
                 absl::StrCat("the customer's opt-in does not cover the template's topic '",
                              tpl->EffectiveTopic(), "'"));
   }
+  if (marketing && consent->recent.marketing_held_until() > now) {
+    d.retry_after = FromUs(consent->recent.marketing_held_until());
+    return Deny(
+        out, ReasonCode::kMarketingHeld,
+        absl::StrCat("the platform's per-user marketing limit was reached for this customer "
+                     "(131049): marketing held until ",
+                     absl::FormatTime(d.retry_after, absl::UTCTimeZone())));
+  }
   auto capped = [&](const std::vector<int64_t>& times, int cap, absl::string_view what) {
     if (cap <= 0) return false;  // Off (the usual profile): no call on the decision path.
     std::optional<int64_t> retry = CapRetryAfter(times, cap, now);

@@ -33,6 +33,8 @@
 //  7. opted in (NOT_OPTED_IN)
 //  8. with scoped_opt_in, the consent covers the template's topic
 //     (TOPIC_NOT_CONSENTED)
+//  8b. a marketing template to a customer under the per-user marketing
+//      limit's hold (MARKETING_HELD, 131049, retry_after; marketing_hold.h)
 //  9. frequency caps, all and marketing (FREQUENCY_CAPPED, retry_after)
 //  10. inside an open business-initiated conversation: allowed, free
 //  11. the platform has not restricted business-initiated messaging

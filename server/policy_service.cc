@@ -228,7 +228,8 @@ grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::Event
       return grpc::Status::OK;
     }
     case v1::EventRequest::kDeliveryFailed:
-      return ToGrpc(engine_->RecordDeliveryFailed(*bn, *c, meta));
+      return ToGrpc(
+          engine_->RecordDeliveryFailed(*bn, *c, meta, req.delivery_failed().error_code()));
     case v1::EventRequest::kBlocked: {
       absl::StatusOr<SignalKind> k = FromProto(req.blocked().reason());
       if (!k.ok()) return ToGrpc(k.status());

@@ -178,6 +178,41 @@ TEST_F(PlatformWordTest, ARedTemplateIsPausedWith132015UntilItsUnpauseTime) {
   EXPECT_EQ(t.paused_until_unix_ms(), 1767225600000LL + 3 * 3600 * 1000);
 }
 
+TEST_F(PlatformWordTest, AFailureWith131049HoldsMarketingToTheCustomerFor24Hours) {
+  ASSERT_TRUE(Register(std::nullopt).ok());
+  grpc::ClientContext pc;
+  v1::Template promo;
+  promo.set_business_id("acme");
+  promo.set_name("promo");
+  promo.set_language("en");
+  promo.set_category(v1::MARKETING);
+  promo.set_status(v1::APPROVED);
+  promo.set_body("Sale!");
+  promo.set_footer("Reply STOP to opt out");
+  v1::PutTemplateResponse pr;
+  ASSERT_TRUE(server_->admin().PutTemplate(&pc, promo, &pr).ok());
+  const std::string us = "+14155550123";
+  ASSERT_TRUE(Event(us, /*opt_in=*/true).ok());
+  grpc::ClientContext fc;
+  v1::EventRequest failed;
+  failed.set_business_number(kBiz);
+  failed.set_customer(us);
+  failed.mutable_delivery_failed()->set_error_code(131049);
+  v1::EventResponse fr;
+  ASSERT_TRUE(server_->service().ReportEvent(&fc, failed, &fr).ok());
+  grpc::ClientContext cc;
+  v1::CheckRequest r;
+  r.set_business_number(kBiz);
+  r.set_customer(us);
+  r.mutable_template_message()->set_name("promo");
+  r.mutable_template_message()->set_language("en");
+  v1::Decision d;
+  ASSERT_TRUE(server_->service().Check(&cc, r, &d).ok());
+  EXPECT_EQ(d.reason(), v1::MARKETING_HELD);
+  EXPECT_EQ(d.platform_error_code(), 131049);
+  EXPECT_EQ(d.retry_after_unix_ms(), 1767225600000LL + 24 * 3600 * 1000);
+}
+
 // policyctl sync and state: the platform's word and the estimate side by side.
 std::string Policyctl(const std::string& args) {
   FILE* p = popen(("cli/policyctl " + args + " 2>&1").c_str(), "r");

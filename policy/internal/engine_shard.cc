@@ -318,9 +318,9 @@ absl::StatusOr<DeliveryOutcome> EngineShard::RecordDelivered(PhoneNumber number,
 }
 
 absl::Status EngineShard::RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer,
-                                               const EventMeta& meta) {
+                                               const EventMeta& meta, int32_t error_code) {
   return OnNumberEvent(number, customer, meta, [&](const EventContext& e) {
-    return ApplyDeliveryFailed(e, meta.message_id);
+    return ApplyDeliveryFailed(e, meta.message_id, error_code);
   });
 }
 

@@ -85,8 +85,8 @@ class EngineShard {
                                      absl::string_view text, const EventMeta& meta);
   absl::StatusOr<DeliveryOutcome> RecordDelivered(PhoneNumber number, PhoneNumber customer,
                                                   const EventMeta& meta);
-  absl::Status RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer,
-                                    const EventMeta& meta);
+  absl::Status RecordDeliveryFailed(PhoneNumber number, PhoneNumber customer, const EventMeta& meta,
+                                    int32_t error_code);
   absl::Status RecordSignal(PhoneNumber number, PhoneNumber customer, SignalKind kind,
                             const EventMeta& meta);
   absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,

@@ -1,6 +1,7 @@
 #include "policy/internal/event_effects.h"
 
 #include "absl/time/time.h"
+#include "policy/marketing_hold.h"
 #include "policy/platform_word.h"
 #include "policy/record_codec.h"
 #include "policy/service_window.h"
@@ -53,9 +54,20 @@ absl::StatusOr<DeliveryOutcome> ApplyDelivered(const EventContext& e) {
   return d.outcome;
 }
 
-absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view message_id) {
+absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view message_id,
+                                 int32_t error_code) {
   LimitPool& p = *e.number.pool;
-  switch (p.ledger.Release(e.customer, MessageKey(message_id), e.out.LedgerOf(p))) {
+  const auto released = p.ledger.Release(e.customer, MessageKey(message_id), e.out.LedgerOf(p));
+  if (error_code == kPerUserMarketingLimitError && e.profile.marketing_hold_enabled) {
+    if (!MarketingHoldExempt(e.profile, e.number.number,
+                             PhoneNumber::FromDigitsValue(e.customer))) {
+      ShardState::Business& b = *e.number.business;
+      Consent& c = b.consents[e.customer];
+      if (HoldMarketing(e.profile, c, e.at)) e.out.Consent(b, e.customer, c);
+    }
+    return absl::OkStatus();
+  }
+  switch (released) {
     case ConversationLedger::ReleaseResult::kNoneAwaiting:
       return absl::FailedPreconditionError(
           "customer: no admitted conversation awaits delivery for this customer (already "

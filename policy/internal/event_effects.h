@@ -71,7 +71,11 @@ absl::StatusOr<DeliveryOutcome> ApplyDelivered(const EventContext& e);
 // `message_id`, only if the slot's admission was that message's).
 // FAILED_PRECONDITION when none awaits delivery (delivered already, failed,
 // or timed out).
-absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view message_id);
+// With the platform's `error_code` 131049 (its per-user marketing limit) it
+// also holds marketing to the customer (marketing_hold.h); that failure is
+// answered OK even when no admission awaited delivery.
+absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view message_id,
+                                 int32_t error_code);
 // A block or report, dated by its own time; one older than the quality
 // look-back counts for nothing.
 absl::Status ApplySignal(const EventContext& e, SignalKind kind);

@@ -251,6 +251,9 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       }
       if (!r->sends.empty()) c.recent.mutable_sends() = std::move(r->sends);
       if (!r->marketing.empty()) c.recent.mutable_marketing() = std::move(r->marketing);
+      if (r->marketing_held_until_us != 0) {
+        c.recent.set_marketing_held_until(r->marketing_held_until_us);
+      }
       b->consents[r->customer] = std::move(c);
       return absl::OkStatus();
     }
@@ -314,7 +317,8 @@ StateChange ThreadChange(ShardState::ThreadKey key, const ServiceWindow* w) {
 
 StateChange ConsentChange(const ShardState::Business& b, uint64_t customer, const Consent& c) {
   return EncodeConsent({b.id, customer, c.state, c.source, c.changed_at_us, c.topics == kAllTopics,
-                        b.topics.Names(c.topics), c.recent.sends(), c.recent.marketing()});
+                        b.topics.Names(c.topics), c.recent.sends(), c.recent.marketing(),
+                        c.recent.marketing_held_until()});
 }
 
 }  // namespace internal
