@@ -65,11 +65,8 @@ class EventsTest : public ::testing::Test {
     return d;
   }
   v1::NumberState State() {
-    grpc::ClientContext c;
-    v1::GetNumberStateRequest r;
-    r.set_business_number(kBiz);
     v1::NumberState st;
-    EXPECT_TRUE(server_->service().GetNumberState(&c, r, &st).ok());
+    EXPECT_TRUE(NumberStateOf(*server_, kBiz, &st).ok());
     return st;
   }
   void Advance(absl::Duration d) {

@@ -113,6 +113,15 @@ class ServerProcess {
   std::unique_ptr<v1::PolicyAdmin::Stub> admin_;
 };
 
+// The number's state, as GetNumberState answers it.
+inline grpc::Status NumberStateOf(ServerProcess& server, const std::string& number,
+                                  v1::NumberState* out) {
+  grpc::ClientContext c;
+  v1::GetNumberStateRequest r;
+  r.set_business_number(number);
+  return server.service().GetNumberState(&c, r, out);
+}
+
 // Registers a verified business, its numbers and one APPROVED utility template
 // (name, "en") through the admin API.
 inline grpc::Status SetUpBusiness(ServerProcess& server, const std::string& business,
