@@ -100,13 +100,10 @@ absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const Mess
   return ShardOfBusiness(business_id).PutTemplate(business_id, t);
 }
 
-absl::Status PolicyEngine::UpdateTemplateQuality(absl::string_view business_id,
-                                                 absl::string_view name, absl::string_view language,
-                                                 std::optional<TemplateQuality> quality,
-                                                 bool lift_pause, bool reinstate) {
+absl::Status PolicyEngine::UpdateTemplate(absl::string_view business_id, absl::string_view name,
+                                          absl::string_view language, const TemplateWord& word) {
   if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
-  return ShardOfBusiness(business_id)
-      .UpdateTemplateQuality(business_id, name, language, quality, lift_pause, reinstate);
+  return ShardOfBusiness(business_id).UpdateTemplateQuality(business_id, name, language, word);
 }
 
 absl::Status PolicyEngine::RemoveTemplate(absl::string_view business_id, absl::string_view name,

@@ -62,7 +62,12 @@ class PolicyEngine {
   absl::Status UpdateTemplateQuality(absl::string_view business_id, absl::string_view name,
                                      absl::string_view language,
                                      std::optional<TemplateQuality> quality,
-                                     bool lift_pause = false, bool reinstate = false);
+                                     bool lift_pause = false, bool reinstate = false) {
+    return UpdateTemplate(business_id, name, language, {quality, lift_pause, reinstate, {}});
+  }
+  // The same with the template's review status too (TemplateWord).
+  absl::Status UpdateTemplate(absl::string_view business_id, absl::string_view name,
+                              absl::string_view language, const TemplateWord& word);
 
   // --- Decisions ---
   absl::StatusOr<Decision> Check(const OutgoingMessage& message);

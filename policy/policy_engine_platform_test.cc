@@ -163,6 +163,27 @@ TEST_F(EnginePlatformTest, ARedTemplateIsPausedThreeHoursThenSixAndTheThirdRedDi
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(EnginePlatformTest, ARejectedTemplateIsRefusedUntilApprovedAgainAndSurvivesARestart) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  ASSERT_TRUE(engine_->RecordOptIn(kBiz, Customer(1), OptInSource::kSms).ok());
+  TemplateWord rejected;
+  rejected.status = TemplateStatus::kRejected;
+  ASSERT_TRUE(engine_->UpdateTemplate("acme", "order_update", "en_US", rejected).ok());
+  EXPECT_FALSE(engine_->Check(Template(Customer(1)))->allowed);
+  EXPECT_EQ(engine_->GetTemplate("acme", "order_update", "en_US")->status,
+            TemplateStatus::kRejected);
+  PolicyEngine restored(NoRates(DefaultProfile()), &clock_, nullptr, 4);
+  for (const auto& [key, value] : journal_.records()) {
+    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
+  }
+  restored.FinishRestore();
+  EXPECT_FALSE(restored.Check(Template(Customer(1)))->allowed) << "the status was journaled";
+  TemplateWord approved;
+  approved.status = TemplateStatus::kApproved;
+  ASSERT_TRUE(engine_->UpdateTemplate("acme", "order_update", "en_US", approved).ok());
+  EXPECT_TRUE(engine_->Check(Template(Customer(1)))->allowed);
+}
+
 TEST_F(EnginePlatformTest, A131049FailureHoldsMarketingToTheCustomerFor24Hours) {
   ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
   MessageTemplate promo{"promo", "en_US", TemplateCategory::kMarketing, TemplateStatus::kApproved};

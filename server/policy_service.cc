@@ -378,18 +378,30 @@ grpc::Status PolicyAdminImpl::UpdateTemplateQuality(grpc::ServerContext* ctx,
                                                     v1::UpdateTemplateQualityResponse*) {
   WAPOLICY_REQUIRE_ADMIN(ctx);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
-  std::optional<TemplateQuality> quality;
+  TemplateWord word;
   if (req->has_quality()) {
     if (!v1::TemplateQuality_IsValid(req->quality())) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "quality: unknown rating");
     }
-    quality = static_cast<TemplateQuality>(req->quality());
+    word.quality = static_cast<TemplateQuality>(req->quality());
   }
-  if (!quality && !req->unpause() && !req->reinstate()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "set quality, unpause or reinstate");
+  if (req->status() != v1::TEMPLATE_STATUS_UNSPECIFIED) {
+    // PAUSED is not a status the platform sets by itself here: it pauses
+    // through a RED rating (quality), which also counts toward disabling.
+    if (req->status() < v1::APPROVED || req->status() > v1::DISABLED ||
+        req->status() == v1::PAUSED) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "status: one of APPROVED, PENDING, REJECTED, DISABLED");
+    }
+    word.status = static_cast<TemplateStatus>(req->status() - 1);
   }
-  return ToGrpc(engine_->UpdateTemplateQuality(req->business_id(), req->name(), req->language(),
-                                               quality, req->unpause(), req->reinstate()));
+  word.lift_pause = req->unpause();
+  word.reinstate = req->reinstate();
+  if (word.empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "set quality, status, unpause or reinstate");
+  }
+  return ToGrpc(engine_->UpdateTemplate(req->business_id(), req->name(), req->language(), word));
 }
 
 grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext* ctx,

@@ -71,9 +71,7 @@ class EngineShard {
   absl::Status RemoveTemplate(absl::string_view business_id, absl::string_view name,
                               absl::string_view language);
   absl::Status UpdateTemplateQuality(absl::string_view business_id, absl::string_view name,
-                                     absl::string_view language,
-                                     std::optional<TemplateQuality> quality, bool lift_pause,
-                                     bool reinstate);
+                                     absl::string_view language, const TemplateWord& word);
 
   // Decisions.
   absl::StatusOr<Decision> Check(const OutgoingMessage& message);

@@ -114,12 +114,10 @@ absl::Status ApplyOptOut(const EventContext& e) {
 }
 
 absl::Status ApplyTemplateWord(ShardState& state, ShardState::Business& b, TemplateKeyView key,
-                               std::optional<TemplateQuality> quality, bool lift_pause,
-                               bool reinstate, int64_t now, ChangeSink& out) {
+                               const TemplateWord& word, int64_t now, ChangeSink& out) {
   absl::StatusOr<MessageTemplate*> t = state.MutableTemplate(&b, key.name, key.language);
   if (!t.ok()) return t.status();
-  bool changed = quality && OnTemplateQuality(**t, *quality, now);
-  if (lift_pause || reinstate) changed |= LiftPause(**t, reinstate);
+  const bool changed = ApplyTemplateWord(**t, word, now);
   if (changed && out.on()) out.Add(EncodeTemplate({b.id, **t}));
   return absl::OkStatus();
 }
