@@ -24,6 +24,11 @@ _LIBS = {
     "benchmark_main": ["-lbenchmark_main", "-lbenchmark"],
     "jemalloc": ["jemalloc"],
     "crypto": ["libcrypto"],
+    # The HTTP listener; its .pc file also gives the defines (OpenSSL, zlib,
+    # Brotli support) that fix the layout of its classes.
+    "httplib": ["cpp-httplib"],
+    # HTTP client for tests and benchmarks.
+    "curl": ["libcurl"],
     # Debian's libphonenumber-dev ships no .pc file: link the library by name,
     # plus what libphonenumber.so is linked against (its NEEDED entries:
     # protobuf, ICU, Abseil hash/strings) and what its headers instantiate
@@ -33,6 +38,10 @@ _LIBS = {
         "absl_hash", "absl_raw_hash_set", "absl_strings",
     ],
 }
+
+# Libraries whose -D flags from pkg-config must reach their users (the others'
+# are harmless, e.g. NOMINMAX, and left out).
+_WITH_DEFINES = ["httplib"]
 
 def _pkg_config(ctx, modules):
     flags = []
@@ -49,13 +58,25 @@ def _pkg_config(ctx, modules):
         flags = flags + r.stdout.strip().split(" ")
     return [f for f in flags if f]
 
+def _pkg_config_defines(ctx, modules):
+    pc = [m for m in modules if not m.startswith("-")]
+    if not pc:
+        return []
+    r = ctx.execute(["pkg-config", "--cflags-only-other"] + pc)
+    if r.return_code != 0:
+        fail("pkg-config failed for %s: %s" % (pc, r.stderr))
+    return [f[2:] for f in r.stdout.strip().split(" ") if f.startswith("-D")]
+
 def _system_libs_impl(ctx):
     out = ['package(default_visibility = ["//visibility:public"])', ""]
     for name, modules in _LIBS.items():
         flags = _pkg_config(ctx, modules)
+        defines = _pkg_config_defines(ctx, modules) if name in _WITH_DEFINES else []
         out.append("cc_library(")
         out.append('    name = "%s",' % name)
         out.append("    linkopts = %s," % repr(flags + ["-lpthread"]))
+        if defines:
+            out.append("    defines = %s," % repr(defines))
         out.append(")")
         out.append("")
     ctx.file("BUILD", "\n".join(out))
