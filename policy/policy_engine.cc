@@ -228,6 +228,17 @@ absl::StatusOr<std::string> PolicyEngine::BusinessOf(PhoneNumber number) const {
 
 #undef WAPOLICY_ROUTE
 
+absl::StatusOr<std::vector<PhoneNumber>> PolicyEngine::NumbersOf(absl::string_view business_id) {
+  // A business's numbers live in its shard; a scan is fine for a rare call.
+  return ShardOfBusiness(business_id).Query([&](internal::ShardState& s) {
+    absl::StatusOr<std::vector<PhoneNumber>> out(absl::in_place);
+    for (const auto& [value, n] : s.numbers) {
+      if (n->business->id == business_id) out->push_back(n->number);
+    }
+    return out;
+  });
+}
+
 absl::StatusOr<MessageTemplate> PolicyEngine::GetTemplate(absl::string_view business_id,
                                                           absl::string_view name,
                                                           absl::string_view language) {

@@ -96,6 +96,9 @@ class PolicyEngine {
                                               absl::string_view language);
   std::vector<PhoneNumber> Numbers() const;
   absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
+  // The business's registered numbers (none for an unknown business), for
+  // the platform's account-wide word (its account_update webhook).
+  absl::StatusOr<std::vector<PhoneNumber>> NumbersOf(absl::string_view business_id);
 
   // --- Upkeep ---
   absl::Status Sweep();

@@ -24,6 +24,8 @@
 #include "policy/policy_engine.h"
 #include "server/http/http_server.h"
 #include "server/http/json_api.h"
+#include "server/http/webhook_apps.h"
+#include "server/http/webhook_endpoint.h"
 #include "server/policy_service.h"
 #include "server/profile_config.h"
 #include "server/token_authority.h"
@@ -74,6 +76,10 @@ ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.")
 ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
           "host:port of the HTTP listener (JSON API, /webhooks/whatsapp); TLS with "
           "--tls_cert_file / --tls_key_file. Empty: no HTTP listener.");
+ABSL_FLAG(std::string, webhook_apps, "",
+          "The platform's apps whose webhooks /webhooks/whatsapp takes: app secrets, verify "
+          "tokens and each app's businesses by WABA id (a WebhookAppsConfig text proto; mode "
+          "0600, owned by the server's user). Empty: the endpoint refuses every POST.");
 ABSL_FLAG(int, http_threads, 16, "HTTP worker threads (each serves one connection at a time).");
 ABSL_FLAG(std::string, http_port_file, "",
           "Write the bound HTTP port here once serving (for tests).");
@@ -222,6 +228,13 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
   }
   JsonApi json_api(&service, &admin);
+  std::unique_ptr<WebhookApps> webhook_apps;
+  if (!absl::GetFlag(FLAGS_webhook_apps).empty()) {
+    auto apps = WebhookApps::LoadFile(absl::GetFlag(FLAGS_webhook_apps));
+    if (!apps.ok()) return Fail(absl::StrCat("--webhook_apps: ", apps.status().message()));
+    webhook_apps = *std::move(apps);
+  }
+  WebhookEndpoint webhooks(&service, &admin, webhook_apps.get());
   std::unique_ptr<HttpServer> http;
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
     HttpServer::Options options;
@@ -230,7 +243,9 @@ int main(int argc, char** argv) {
     options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
     options.threads = absl::GetFlag(FLAGS_http_threads);
     absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(
-        options, {{"/v1", [&json_api](const HttpRequest& r) { return json_api.Handle(r); }}});
+        options,
+        {{"/v1", [&json_api](const HttpRequest& r) { return json_api.Handle(r); }},
+         {"/webhooks/whatsapp", [&webhooks](const HttpRequest& r) { return webhooks.Handle(r); }}});
     if (!started.ok()) return Fail(std::string(started.status().message()));
     http = *std::move(started);
   }
