@@ -199,7 +199,15 @@ absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
 absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer,
                                         const EventMeta& meta) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->RecordOptOut(number, customer, meta);
+  return (*shard)->RecordConsentWord(number, customer, meta, ConsentWord::kOptOut);
+}
+
+absl::Status PolicyEngine::RecordMarketingPreference(PhoneNumber number, PhoneNumber customer,
+                                                     bool stopped, const EventMeta& meta) {
+  WAPOLICY_ROUTE(number);
+  return (*shard)->RecordConsentWord(
+      number, customer, meta,
+      stopped ? ConsentWord::kMarketingStop : ConsentWord::kMarketingResume);
 }
 
 // --- Queries -----------------------------------------------------------------

@@ -87,6 +87,10 @@ class PolicyEngine {
   absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
                            absl::Span<const std::string> topics = {}, const EventMeta& meta = {});
   absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer, const EventMeta& meta = {});
+  // The platform's word that the customer stopped (or resumed) marketing
+  // messages (consent.h SetMarketingPreference).
+  absl::Status RecordMarketingPreference(PhoneNumber number, PhoneNumber customer, bool stopped,
+                                         const EventMeta& meta = {});
 
   // --- Queries ---
   absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);

@@ -250,10 +250,13 @@ grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::Event
     }
     case v1::EventRequest::kOptOut:
       return ToGrpc(engine_->RecordOptOut(*bn, *c, meta));
+    case v1::EventRequest::kMarketingPreference:
+      return ToGrpc(
+          engine_->RecordMarketingPreference(*bn, *c, req.marketing_preference().stopped(), meta));
     default:
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "event: set one of inbound, delivered, delivery_failed, blocked, "
-                          "reported, opt_in, opt_out");
+                          "reported, opt_in, opt_out, marketing_preference");
   }
 }
 

@@ -226,6 +226,28 @@ TEST_F(WebhooksTest, AFailedStatusWith131049HoldsMarketingToTheCustomer) {
   EXPECT_EQ(Check("+5511988887777", "order_update").reason(), v1::ALLOWED) << "utility is not held";
 }
 
+TEST_F(WebhooksTest, UserPreferencesStopAndResumeMarketingOnly) {
+  OptIn("+447700900001");
+  ASSERT_TRUE(Check("+447700900001", "promo").allowed());
+  HttpClient::Response r = Post(Fixture("user_preferences_stop"));
+  ASSERT_EQ(r.status, 200);
+  EXPECT_TRUE(absl::StrContains(r.body, "\"applied\":1")) << r.body;
+  v1::Decision d = Check("+447700900001", "promo");
+  EXPECT_EQ(d.reason(), v1::OPTED_OUT);
+  EXPECT_EQ(d.platform_error_code(), 131050);
+  EXPECT_TRUE(Check("+447700900001").allowed()) << "utility still goes";
+  {  // The resume is said the next day, 02:00.
+    grpc::ClientContext c;
+    v1::AdvanceClockRequest a;
+    a.set_seconds(9 * 3600);
+    v1::AdvanceClockResponse out;
+    ASSERT_TRUE(server_->admin().AdvanceClock(&c, a, &out).ok());
+  }
+  r = Post(Fixture("user_preferences_resume"));
+  EXPECT_TRUE(absl::StrContains(r.body, "\"applied\":1")) << r.body;
+  EXPECT_TRUE(Check("+447700900001", "promo").allowed());
+}
+
 TEST_F(WebhooksTest, InboundMessagesOpenTheWindowAndOptOutRepliesOptOut) {
   ASSERT_EQ(Check("+447700900001", "", /*session=*/true).reason(), v1::OUTSIDE_SERVICE_WINDOW);
   ASSERT_EQ(Post(Fixture("inbound_text")).status, 200);

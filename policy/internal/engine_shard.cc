@@ -334,9 +334,10 @@ absl::Status EngineShard::RecordOptIn(PhoneNumber number, PhoneNumber customer, 
                        [&](const EventContext& e) { return ApplyOptIn(e, source, topics); });
 }
 
-absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer,
-                                       const EventMeta& meta) {
-  return OnNumberEvent(number, customer, meta, ApplyOptOut);
+absl::Status EngineShard::RecordConsentWord(PhoneNumber number, PhoneNumber customer,
+                                            const EventMeta& meta, ConsentWord word) {
+  return OnNumberEvent(number, customer, meta,
+                       [&](const EventContext& e) { return ApplyConsentWord(e, word); });
 }
 
 void EngineShard::ExpireEventIds(int64_t now, ChangeSink& ch) {

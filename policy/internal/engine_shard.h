@@ -89,7 +89,8 @@ class EngineShard {
                             const EventMeta& meta);
   absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
                            absl::Span<const std::string> topics, const EventMeta& meta);
-  absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer, const EventMeta& meta);
+  absl::Status RecordConsentWord(PhoneNumber number, PhoneNumber customer, const EventMeta& meta,
+                                 ConsentWord word);
 
   // Queries.
   absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);

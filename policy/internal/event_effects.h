@@ -82,7 +82,8 @@ absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view messag
 absl::Status ApplySignal(const EventContext& e, SignalKind kind);
 absl::Status ApplyOptIn(const EventContext& e, OptInSource source,
                         absl::Span<const std::string> topics);
-absl::Status ApplyOptOut(const EventContext& e);
+// An opt-out, or the platform's word on the customer's marketing preference.
+absl::Status ApplyConsentWord(const EventContext& e, ConsentWord word);
 
 // The platform's word on a template of `b` (template_quality.h): its status,
 // quality rating, UNPAUSE or REINSTATED. NOT_FOUND naming the template when

@@ -27,8 +27,6 @@ absl::string_view WebhookOutcomeName(WebhookOutcome o) {
       return "unknown_template";
     case WebhookOutcome::kRejected:
       return "rejected";
-    case WebhookOutcome::kMarketingPreference:
-      return "marketing_preference";
   }
   return "unknown";
 }
@@ -142,9 +140,14 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
 
   for (WebhookUpdate& u : parsed->updates) {
     if (!failed.ok()) break;
-    if (std::holds_alternative<MarketingPreference>(u.request)) {
-      count(WebhookOutcome::kMarketingPreference);
-      continue;
+    if (auto* pref = std::get_if<MarketingPreference>(&u.request)) {
+      // An event like the others, with the platform's time and id.
+      v1::EventRequest e;
+      e.set_customer(pref->customer);
+      e.mutable_marketing_preference()->set_stopped(pref->stop);
+      e.set_occurred_at_unix_ms(pref->occurred_at_unix_ms);
+      e.set_event_id(pref->event_id);
+      u.request = std::move(e);
     }
     absl::StatusOr<std::string> business = apps_->BusinessOfWaba(**app, u.waba_id);
     if (!business.ok()) {

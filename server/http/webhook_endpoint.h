@@ -36,15 +36,14 @@ namespace wapolicy {
 
 // What happened to the updates of POSTs, for metrics and the answer's body.
 enum class WebhookOutcome : int {
-  kApplied = 0,          // The engine took it (a repeat of an applied event included).
-  kUnknownNumber,        // No registered number by that display number, or none given.
-  kForeignNumber,        // The number belongs to another business than the WABA's.
-  kForeignWaba,          // The signing app is not configured for this WABA.
-  kUnknownTemplate,      // A template update for a template the engine does not know.
-  kRejected,             // The engine refused it as invalid (counted; the POST still succeeds).
-  kMarketingPreference,  // user_preferences / 131050: no marketing-only opt-out in the engine yet.
+  kApplied = 0,      // The engine took it (a repeat of an applied event included).
+  kUnknownNumber,    // No registered number by that display number, or none given.
+  kForeignNumber,    // The number belongs to another business than the WABA's.
+  kForeignWaba,      // The signing app is not configured for this WABA.
+  kUnknownTemplate,  // A template update for a template the engine does not know.
+  kRejected,         // The engine refused it as invalid (counted; the POST still succeeds).
 };
-inline constexpr int kWebhookOutcomes = static_cast<int>(WebhookOutcome::kMarketingPreference) + 1;
+inline constexpr int kWebhookOutcomes = static_cast<int>(WebhookOutcome::kRejected) + 1;
 absl::string_view WebhookOutcomeName(WebhookOutcome o);
 
 class WebhookEndpoint {
