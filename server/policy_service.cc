@@ -5,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "policy/durable_batch.h"
 #include "server/proto_convert.h"
 
 namespace wapolicy {
@@ -289,6 +290,7 @@ grpc::Status PolicyServiceImpl::ReportEventsFor(const Caller& caller,
         absl::StrCat("events: at most ", max_batch_, " per batch, got ", req.events_size()));
   }
   PhoneNumberCache numbers;  // Each distinct number string parsed once.
+  DurableBatch batch;        // One durable write for the batch, awaited before the answer.
   for (int i = 0; i < req.events_size(); ++i) {
     v1::EventResult* r = out->add_results();
     grpc::Status s = ApplyEvent(caller, req.events(i), r->mutable_response(), &numbers);
@@ -296,6 +298,13 @@ grpc::Status PolicyServiceImpl::ReportEventsFor(const Caller& caller,
       r->mutable_error()->set_code(static_cast<int>(s.error_code()));
       r->mutable_error()->set_message(absl::StrCat("events[", i, "].", s.error_message()));
     }
+  }
+  if (absl::Status s = batch.Finish(); !s.ok()) {
+    // Nothing of the batch is known durable: the caller retries it all (its
+    // event ids keep what did land from applying twice).
+    out->Clear();
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                        absl::StrCat("state journal write failed: ", s.message()));
   }
   return grpc::Status::OK;
 }

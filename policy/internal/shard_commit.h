@@ -15,12 +15,42 @@
 
 #include <atomic>
 #include <cstdint>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "policy/state_journal.h"
 
 namespace wapolicy {
 namespace internal {
+
+class ShardCommit;
+
+// The waits a thread has put off (DurableBatch, policy/durable_batch.h):
+// while one is open on a thread, ShardCommit::Await records its ticket
+// instead of waiting, and AwaitAll waits once per shard, for the newest.
+class DeferredAwaits {
+ public:
+  // The open one on this thread, or null.
+  static DeferredAwaits*& Current() {
+    thread_local DeferredAwaits* current = nullptr;
+    return current;
+  }
+  void Defer(ShardCommit* commit, uint64_t ticket) {
+    for (auto& [c, t] : waits_) {
+      if (c == commit) {
+        if (ticket > t) t = ticket;
+        return;
+      }
+    }
+    waits_.emplace_back(commit, ticket);
+  }
+  // Waits for every deferred ticket; the first failure, if any.
+  absl::Status AwaitAll();
+
+ private:
+  std::vector<std::pair<ShardCommit*, uint64_t>> waits_;  // Few: one per shard touched.
+};
 
 class ShardCommit {
  public:
@@ -43,6 +73,14 @@ class ShardCommit {
   // takes its own lock.
   absl::Status Await(uint64_t ticket) {
     if (ticket <= durable_ticket_.load(std::memory_order_acquire)) return absl::OkStatus();
+    if (DeferredAwaits* d = DeferredAwaits::Current(); d != nullptr) {
+      d->Defer(this, ticket);  // The batch's owner waits, once, before it answers.
+      return absl::OkStatus();
+    }
+    return AwaitNow(ticket);
+  }
+  absl::Status AwaitNow(uint64_t ticket) {
+    if (ticket <= durable_ticket_.load(std::memory_order_acquire)) return absl::OkStatus();
     absl::Status s = journal_->Await(ticket);
     if (!s.ok()) return s;
     uint64_t seen = durable_ticket_.load(std::memory_order_relaxed);
@@ -60,6 +98,16 @@ class ShardCommit {
   // Every ticket up to this one is durable (journal tickets only grow).
   std::atomic<uint64_t> durable_ticket_{0};
 };
+
+inline absl::Status DeferredAwaits::AwaitAll() {
+  absl::Status first;
+  for (auto& [commit, ticket] : waits_) {
+    absl::Status s = commit->AwaitNow(ticket);
+    if (first.ok()) first = s;
+  }
+  waits_.clear();
+  return first;
+}
 
 }  // namespace internal
 }  // namespace wapolicy

@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "policy/durable_batch.h"
 #include "server/http/http_errors.h"
 #include "server/http/webhook_signature.h"
 #include "server/proto_convert.h"
@@ -129,6 +130,7 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
     return it->second.second;
   };
   grpc::Status failed = grpc::Status::OK;  // The first failure the platform must retry.
+  DurableBatch batch;                      // One durable write for the whole POST, awaited below.
   auto apply = [&](const grpc::Status& s) {
     std::optional<WebhookOutcome> o = OutcomeOf(s);
     if (o) {
@@ -200,6 +202,10 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
     event.set_business_number(e164);
     v1::EventResponse out;
     apply(service_->ReportEventFor(caller, event, &out));
+  }
+  if (absl::Status durable = batch.Finish(); !durable.ok() && failed.ok()) {
+    failed = grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                          absl::StrCat("state journal write failed: ", durable.message()));
   }
   for (int o = 0; o < kWebhookOutcomes; ++o) {
     if (tally[o] != 0) outcomes_[o].fetch_add(tally[o], std::memory_order_relaxed);
