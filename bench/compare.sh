@@ -34,23 +34,31 @@ if ((${#missing[@]})); then
   apt-get update -q >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >&2
 fi
 bash "$SHARED/bench-peers/build.sh" >&2
-bazel build -c opt //server:policy_server //bench:make_requests //bench:stream_load >&2
+bazel build -c opt //server:policy_server //bench:make_requests //bench:stream_load \
+  //bench:http_load //bench:http_floor >&2
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.1; done; return 1; }
 
 REDIS_PORT=$(free_port); FLOOR_PORT=$(free_port); POLICY_PORT=$(free_port)
+HTTP_PORT=$(free_port); HTTP_FLOOR_PORT=$(free_port)
+# The webhook app the load signs with (make_requests seeds business "bench").
+printf 'app { name: "bench" app_secret: "bench-app-secret" verify_token: "bench-verify"\n  business { business_id: "bench" waba_id: "300000000000777" } }\n' >"$WORK/apps"
+chmod 600 "$WORK/apps"
 # Redis with the same durability as policy_server's default: append-only file,
 # no fsync per write (survives a killed process, not a lost machine).
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --appendonly yes --appendfsync no --save "" \
   --dir "$WORK" --daemonize no >"$WORK/redis.log" 2>&1 & PIDS+=($!)
 "$PEERS/echo_server" "127.0.0.1:$FLOOR_PORT" 2>"$WORK/floor.log" & PIDS+=($!)
 mkdir -p "$WORK/data"
-"$BIN/server/policy_server" --listen="127.0.0.1:$POLICY_PORT" --http_listen= --data_dir="$WORK/data" \
+"$BIN/bench/http_floor" "127.0.0.1:$HTTP_FLOOR_PORT" 2>"$WORK/http_floor.log" & PIDS+=($!)
+"$BIN/server/policy_server" --listen="127.0.0.1:$POLICY_PORT" --http_listen="127.0.0.1:$HTTP_PORT" \
+  --webhook_apps="$WORK/apps" --data_dir="$WORK/data" \
   --config=bench/bench_profile.textproto 2>"$WORK/policy.log" & PIDS+=($!)
 POLICY_PID=$!
-wait_port "$REDIS_PORT"; wait_port "$FLOOR_PORT"; wait_port "$POLICY_PORT"
+wait_port "$REDIS_PORT"; wait_port "$FLOOR_PORT"; wait_port "$POLICY_PORT"; wait_port "$HTTP_PORT"
+wait_port "$HTTP_FLOOR_PORT"
 
 "$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --seed --out="$WORK" >&2
 
@@ -72,6 +80,14 @@ for round in $(seq "$ROUNDS"); do
   run Check 1 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   run CheckBatch 100 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   run Decide 100 "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  # JSON over HTTP: the same checks as Check; signed 1,000-status webhook POSTs
+  # (4 connections, as the platform keeps few), and the HTTP floor on the same bodies.
+  run json_check 1 "$BIN/bench/http_load" --mode=check --url="http://127.0.0.1:$HTTP_PORT/v1/check" \
+    --threads="$THREADS" --inflight="$INFLIGHT" --seconds="$SECS"
+  run http_floor 1000 "$BIN/bench/http_load" --mode=webhook --url="http://127.0.0.1:$HTTP_FLOOR_PORT/webhooks/whatsapp" \
+    --threads=1 --inflight=4 --seconds="$SECS"
+  run webhooks 1000 "$BIN/bench/http_load" --mode=webhook --url="http://127.0.0.1:$HTTP_PORT/webhooks/whatsapp" \
+    --threads=1 --inflight=4 --seconds="$SECS"
 done
 # Each shape's median round by rps (its latencies come from that same round).
 declare -A RPS P50 P99
@@ -91,13 +107,17 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo
 echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); load: $THREADS threads x $INFLIGHT in flight, ${SECS}s per shape and round, median of $ROUNDS rounds."
 echo
+echo "(webhooks and http_floor: decisions/s are statuses/s, 1,000 a POST; the same bodies, so the calls/s ratio is the bytes/s ratio.)"
+echo
 echo "| shape | calls/s | decisions/s | p50 µs | p99 µs | vs floor | vs Redis peer |"
 echo "|---|---|---|---|---|---|---|"
-for n in floor redis floor_batched Check CheckBatch Decide; do
+for n in floor redis floor_batched Check CheckBatch Decide json_check http_floor webhooks; do
   d=$(dec "${RPS[$n]}" "${PER[$n]}")
   vs_floor=-; vs_peer=-
   case $n in
     Check) vs_floor=$(ratio "${RPS[$n]}" "${RPS[floor]}");;
+    json_check) vs_floor="$(ratio "${RPS[$n]}" "${RPS[Check]}") of Check";;
+    webhooks) vs_floor="$(ratio "${RPS[$n]}" "${RPS[http_floor]}") of HTTP floor";;
     CheckBatch|Decide) vs_floor=$(ratio "$d" "$(dec "${RPS[floor_batched]}" 100)");;
   esac
   case $n in Check|CheckBatch|Decide) vs_peer=$(ratio "$d" "${RPS[redis]}");; esac

@@ -53,7 +53,9 @@ std::vector<Request> WebhookBodies() {
   const int64_t t0 = std::chrono::duration_cast<std::chrono::seconds>(
                          std::chrono::system_clock::now().time_since_epoch())
                          .count();
-  int64_t customer = 0;
+  // Each run its own wamids and customers (a run after another is not all
+  // duplicates): from the clock.
+  int64_t customer = (t0 % 50) * 1000000;
   for (int b = 0; b < absl::GetFlag(FLAGS_bodies); ++b) {
     const int n = b % absl::GetFlag(FLAGS_numbers);
     std::string body = absl::StrCat(
@@ -63,7 +65,8 @@ std::vector<Request> WebhookBodies() {
         R"(","phone_number_id":"200000000000001"},"statuses":[)");
     body.reserve(static_cast<size_t>(statuses) * 200 + 512);
     for (int s = 0; s < statuses; ++s, ++customer) {
-      absl::StrAppend(&body, s ? "," : "", R"({"id":"wamid.HBgLMTIzNDU2Nzg5MBUCABIY)", b, "x", s,
+      absl::StrAppend(&body, s ? "," : "", R"({"id":"wamid.HBgLMTIzNDU2Nzg5MBUCABIY)", t0, "x", b,
+                      "x", s,
                       R"(","status":"delivered","timestamp":")", t0, R"(","recipient_id":")",
                       5511900000000 + customer,
                       R"(","pricing":{"billable":true,"pricing_model":"PMP","type":"regular",)",
