@@ -42,14 +42,15 @@ int HttpStatusFor(grpc::StatusCode code) {
 }
 
 HttpResponse ErrorResponse(const grpc::Status& s) {
-  google::protobuf::Struct body;
-  auto& fields = *body.mutable_fields();
-  fields["code"].set_number_value(static_cast<int>(s.error_code()));
-  fields["status"].set_string_value(
-      absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())));
-  fields["message"].set_string_value(s.error_message());
-  std::string json;
-  (void)google::protobuf::util::MessageToJsonString(body, &json);
+  // The message as a JSON string (protobuf's escaping); fields in a fixed order.
+  google::protobuf::Value message;
+  message.set_string_value(s.error_message());
+  std::string quoted;
+  (void)google::protobuf::util::MessageToJsonString(message, &quoted);
+  std::string json =
+      absl::StrCat(R"({"code":)", static_cast<int>(s.error_code()), R"(,"status":")",
+                   absl::StatusCodeToString(static_cast<absl::StatusCode>(s.error_code())),
+                   R"(","message":)", quoted, "}");
   HttpResponse r = HttpResponse::Json(HttpStatusFor(s.error_code()), std::move(json));
   if (s.error_code() == grpc::StatusCode::RESOURCE_EXHAUSTED ||
       s.error_code() == grpc::StatusCode::UNAVAILABLE) {
