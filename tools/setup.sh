@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(bazel-bootstrap g++ pkg-config libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
       protobuf-compiler librocksdb-dev libabsl-dev libbenchmark-dev libgtest-dev libgmock-dev
-      libjemalloc-dev libssl-dev openssl libphonenumber-dev
+      libjemalloc-dev libssl-dev openssl libphonenumber-dev libsimdjson-dev
       python3)
 missing=()
 for p in "${PKGS[@]}"; do

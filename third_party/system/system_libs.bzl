@@ -24,6 +24,8 @@ _LIBS = {
     "benchmark_main": ["-lbenchmark_main", "-lbenchmark"],
     "jemalloc": ["jemalloc"],
     "crypto": ["libcrypto"],
+    # The webhook endpoint's JSON parser (server/http/webhook_json.h).
+    "simdjson": ["simdjson"],
     # Debian's libphonenumber-dev ships no .pc file: link the library by name,
     # plus what libphonenumber.so is linked against (its NEEDED entries:
     # protobuf, ICU, Abseil hash/strings) and what its headers instantiate
@@ -33,6 +35,17 @@ _LIBS = {
         "absl_hash", "absl_raw_hash_set", "absl_strings",
     ],
 }
+
+# Libraries whose headers need the -D flags of `pkg-config --cflags`: they
+# become the target's `defines`, so every includer sees one layout.
+# (simdjson: SIMDJSON_THREADS_ENABLED changes dom::parser's members.)
+_WITH_DEFINES = ["simdjson"]
+
+def _pkg_config_defines(ctx, modules):
+    r = ctx.execute(["pkg-config", "--cflags-only-other"] + modules)
+    if r.return_code != 0:
+        fail("pkg-config failed for %s: %s" % (modules, r.stderr))
+    return [f[2:] for f in r.stdout.strip().split(" ") if f.startswith("-D")]
 
 def _pkg_config(ctx, modules):
     flags = []
@@ -56,6 +69,8 @@ def _system_libs_impl(ctx):
         out.append("cc_library(")
         out.append('    name = "%s",' % name)
         out.append("    linkopts = %s," % repr(flags + ["-lpthread"]))
+        if name in _WITH_DEFINES:
+            out.append("    defines = %s," % repr(_pkg_config_defines(ctx, modules)))
         out.append(")")
         out.append("")
     ctx.file("BUILD", "\n".join(out))
