@@ -11,6 +11,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "policy/event_ids.h"
+#include "server/http/webhook_json.h"
 
 namespace wapolicy {
 namespace {
@@ -532,14 +533,24 @@ std::string NormalizeTemplateLanguage(absl::string_view language) {
 
 absl::StatusOr<v1::WebhookEnvelope> ParseWebhookJson(absl::string_view body) {
   v1::WebhookEnvelope envelope;
+  if (absl::Status s = JsonToProto(body, &envelope); !s.ok()) {
+    // The reason names the field ("entry[0].id: expected a string") or says
+    // how the JSON broke; at most 256 bytes of it, for logs.
+    return absl::InvalidArgumentError(
+        absl::StrCat("body: not a webhook payload: ", s.message().substr(0, 256)));
+  }
+  return envelope;
+}
+
+absl::StatusOr<v1::WebhookEnvelope> ParseWebhookJsonWithProtobuf(absl::string_view body) {
+  v1::WebhookEnvelope envelope;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;  // The platform adds fields over time.
   const auto s = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(body.data(), body.size()), &envelope, options);
   if (!s.ok()) {
     // protobuf's reason names the field ("(entry[0].id): invalid value 1 for
-    // type TYPE_STRING") or quotes the input where JSON broke: at most 256
-    // bytes of it, for logs.
+    // type TYPE_STRING") or quotes the input where JSON broke.
     const std::string reason(s.message());
     return absl::InvalidArgumentError(
         absl::StrCat("body: not a webhook payload: ", absl::string_view(reason).substr(0, 256)));
