@@ -114,7 +114,7 @@ absl::StatusOr<ParsedWebhook> ParseWhatsAppWebhook(absl::string_view body);
 // (protobuf's JSON mapping, unknown fields ignored; `object` is not checked),
 // and the message into updates. ParseWebhookJson reads with simdjson
 // (webhook_json.h); ParseWebhookJsonWithProtobuf with protobuf's own
-// JsonStringToMessage, the reference the tests hold it to (5-10x slower).
+// JsonStringToMessage, the reference the tests hold it to (4x slower).
 absl::StatusOr<v1::WebhookEnvelope> ParseWebhookJson(absl::string_view body);
 absl::StatusOr<v1::WebhookEnvelope> ParseWebhookJsonWithProtobuf(absl::string_view body);
 ParsedWebhook TranslateWebhook(const v1::WebhookEnvelope& envelope);
