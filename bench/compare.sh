@@ -47,7 +47,7 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --appendonly yes --appendfsyn
   --dir "$WORK" --daemonize no >"$WORK/redis.log" 2>&1 & PIDS+=($!)
 "$PEERS/echo_server" "127.0.0.1:$FLOOR_PORT" 2>"$WORK/floor.log" & PIDS+=($!)
 mkdir -p "$WORK/data"
-"$BIN/server/policy_server" --listen="127.0.0.1:$POLICY_PORT" --data_dir="$WORK/data" \
+"$BIN/server/policy_server" --listen="127.0.0.1:$POLICY_PORT" --http_listen= --data_dir="$WORK/data" \
   --config=bench/bench_profile.textproto 2>"$WORK/policy.log" & PIDS+=($!)
 POLICY_PID=$!
 wait_port "$REDIS_PORT"; wait_port "$FLOOR_PORT"; wait_port "$POLICY_PORT"

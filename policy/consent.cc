@@ -23,6 +23,15 @@ bool OptOut(Consent& c, int64_t at_us) {
   return true;
 }
 
+bool SetMarketingPreference(Consent& c, bool stopped, int64_t at_us) {
+  if (at_us < c.recent.marketing_preference_at()) return false;
+  if (c.recent.marketing_preference_at() != 0 && c.recent.marketing_stopped() == stopped) {
+    return false;  // Said again.
+  }
+  c.recent.set_marketing_preference(stopped, at_us);
+  return true;
+}
+
 absl::string_view OptInSourceName(OptInSource s) {
   switch (s) {
     case OptInSource::kUnspecified:

@@ -60,12 +60,25 @@ class SendHistory {
   // platform's per-user marketing limit (131049; marketing_hold.h); 0: none.
   int64_t marketing_held_until() const { return lists_ ? lists_->marketing_held_until_us : 0; }
   void set_marketing_held_until(int64_t us) { Get().marketing_held_until_us = us; }
+  // The platform's word on the customer's marketing preference (its
+  // user_preferences webhook, a 131050 failure): stopped or resumed, and when
+  // it said so (0: never).
+  bool marketing_stopped() const { return lists_ != nullptr && lists_->marketing_stopped; }
+  int64_t marketing_preference_at() const {
+    return lists_ ? lists_->marketing_preference_at_us : 0;
+  }
+  void set_marketing_preference(bool stopped, int64_t at_us) {
+    Get().marketing_stopped = stopped;
+    Get().marketing_preference_at_us = at_us;
+  }
 
  private:
   struct Lists {
     std::vector<int64_t> sends;
     std::vector<int64_t> marketing;
     int64_t marketing_held_until_us = 0;
+    int64_t marketing_preference_at_us = 0;
+    bool marketing_stopped = false;
   };
   static const std::vector<int64_t>& Empty();
   Lists& Get() {
@@ -98,6 +111,20 @@ struct Consent {
 // in arrival order. Each returns whether it changed the consent.
 bool OptIn(Consent& c, OptInSource source, TopicSet topics, int64_t at_us);
 bool OptOut(Consent& c, int64_t at_us);
+
+// The platform's word that the customer stopped (`stopped`) or resumed
+// marketing messages from the business. While stopped, marketing is refused
+// (OPTED_OUT, 131050) and nothing else is: it is not an opt-out, and a resume
+// gives back no consent that was not there. The latest word stands (an older
+// one arriving late is left out). Returns whether it changed anything.
+bool SetMarketingPreference(Consent& c, bool stopped, int64_t at_us);
+
+// What the consent rules are told, beyond an opt-in (which carries a source
+// and topics): for the engine's one entry point of consent events.
+enum class ConsentWord : uint8_t { kOptOut, kMarketingStop, kMarketingResume };
+
+// The platform's error for marketing to a customer who stopped it.
+inline constexpr int kMarketingStoppedError = 131050;
 
 }  // namespace wapolicy
 

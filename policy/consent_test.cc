@@ -50,6 +50,23 @@ TEST(ConsentTest, AnOlderChangeArrivingLateDoesNotOverrideANewerOne) {
   EXPECT_TRUE(c.opted_in());
 }
 
+TEST(ConsentTest, MarketingStopAndResumeFollowThePlatformsLatestWord) {
+  Consent c;
+  EXPECT_TRUE(OptIn(c, OptInSource::kSms, kAllTopics, 100));
+  EXPECT_TRUE(SetMarketingPreference(c, /*stopped=*/true, 500));
+  EXPECT_TRUE(c.recent.marketing_stopped());
+  EXPECT_TRUE(c.opted_in()) << "a marketing stop is not an opt-out";
+  EXPECT_FALSE(SetMarketingPreference(c, true, 600)) << "said again";
+  EXPECT_FALSE(SetMarketingPreference(c, false, 400)) << "an older resume arriving late";
+  EXPECT_TRUE(c.recent.marketing_stopped());
+  EXPECT_TRUE(SetMarketingPreference(c, false, 700));
+  EXPECT_FALSE(c.recent.marketing_stopped());
+  EXPECT_EQ(c.recent.marketing_preference_at(), 700);
+  Consent never;
+  EXPECT_TRUE(SetMarketingPreference(never, false, 10)) << "a first resume is recorded";
+  EXPECT_FALSE(never.opted_in()) << "and gives no consent";
+}
+
 // A consent is kept per (business, customer): millions of them. Its size is
 // part of the memory budget per tracked customer.
 TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 32u); }

@@ -100,13 +100,10 @@ absl::Status PolicyEngine::PutTemplate(absl::string_view business_id, const Mess
   return ShardOfBusiness(business_id).PutTemplate(business_id, t);
 }
 
-absl::Status PolicyEngine::UpdateTemplateQuality(absl::string_view business_id,
-                                                 absl::string_view name, absl::string_view language,
-                                                 std::optional<TemplateQuality> quality,
-                                                 bool lift_pause, bool reinstate) {
+absl::Status PolicyEngine::UpdateTemplate(absl::string_view business_id, absl::string_view name,
+                                          absl::string_view language, const TemplateWord& word) {
   if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
-  return ShardOfBusiness(business_id)
-      .UpdateTemplateQuality(business_id, name, language, quality, lift_pause, reinstate);
+  return ShardOfBusiness(business_id).UpdateTemplateQuality(business_id, name, language, word);
 }
 
 absl::Status PolicyEngine::RemoveTemplate(absl::string_view business_id, absl::string_view name,
@@ -202,7 +199,15 @@ absl::Status PolicyEngine::RecordOptIn(PhoneNumber number, PhoneNumber customer,
 absl::Status PolicyEngine::RecordOptOut(PhoneNumber number, PhoneNumber customer,
                                         const EventMeta& meta) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->RecordOptOut(number, customer, meta);
+  return (*shard)->RecordConsentWord(number, customer, meta, ConsentWord::kOptOut);
+}
+
+absl::Status PolicyEngine::RecordMarketingPreference(PhoneNumber number, PhoneNumber customer,
+                                                     bool stopped, const EventMeta& meta) {
+  WAPOLICY_ROUTE(number);
+  return (*shard)->RecordConsentWord(
+      number, customer, meta,
+      stopped ? ConsentWord::kMarketingStop : ConsentWord::kMarketingResume);
 }
 
 // --- Queries -----------------------------------------------------------------
@@ -230,6 +235,17 @@ absl::StatusOr<std::string> PolicyEngine::BusinessOf(PhoneNumber number) const {
 }
 
 #undef WAPOLICY_ROUTE
+
+absl::StatusOr<std::vector<PhoneNumber>> PolicyEngine::NumbersOf(absl::string_view business_id) {
+  // A business's numbers live in its shard; a scan is fine for a rare call.
+  return ShardOfBusiness(business_id).Query([&](internal::ShardState& s) {
+    absl::StatusOr<std::vector<PhoneNumber>> out(absl::in_place);
+    for (const auto& [value, n] : s.numbers) {
+      if (n->business->id == business_id) out->push_back(n->number);
+    }
+    return out;
+  });
+}
 
 absl::StatusOr<MessageTemplate> PolicyEngine::GetTemplate(absl::string_view business_id,
                                                           absl::string_view name,

@@ -62,7 +62,12 @@ class PolicyEngine {
   absl::Status UpdateTemplateQuality(absl::string_view business_id, absl::string_view name,
                                      absl::string_view language,
                                      std::optional<TemplateQuality> quality,
-                                     bool lift_pause = false, bool reinstate = false);
+                                     bool lift_pause = false, bool reinstate = false) {
+    return UpdateTemplate(business_id, name, language, {quality, lift_pause, reinstate, {}});
+  }
+  // The same with the template's review status too (TemplateWord).
+  absl::Status UpdateTemplate(absl::string_view business_id, absl::string_view name,
+                              absl::string_view language, const TemplateWord& word);
 
   // --- Decisions ---
   absl::StatusOr<Decision> Check(const OutgoingMessage& message);
@@ -82,6 +87,10 @@ class PolicyEngine {
   absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
                            absl::Span<const std::string> topics = {}, const EventMeta& meta = {});
   absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer, const EventMeta& meta = {});
+  // The platform's word that the customer stopped (or resumed) marketing
+  // messages (consent.h SetMarketingPreference).
+  absl::Status RecordMarketingPreference(PhoneNumber number, PhoneNumber customer, bool stopped,
+                                         const EventMeta& meta = {});
 
   // --- Queries ---
   absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);
@@ -91,6 +100,9 @@ class PolicyEngine {
                                               absl::string_view language);
   std::vector<PhoneNumber> Numbers() const;
   absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
+  // The business's registered numbers (none for an unknown business), for
+  // the platform's account-wide word (its account_update webhook).
+  absl::StatusOr<std::vector<PhoneNumber>> NumbersOf(absl::string_view business_id);
 
   // --- Upkeep ---
   absl::Status Sweep();

@@ -163,6 +163,66 @@ TEST_F(EnginePlatformTest, ARedTemplateIsPausedThreeHoursThenSixAndTheThirdRedDi
             absl::StatusCode::kNotFound);
 }
 
+TEST_F(EnginePlatformTest, ARejectedTemplateIsRefusedUntilApprovedAgainAndSurvivesARestart) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  ASSERT_TRUE(engine_->RecordOptIn(kBiz, Customer(1), OptInSource::kSms).ok());
+  TemplateWord rejected;
+  rejected.status = TemplateStatus::kRejected;
+  ASSERT_TRUE(engine_->UpdateTemplate("acme", "order_update", "en_US", rejected).ok());
+  EXPECT_FALSE(engine_->Check(Template(Customer(1)))->allowed);
+  EXPECT_EQ(engine_->GetTemplate("acme", "order_update", "en_US")->status,
+            TemplateStatus::kRejected);
+  PolicyEngine restored(NoRates(DefaultProfile()), &clock_, nullptr, 4);
+  for (const auto& [key, value] : journal_.records()) {
+    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
+  }
+  restored.FinishRestore();
+  EXPECT_FALSE(restored.Check(Template(Customer(1)))->allowed) << "the status was journaled";
+  TemplateWord approved;
+  approved.status = TemplateStatus::kApproved;
+  ASSERT_TRUE(engine_->UpdateTemplate("acme", "order_update", "en_US", approved).ok());
+  EXPECT_TRUE(engine_->Check(Template(Customer(1)))->allowed);
+}
+
+TEST_F(EnginePlatformTest, AMarketingStopRefusesMarketingOnlyUntilResumedAndSurvivesARestart) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  MessageTemplate promo{"promo", "en_US", TemplateCategory::kMarketing, TemplateStatus::kApproved};
+  promo.footer = "Reply STOP to opt out";
+  ASSERT_TRUE(engine_->PutTemplate("acme", promo).ok());
+  const PhoneNumber c = Customer(1);
+  ASSERT_TRUE(engine_->RecordOptIn(kBiz, c, OptInSource::kSms).ok());
+  OutgoingMessage m = Template(c);
+  m.template_name = "promo";
+  m.dry_run = true;
+  ASSERT_TRUE(engine_->Check(m)->allowed);
+  ASSERT_TRUE(engine_->RecordMarketingPreference(kBiz, c, /*stopped=*/true).ok());
+  Decision d = engine_->Check(m).value();
+  EXPECT_EQ(d.reason, ReasonCode::kOptedOut);
+  EXPECT_EQ(PlatformErrorCode(d.reason), 131050);
+  EXPECT_TRUE(engine_->Check(Template(c))->allowed) << "utility is not marketing";
+  // Inside the customer's service window too (the platform refuses it there).
+  ASSERT_TRUE(engine_->RecordInbound(kBiz, c, "hi").ok());
+  EXPECT_EQ(engine_->Check(m)->reason, ReasonCode::kOptedOut);
+  PolicyEngine restored(NoRates(DefaultProfile()), &clock_, nullptr, 4);
+  for (const auto& [key, value] : journal_.records()) {
+    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
+  }
+  restored.FinishRestore();
+  EXPECT_EQ(restored.Check(m)->reason, ReasonCode::kOptedOut) << "journaled";
+  clock_.Advance(absl::Minutes(1));
+  ASSERT_TRUE(engine_->RecordMarketingPreference(kBiz, c, /*stopped=*/false).ok());
+  EXPECT_TRUE(engine_->Check(m)->allowed);
+  // A delivery failure with 131050 is the platform saying "stopped".
+  clock_.Advance(absl::Minutes(1));
+  OutgoingMessage send = m;
+  send.dry_run = false;
+  send.customer = Customer(2);
+  ASSERT_TRUE(engine_->RecordOptIn(kBiz, Customer(2), OptInSource::kSms).ok());
+  ASSERT_TRUE(engine_->Check(send)->allowed);
+  ASSERT_TRUE(engine_->RecordDeliveryFailed(kBiz, Customer(2), {}, 131050).ok());
+  EXPECT_EQ(engine_->Check(send)->reason, ReasonCode::kOptedOut);
+}
+
 TEST_F(EnginePlatformTest, A131049FailureHoldsMarketingToTheCustomerFor24Hours) {
   ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
   MessageTemplate promo{"promo", "en_US", TemplateCategory::kMarketing, TemplateStatus::kApproved};

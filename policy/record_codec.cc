@@ -356,7 +356,9 @@ StateChange EncodeConsent(const ConsentRecord& r) {
   size_t n = kVersionSize + EnumFieldSize(state) + EnumFieldSize(source) +
              (r.changed_at_us != 0 ? kFixed64FieldSize : 0) + (r.all_topics ? 0 : 2) +
              PackedFixed64Size(r.sends.size()) + PackedFixed64Size(r.marketing.size()) +
-             (r.marketing_held_until_us != 0 ? kFixed64FieldSize : 0);
+             (r.marketing_held_until_us != 0 ? kFixed64FieldSize : 0) +
+             (r.marketing_preference_at_us != 0 ? kFixed64FieldSize : 0) +
+             (r.marketing_stopped ? 2 : 0);
   for (const std::string& topic : r.topics) n += LengthDelimitedSize(topic.size());
   uint8_t* t = WriteVersion(Bytes(&c.value, n));
   if (state != 0) t = WFL::WriteEnumToArray(2, state, t);
@@ -366,7 +368,9 @@ StateChange EncodeConsent(const ConsentRecord& r) {
   for (const std::string& topic : r.topics) t = WriteLengthDelimited(6, topic, t);
   t = WritePackedFixed64(7, r.sends, t);
   t = WritePackedFixed64(8, r.marketing, t);
-  WriteSFixed64IfSet(9, r.marketing_held_until_us, t);
+  t = WriteSFixed64IfSet(9, r.marketing_held_until_us, t);
+  t = WriteSFixed64IfSet(10, r.marketing_preference_at_us, t);
+  if (r.marketing_stopped) WFL::WriteBoolToArray(11, true, t);
   return c;
 }
 
@@ -583,6 +587,8 @@ absl::StatusOr<ConsentRecord> DecodeConsent(absl::string_view key, absl::string_
   r.sends.assign(m.sends().begin(), m.sends().end());
   r.marketing.assign(m.marketing().begin(), m.marketing().end());
   r.marketing_held_until_us = m.marketing_held_until_us();
+  r.marketing_preference_at_us = m.marketing_preference_at_us();
+  r.marketing_stopped = m.marketing_stopped();
   return r;
 }
 

@@ -120,6 +120,8 @@ struct ConsentRecord {
   std::vector<int64_t> sends;      // Latest business-initiated sends, oldest first.
   std::vector<int64_t> marketing;  // The marketing ones among them.
   int64_t marketing_held_until_us = 0;
+  int64_t marketing_preference_at_us = 0;  // 0: the platform never said.
+  bool marketing_stopped = false;
 };
 // An applied event's id, by its digest (key: seen_at_us, number, h1, h2;
 // event_ids.h): time first, so new ids are appended at the end.

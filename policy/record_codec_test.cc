@@ -173,6 +173,9 @@ void ExpectSameConsent(const ConsentRecord& a, const ConsentRecord& b) {
   EXPECT_EQ(a.topics, b.topics);
   EXPECT_EQ(a.sends, b.sends);
   EXPECT_EQ(a.marketing, b.marketing);
+  EXPECT_EQ(a.marketing_held_until_us, b.marketing_held_until_us);
+  EXPECT_EQ(a.marketing_preference_at_us, b.marketing_preference_at_us);
+  EXPECT_EQ(a.marketing_stopped, b.marketing_stopped);
 }
 
 TEST(RecordCodecTest, ConsentRoundTripKeepsEveryTopicAndSend) {
@@ -292,6 +295,13 @@ TEST(RecordCodecTest, ConsentValueIsTheMessagesSerialization) {
   opted_out.changed_at_us = kT;
   opted_out.sends = {kT};
   cases.push_back(opted_out);
+  ConsentRecord stopped;  // The platform's word on marketing.
+  stopped.marketing_held_until_us = kT + 5;
+  stopped.marketing_preference_at_us = kT;
+  stopped.marketing_stopped = true;
+  cases.push_back(stopped);
+  stopped.marketing_stopped = false;  // Resumed.
+  cases.push_back(stopped);
   for (const ConsentRecord& c : cases) {
     pb::ConsentValue m;
     m.set_format_version(1);
@@ -302,7 +312,16 @@ TEST(RecordCodecTest, ConsentValueIsTheMessagesSerialization) {
     for (const std::string& t : c.topics) m.add_topics(t);
     for (int64_t s : c.sends) m.add_sends(s);
     for (int64_t s : c.marketing) m.add_marketing(s);
+    m.set_marketing_held_until_us(c.marketing_held_until_us);
+    m.set_marketing_preference_at_us(c.marketing_preference_at_us);
+    m.set_marketing_stopped(c.marketing_stopped);
     EXPECT_EQ(Str(EncodeConsent(c).value), m.SerializeAsString());
+    ConsentRecord keyed = c;  // A decodable key needs a business.
+    keyed.business_id = "acme";
+    const StateChange change = EncodeConsent(keyed);
+    auto back = DecodeConsent(View(change.key), View(change.value));
+    ASSERT_TRUE(back.ok()) << back.status();
+    ExpectSameConsent(*back, keyed);
   }
 }
 

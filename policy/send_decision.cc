@@ -155,6 +155,13 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
   d.allowed = true;
   d.reason = ReasonCode::kAllowed;
 
+  // The platform refuses marketing to a customer who stopped it, in a
+  // service window too (its user_preferences; 131050).
+  if (marketing && consent != nullptr && consent->recent.marketing_stopped()) {
+    return Deny(out, ReasonCode::kOptedOut,
+                "the customer stopped marketing messages from this business (the platform's "
+                "user preference): no marketing until they resume");
+  }
   if (window_open) {
     if (marketing && opted_out) {
       return Deny(out, ReasonCode::kOptedOut,

@@ -29,4 +29,16 @@ bool LiftPause(MessageTemplate& t, bool reinstate) {
   return changed;
 }
 
+bool ApplyTemplateWord(MessageTemplate& t, const TemplateWord& w, int64_t at) {
+  bool changed = false;
+  if (w.status && *w.status != t.status) {
+    t.status = *w.status;
+    if (t.status != TemplateStatus::kApproved) t.paused_until_us = 0;
+    changed = true;
+  }
+  if (w.quality) changed |= OnTemplateQuality(t, *w.quality, at);
+  if (w.lift_pause || w.reinstate) changed |= LiftPause(t, w.reinstate);
+  return changed;
+}
+
 }  // namespace wapolicy

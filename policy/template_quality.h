@@ -11,6 +11,7 @@
 #define WAPOLICY_POLICY_TEMPLATE_QUALITY_H_
 
 #include <cstdint>
+#include <optional>
 
 #include "policy/templates.h"
 
@@ -27,6 +28,24 @@ bool OnTemplateQuality(MessageTemplate& t, TemplateQuality q, int64_t at);
 // The platform lifted a pause (UNPAUSE), or reinstated the template
 // (REINSTATED: a disabled one is APPROVED again). Returns whether `t` changed.
 bool LiftPause(MessageTemplate& t, bool reinstate);
+
+// Everything the platform may say about a template at once (the admin call,
+// or its template status / quality webhooks).
+struct TemplateWord {
+  std::optional<TemplateQuality> quality;
+  bool lift_pause = false;  // UNPAUSE.
+  bool reinstate = false;   // REINSTATED.
+  // Its review status (APPROVED, REJECTED, DISABLED, PENDING): taken as said.
+  // A status other than APPROVED ends a pause (the template cannot be sent
+  // anyway); the RED count is kept.
+  std::optional<TemplateStatus> status;
+
+  bool empty() const { return !quality && !lift_pause && !reinstate && !status; }
+};
+
+// Applies `w` to `t` at `at`: the status first, then the quality, then a
+// lift. Returns whether `t` changed.
+bool ApplyTemplateWord(MessageTemplate& t, const TemplateWord& w, int64_t at);
 
 inline bool PausedAt(const MessageTemplate& t, int64_t now) { return t.paused_until_us > now; }
 

@@ -39,5 +39,23 @@ TEST(TemplateQualityTest, UnpauseLiftsAPauseAndReinstatedADisable) {
   EXPECT_EQ(t.red_pauses, 0);
 }
 
+TEST(TemplateQualityTest, ThePlatformsStatusIsTakenAsSaidAndEndsAPause) {
+  MessageTemplate t = Approved();
+  OnTemplateQuality(t, TemplateQuality::kRed, kNow);
+  TemplateWord rejected;
+  rejected.status = TemplateStatus::kRejected;
+  EXPECT_TRUE(ApplyTemplateWord(t, rejected, kNow + kHour));
+  EXPECT_EQ(t.status, TemplateStatus::kRejected);
+  EXPECT_FALSE(PausedAt(t, kNow + kHour));
+  EXPECT_EQ(t.red_pauses, 1) << "the RED count is kept";
+  EXPECT_FALSE(ApplyTemplateWord(t, rejected, kNow + kHour)) << "said twice, changed once";
+  TemplateWord approved;
+  approved.status = TemplateStatus::kApproved;
+  EXPECT_TRUE(ApplyTemplateWord(t, approved, kNow + 2 * kHour));
+  EXPECT_EQ(t.status, TemplateStatus::kApproved);
+  EXPECT_TRUE(TemplateWord{}.empty());
+  EXPECT_FALSE(approved.empty());
+}
+
 }  // namespace
 }  // namespace wapolicy

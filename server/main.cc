@@ -22,6 +22,10 @@
 #include "grpcpp/resource_quota.h"
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
+#include "server/http/http_server.h"
+#include "server/http/json_api.h"
+#include "server/http/webhook_apps.h"
+#include "server/http/webhook_endpoint.h"
 #include "server/policy_service.h"
 #include "server/profile_config.h"
 #include "server/token_authority.h"
@@ -69,6 +73,16 @@ ABSL_FLAG(
 ABSL_FLAG(std::string, tls_cert_file, "",
           "PEM certificate chain: serve TLS (with --tls_key_file).");
 ABSL_FLAG(std::string, tls_key_file, "", "PEM private key for --tls_cert_file.");
+ABSL_FLAG(std::string, http_listen, "127.0.0.1:8080",
+          "host:port of the HTTP listener (JSON API, /webhooks/whatsapp); TLS with "
+          "--tls_cert_file / --tls_key_file. Empty: no HTTP listener.");
+ABSL_FLAG(std::string, webhook_apps, "",
+          "The platform's apps whose webhooks /webhooks/whatsapp takes: app secrets, verify "
+          "tokens and each app's businesses by WABA id (a WebhookAppsConfig text proto; mode "
+          "0600, owned by the server's user). Empty: the endpoint refuses every POST.");
+ABSL_FLAG(int, http_threads, 16, "HTTP worker threads (each serves one connection at a time).");
+ABSL_FLAG(std::string, http_port_file, "",
+          "Write the bound HTTP port here once serving (for tests).");
 ABSL_FLAG(int, test_delay_before_admit_ms, 0,
           "For tests only, never in production: every PolicyService call sleeps this long "
           "(milliseconds) after it arrives and before its deadline is checked. 0: no delay.");
@@ -213,12 +227,41 @@ int main(int argc, char** argv) {
   if (server == nullptr || port == 0) {
     return Fail(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
   }
-  if (!absl::GetFlag(FLAGS_port_file).empty()) {
-    const std::string tmp = absl::GetFlag(FLAGS_port_file) + ".tmp";
-    std::ofstream(tmp) << port << "\n";
-    std::rename(tmp.c_str(), absl::GetFlag(FLAGS_port_file).c_str());
+  JsonApi json_api(&service, &admin);
+  std::unique_ptr<WebhookApps> webhook_apps;
+  if (!absl::GetFlag(FLAGS_webhook_apps).empty()) {
+    auto apps = WebhookApps::LoadFile(absl::GetFlag(FLAGS_webhook_apps));
+    if (!apps.ok()) return Fail(absl::StrCat("--webhook_apps: ", apps.status().message()));
+    webhook_apps = *std::move(apps);
   }
+  WebhookEndpoint webhooks(&service, &admin, webhook_apps.get());
+  std::unique_ptr<HttpServer> http;
+  if (!absl::GetFlag(FLAGS_http_listen).empty()) {
+    HttpServer::Options options;
+    options.listen = absl::GetFlag(FLAGS_http_listen);
+    options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert_file);
+    options.tls_key_file = absl::GetFlag(FLAGS_tls_key_file);
+    options.threads = absl::GetFlag(FLAGS_http_threads);
+    absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(
+        options,
+        {{"/v1", [&json_api](const HttpRequest& r) { return json_api.Handle(r); }},
+         {"/webhooks/whatsapp", [&webhooks](const HttpRequest& r) { return webhooks.Handle(r); }}});
+    if (!started.ok()) return Fail(std::string(started.status().message()));
+    http = *std::move(started);
+  }
+  auto write_port = [](const std::string& path, int p) {
+    if (path.empty()) return;
+    const std::string tmp = path + ".tmp";
+    std::ofstream(tmp) << p << "\n";
+    std::rename(tmp.c_str(), path.c_str());
+  };
+  if (http != nullptr) write_port(absl::GetFlag(FLAGS_http_port_file), http->port());
+  write_port(absl::GetFlag(FLAGS_port_file), port);
   const EngineStats stats = engine.stats();
+  if (http != nullptr) {
+    std::fprintf(stderr, "policy_server: HTTP%s on %s (port %d)\n", http->tls() ? "S" : "",
+                 absl::GetFlag(FLAGS_http_listen).c_str(), http->port());
+  }
   std::fprintf(stderr,
                "policy_server: listening on %s (port %d), data dir %s, durability %s, profile %s "
                "rev %lld, %s clock, %s, %s; loaded %lld records: %zu businesses, %zu numbers, %zu "
@@ -247,6 +290,7 @@ int main(int argc, char** argv) {
   stop.WaitForNotification();
   std::fprintf(stderr, "policy_server: shutting down\n");
   // In-flight calls get up to 5 s to finish; everything they answered is in the WAL.
+  http.reset();  // Waits for HTTP requests being handled.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   signals.join();
   sweeper.join();

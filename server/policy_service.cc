@@ -81,14 +81,19 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* 
   if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
-  absl::StatusOr<OutgoingMessage> m = FromProto(*req);
-  if (!m.ok()) return Done(ctx, ToGrpc(m.status()));
-  if (absl::Status s = MayUse(*caller, m->business_number); !s.ok()) return Done(ctx, ToGrpc(s));
+  return Done(ctx, CheckFor(*caller, *req, out));
+}
+
+grpc::Status PolicyServiceImpl::CheckFor(const Caller& caller, const v1::CheckRequest& req,
+                                         v1::Decision* out) {
+  absl::StatusOr<OutgoingMessage> m = FromProto(req);
+  if (!m.ok()) return ToGrpc(m.status());
+  if (absl::Status s = MayUse(caller, m->business_number); !s.ok()) return ToGrpc(s);
   absl::StatusOr<Decision> d = engine_->Check(*m);
-  if (!d.ok()) return Done(ctx, ToGrpc(d.status()));
+  if (!d.ok()) return ToGrpc(d.status());
   ToProto(*d, engine_->profile(), out);
   ids_.Next(out->mutable_decision_id());
-  return Done(ctx, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 grpc::Status PolicyServiceImpl::DecideBatch(
@@ -245,10 +250,13 @@ grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::Event
     }
     case v1::EventRequest::kOptOut:
       return ToGrpc(engine_->RecordOptOut(*bn, *c, meta));
+    case v1::EventRequest::kMarketingPreference:
+      return ToGrpc(
+          engine_->RecordMarketingPreference(*bn, *c, req.marketing_preference().stopped(), meta));
     default:
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
                           "event: set one of inbound, delivered, delivery_failed, blocked, "
-                          "reported, opt_in, opt_out");
+                          "reported, opt_in, opt_out, marketing_preference");
   }
 }
 
@@ -269,21 +277,27 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerCo
   if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
-  if (req->events_size() > max_batch_) {
-    return Done(ctx, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                  absl::StrCat("events: at most ", max_batch_, " per batch, got ",
-                                               req->events_size())));
+  return Done(ctx, ReportEventsFor(*caller, *req, out));
+}
+
+grpc::Status PolicyServiceImpl::ReportEventsFor(const Caller& caller,
+                                                const v1::EventBatchRequest& req,
+                                                v1::EventBatchResponse* out) {
+  if (req.events_size() > max_batch_) {
+    return grpc::Status(
+        grpc::StatusCode::INVALID_ARGUMENT,
+        absl::StrCat("events: at most ", max_batch_, " per batch, got ", req.events_size()));
   }
   PhoneNumberCache numbers;  // Each distinct number string parsed once.
-  for (int i = 0; i < req->events_size(); ++i) {
+  for (int i = 0; i < req.events_size(); ++i) {
     v1::EventResult* r = out->add_results();
-    grpc::Status s = ApplyEvent(*caller, req->events(i), r->mutable_response(), &numbers);
+    grpc::Status s = ApplyEvent(caller, req.events(i), r->mutable_response(), &numbers);
     if (!s.ok()) {
       r->mutable_error()->set_code(static_cast<int>(s.error_code()));
       r->mutable_error()->set_message(absl::StrCat("events[", i, "].", s.error_message()));
     }
   }
-  return Done(ctx, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 grpc::ServerUnaryReactor* PolicyServiceImpl::GetNumberState(grpc::CallbackServerContext* ctx,
@@ -293,17 +307,24 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::GetNumberState(grpc::CallbackServer
   if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
-  auto bn = ParsePhoneField("business_number", req->business_number());
-  if (!bn.ok()) return Done(ctx, ToGrpc(bn.status()));
-  if (absl::Status st = MayUse(*caller, *bn); !st.ok()) return Done(ctx, ToGrpc(st));
+  return Done(ctx, NumberStateFor(*caller, *req, out));
+}
+
+grpc::Status PolicyServiceImpl::NumberStateFor(const Caller& caller,
+                                               const v1::GetNumberStateRequest& req,
+                                               v1::NumberState* out) {
+  auto bn = ParsePhoneField("business_number", req.business_number());
+  if (!bn.ok()) return ToGrpc(bn.status());
+  if (absl::Status st = MayUse(caller, *bn); !st.ok()) return ToGrpc(st);
   absl::StatusOr<NumberSnapshot> s = engine_->GetNumberState(*bn);
-  if (!s.ok()) return Done(ctx, ToGrpc(s.status()));
+  if (!s.ok()) return ToGrpc(s.status());
   ToProto(*s, engine_->profile(), out);
-  return Done(ctx, grpc::Status::OK);
+  return grpc::Status::OK;
 }
 
 grpc::Status PolicyAdminImpl::RequireAdmin(const grpc::ServerContext* ctx) const {
-  if (auth_ == nullptr) return grpc::Status::OK;
+  // No context: a call from another door (HTTP) that has already required an admin.
+  if (auth_ == nullptr || ctx == nullptr) return grpc::Status::OK;
   absl::StatusOr<Caller> caller = auth_->Authenticate(ctx->client_metadata());
   if (!caller.ok()) return ToGrpc(caller.status());
   if (!caller->admin) {
@@ -378,18 +399,30 @@ grpc::Status PolicyAdminImpl::UpdateTemplateQuality(grpc::ServerContext* ctx,
                                                     v1::UpdateTemplateQualityResponse*) {
   WAPOLICY_REQUIRE_ADMIN(ctx);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
-  std::optional<TemplateQuality> quality;
+  TemplateWord word;
   if (req->has_quality()) {
     if (!v1::TemplateQuality_IsValid(req->quality())) {
       return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "quality: unknown rating");
     }
-    quality = static_cast<TemplateQuality>(req->quality());
+    word.quality = static_cast<TemplateQuality>(req->quality());
   }
-  if (!quality && !req->unpause() && !req->reinstate()) {
-    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "set quality, unpause or reinstate");
+  if (req->status() != v1::TEMPLATE_STATUS_UNSPECIFIED) {
+    // PAUSED is not a status the platform sets by itself here: it pauses
+    // through a RED rating (quality), which also counts toward disabling.
+    if (req->status() < v1::APPROVED || req->status() > v1::DISABLED ||
+        req->status() == v1::PAUSED) {
+      return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                          "status: one of APPROVED, PENDING, REJECTED, DISABLED");
+    }
+    word.status = static_cast<TemplateStatus>(req->status() - 1);
   }
-  return ToGrpc(engine_->UpdateTemplateQuality(req->business_id(), req->name(), req->language(),
-                                               quality, req->unpause(), req->reinstate()));
+  word.lift_pause = req->unpause();
+  word.reinstate = req->reinstate();
+  if (word.empty()) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                        "set quality, status, unpause or reinstate");
+  }
+  return ToGrpc(engine_->UpdateTemplate(req->business_id(), req->name(), req->language(), word));
 }
 
 grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext* ctx,

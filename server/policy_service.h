@@ -151,6 +151,22 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
                                            const v1::GetNumberStateRequest* req,
                                            v1::NumberState* out) override;
 
+  // The calls without gRPC around them, for the other doors (the HTTP face):
+  // the caller is known and the call admitted (TryAdmit) by the door.
+  grpc::Status CheckFor(const Caller& caller, const v1::CheckRequest& req, v1::Decision* out);
+  grpc::Status ReportEventFor(const Caller& caller, const v1::EventRequest& req,
+                              v1::EventResponse* out) {
+    return ApplyEvent(caller, req, out);
+  }
+  grpc::Status ReportEventsFor(const Caller& caller, const v1::EventBatchRequest& req,
+                               v1::EventBatchResponse* out);
+  grpc::Status NumberStateFor(const Caller& caller, const v1::GetNumberStateRequest& req,
+                              v1::NumberState* out);
+  // A slot under the same in-flight bound as gRPC calls; empty when full.
+  InflightLimiter::Slot TryAdmit() { return limiter_.Acquire(); }
+  const TokenAuthority* auth() const { return auth_; }
+  PolicyEngine* engine() const { return engine_; }
+
   // Decides a batch in order (invalid or forbidden entries answered with
   // their error); INVALID_ARGUMENT if it is larger than max_batch.
   grpc::Status DecideBatch(const Caller& caller,
@@ -210,6 +226,8 @@ class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
 
  private:
   // UNAUTHENTICATED / PERMISSION_DENIED unless an admin token was presented.
+  // The methods above may be called with a null context by another door
+  // (HTTP) that has itself required an admin.
   grpc::Status RequireAdmin(const grpc::ServerContext* ctx) const;
   PolicyEngine* engine_;
   ManualClock* fake_clock_;  // Null on the wall clock.

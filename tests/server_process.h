@@ -49,9 +49,13 @@ class ServerProcess {
 
   bool Start() {
     const std::string port_file = data_dir_ + ".port";
+    const std::string http_port_file = data_dir_ + ".http_port";
     std::remove(port_file.c_str());
-    std::vector<std::string> argv = {"server/policy_server", "--listen=127.0.0.1:0",
-                                     "--data_dir=" + data_dir_, "--port_file=" + port_file};
+    std::remove(http_port_file.c_str());
+    std::vector<std::string> argv = {
+        "server/policy_server",      "--listen=127.0.0.1:0",
+        "--http_listen=127.0.0.1:0", "--http_port_file=" + http_port_file,
+        "--data_dir=" + data_dir_,   "--port_file=" + port_file};
     argv.insert(argv.end(), flags_.begin(), flags_.end());
     pid_ = fork();
     if (pid_ == 0) {
@@ -65,6 +69,9 @@ class ServerProcess {
       std::ifstream in(port_file);
       int port = 0;
       if (in >> port && port > 0) {
+        // The HTTP port is written before the gRPC one.
+        std::ifstream http_in(http_port_file);
+        http_in >> http_port_;
         address_ = "127.0.0.1:" + std::to_string(port);
         channel_ = grpc::CreateChannel(address_, grpc::InsecureChannelCredentials());
         service_ = v1::PolicyService::NewStub(channel_);
@@ -92,6 +99,8 @@ class ServerProcess {
   v1::PolicyService::Stub& service() { return *service_; }
   v1::PolicyAdmin::Stub& admin() { return *admin_; }
   const std::string& address() const { return address_; }
+  // The HTTP listener's port (0 if the flags turned it off).
+  int http_port() const { return http_port_; }
   pid_t pid() const { return pid_; }
   // Resident memory of the server process, in KiB (0 if unknown).
   int64_t RssKb() const {
@@ -108,6 +117,7 @@ class ServerProcess {
   std::vector<std::string> flags_;
   pid_t pid_ = -1;
   std::string address_;
+  int http_port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::PolicyService::Stub> service_;
   std::unique_ptr<v1::PolicyAdmin::Stub> admin_;

@@ -115,11 +115,9 @@ absl::Status EngineShard::PutTemplate(absl::string_view business_id, const Messa
 
 absl::Status EngineShard::UpdateTemplateQuality(absl::string_view business_id,
                                                 absl::string_view name, absl::string_view language,
-                                                std::optional<TemplateQuality> quality,
-                                                bool lift_pause, bool reinstate) {
+                                                const TemplateWord& word) {
   return OnBusiness(business_id, false, [&](Business& b, ChangeSink& ch) {
-    return ApplyTemplateWord(state_, b, {name, language}, quality, lift_pause, reinstate, Tick(),
-                             ch);
+    return ApplyTemplateWord(state_, b, {name, language}, word, Tick(), ch);
   });
 }
 
@@ -336,9 +334,10 @@ absl::Status EngineShard::RecordOptIn(PhoneNumber number, PhoneNumber customer, 
                        [&](const EventContext& e) { return ApplyOptIn(e, source, topics); });
 }
 
-absl::Status EngineShard::RecordOptOut(PhoneNumber number, PhoneNumber customer,
-                                       const EventMeta& meta) {
-  return OnNumberEvent(number, customer, meta, ApplyOptOut);
+absl::Status EngineShard::RecordConsentWord(PhoneNumber number, PhoneNumber customer,
+                                            const EventMeta& meta, ConsentWord word) {
+  return OnNumberEvent(number, customer, meta,
+                       [&](const EventContext& e) { return ApplyConsentWord(e, word); });
 }
 
 void EngineShard::ExpireEventIds(int64_t now, ChangeSink& ch) {

@@ -71,9 +71,7 @@ class EngineShard {
   absl::Status RemoveTemplate(absl::string_view business_id, absl::string_view name,
                               absl::string_view language);
   absl::Status UpdateTemplateQuality(absl::string_view business_id, absl::string_view name,
-                                     absl::string_view language,
-                                     std::optional<TemplateQuality> quality, bool lift_pause,
-                                     bool reinstate);
+                                     absl::string_view language, const TemplateWord& word);
 
   // Decisions.
   absl::StatusOr<Decision> Check(const OutgoingMessage& message);
@@ -91,7 +89,8 @@ class EngineShard {
                             const EventMeta& meta);
   absl::Status RecordOptIn(PhoneNumber number, PhoneNumber customer, OptInSource source,
                            absl::Span<const std::string> topics, const EventMeta& meta);
-  absl::Status RecordOptOut(PhoneNumber number, PhoneNumber customer, const EventMeta& meta);
+  absl::Status RecordConsentWord(PhoneNumber number, PhoneNumber customer, const EventMeta& meta,
+                                 ConsentWord word);
 
   // Queries.
   absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);

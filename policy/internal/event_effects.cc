@@ -58,6 +58,13 @@ absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view messag
                                  int32_t error_code) {
   LimitPool& p = *e.number.pool;
   const auto released = p.ledger.Release(e.customer, MessageKey(message_id), e.out.LedgerOf(p));
+  if (error_code == kMarketingStoppedError) {
+    // The platform refused marketing because the customer stopped it: its
+    // word on the preference, said when the message failed.
+    ShardState::Business& b = *e.number.business;
+    Consent& c = b.consents[e.customer];
+    if (SetMarketingPreference(c, /*stopped=*/true, e.at)) e.out.Consent(b, e.customer, c);
+  }
   if (error_code == kPerUserMarketingLimitError && e.profile.marketing_hold_enabled) {
     if (!MarketingHoldExempt(e.profile, e.number.number,
                              PhoneNumber::FromDigitsValue(e.customer))) {
@@ -103,8 +110,15 @@ absl::Status ApplyOptIn(const EventContext& e, OptInSource source,
   return absl::OkStatus();
 }
 
-absl::Status ApplyOptOut(const EventContext& e) {
+absl::Status ApplyConsentWord(const EventContext& e, ConsentWord word) {
   ShardState::Business& b = *e.number.business;
+  if (word != ConsentWord::kOptOut) {
+    Consent& c = b.consents[e.customer];
+    if (SetMarketingPreference(c, word == ConsentWord::kMarketingStop, e.at)) {
+      e.out.Consent(b, e.customer, c);
+    }
+    return absl::OkStatus();
+  }
 #ifdef WAPOLICY_INJECT_OPT_OUT_BUG
   if (b.consents[e.customer].opted_in()) return absl::OkStatus();  // Opt-in wins.
 #endif
@@ -114,12 +128,10 @@ absl::Status ApplyOptOut(const EventContext& e) {
 }
 
 absl::Status ApplyTemplateWord(ShardState& state, ShardState::Business& b, TemplateKeyView key,
-                               std::optional<TemplateQuality> quality, bool lift_pause,
-                               bool reinstate, int64_t now, ChangeSink& out) {
+                               const TemplateWord& word, int64_t now, ChangeSink& out) {
   absl::StatusOr<MessageTemplate*> t = state.MutableTemplate(&b, key.name, key.language);
   if (!t.ok()) return t.status();
-  bool changed = quality && OnTemplateQuality(**t, *quality, now);
-  if (lift_pause || reinstate) changed |= LiftPause(**t, reinstate);
+  const bool changed = ApplyTemplateWord(**t, word, now);
   if (changed && out.on()) out.Add(EncodeTemplate({b.id, **t}));
   return absl::OkStatus();
 }

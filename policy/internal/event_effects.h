@@ -29,6 +29,7 @@
 #include "policy/policy_profile.h"
 #include "policy/quality.h"
 #include "policy/record_codec.h"
+#include "policy/template_quality.h"
 #include "policy/tier_rules.h"
 
 namespace wapolicy {
@@ -81,14 +82,14 @@ absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view messag
 absl::Status ApplySignal(const EventContext& e, SignalKind kind);
 absl::Status ApplyOptIn(const EventContext& e, OptInSource source,
                         absl::Span<const std::string> topics);
-absl::Status ApplyOptOut(const EventContext& e);
+// An opt-out, or the platform's word on the customer's marketing preference.
+absl::Status ApplyConsentWord(const EventContext& e, ConsentWord word);
 
-// The platform's word on a template of `b` (template_quality.h): its quality
-// rating, UNPAUSE (`lift_pause`) or REINSTATED (`reinstate`). NOT_FOUND naming
-// the template when there is none.
+// The platform's word on a template of `b` (template_quality.h): its status,
+// quality rating, UNPAUSE or REINSTATED. NOT_FOUND naming the template when
+// there is none.
 absl::Status ApplyTemplateWord(ShardState& state, ShardState::Business& b, TemplateKeyView key,
-                               std::optional<TemplateQuality> quality, bool lift_pause,
-                               bool reinstate, int64_t now, ChangeSink& out);
+                               const TemplateWord& word, int64_t now, ChangeSink& out);
 
 // The platform's word on number `n` (platform_word.h), said at `at`.
 void ApplyPlatformWord(const PolicyProfile& profile, ShardState::Number& n,

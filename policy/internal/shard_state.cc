@@ -254,6 +254,9 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       if (r->marketing_held_until_us != 0) {
         c.recent.set_marketing_held_until(r->marketing_held_until_us);
       }
+      if (r->marketing_preference_at_us != 0) {
+        c.recent.set_marketing_preference(r->marketing_stopped, r->marketing_preference_at_us);
+      }
       b->consents[r->customer] = std::move(c);
       return absl::OkStatus();
     }
@@ -318,7 +321,8 @@ StateChange ThreadChange(ShardState::ThreadKey key, const ServiceWindow* w) {
 StateChange ConsentChange(const ShardState::Business& b, uint64_t customer, const Consent& c) {
   return EncodeConsent({b.id, customer, c.state, c.source, c.changed_at_us, c.topics == kAllTopics,
                         b.topics.Names(c.topics), c.recent.sends(), c.recent.marketing(),
-                        c.recent.marketing_held_until()});
+                        c.recent.marketing_held_until(), c.recent.marketing_preference_at(),
+                        c.recent.marketing_stopped()});
 }
 
 }  // namespace internal

@@ -24,7 +24,12 @@ _LIBS = {
     "benchmark_main": ["-lbenchmark_main", "-lbenchmark"],
     "jemalloc": ["jemalloc"],
     "crypto": ["libcrypto"],
-    # The webhook endpoint's JSON parser (server/http/webhook_json.h).
+    # The HTTP listener; its .pc file also gives the defines (OpenSSL, zlib,
+    # Brotli support) that fix the layout of its classes.
+    "httplib": ["cpp-httplib"],
+    # HTTP client for tests and benchmarks.
+    "curl": ["libcurl"],
+    # The webhook endpoint's JSON reader (server/http/webhook_json.h).
     "simdjson": ["simdjson"],
     # Debian's libphonenumber-dev ships no .pc file: link the library by name,
     # plus what libphonenumber.so is linked against (its NEEDED entries:
@@ -36,16 +41,10 @@ _LIBS = {
     ],
 }
 
-# Libraries whose headers need the -D flags of `pkg-config --cflags`: they
-# become the target's `defines`, so every includer sees one layout.
-# (simdjson: SIMDJSON_THREADS_ENABLED changes dom::parser's members.)
-_WITH_DEFINES = ["simdjson"]
-
-def _pkg_config_defines(ctx, modules):
-    r = ctx.execute(["pkg-config", "--cflags-only-other"] + modules)
-    if r.return_code != 0:
-        fail("pkg-config failed for %s: %s" % (modules, r.stderr))
-    return [f[2:] for f in r.stdout.strip().split(" ") if f.startswith("-D")]
+# Libraries whose -D flags from pkg-config must reach their users (the others'
+# are harmless, e.g. NOMINMAX, and left out). simdjson: SIMDJSON_THREADS_ENABLED
+# changes dom::parser's members.
+_WITH_DEFINES = ["httplib", "simdjson"]
 
 def _pkg_config(ctx, modules):
     flags = []
@@ -62,15 +61,25 @@ def _pkg_config(ctx, modules):
         flags = flags + r.stdout.strip().split(" ")
     return [f for f in flags if f]
 
+def _pkg_config_defines(ctx, modules):
+    pc = [m for m in modules if not m.startswith("-")]
+    if not pc:
+        return []
+    r = ctx.execute(["pkg-config", "--cflags-only-other"] + pc)
+    if r.return_code != 0:
+        fail("pkg-config failed for %s: %s" % (pc, r.stderr))
+    return [f[2:] for f in r.stdout.strip().split(" ") if f.startswith("-D")]
+
 def _system_libs_impl(ctx):
     out = ['package(default_visibility = ["//visibility:public"])', ""]
     for name, modules in _LIBS.items():
         flags = _pkg_config(ctx, modules)
+        defines = _pkg_config_defines(ctx, modules) if name in _WITH_DEFINES else []
         out.append("cc_library(")
         out.append('    name = "%s",' % name)
         out.append("    linkopts = %s," % repr(flags + ["-lpthread"]))
-        if name in _WITH_DEFINES:
-            out.append("    defines = %s," % repr(_pkg_config_defines(ctx, modules)))
+        if defines:
+            out.append("    defines = %s," % repr(defines))
         out.append(")")
         out.append("")
     ctx.file("BUILD", "\n".join(out))

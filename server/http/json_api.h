@@ -1,0 +1,48 @@
+// The JSON face of the API: the same calls as gRPC, in the proto3 JSON
+// mapping, with the same bearer tokens and the same errors (HTTP statuses as
+// grpc-gateway maps gRPC codes).
+//
+//   POST /v1/check            CheckRequest        -> Decision
+//   POST /v1/checkBatch       CheckBatchRequest   -> CheckBatchResponse
+//   POST /v1/events           EventRequest        -> EventResponse
+//   POST /v1/events:batch     EventBatchRequest   -> EventBatchResponse
+//   GET  /v1/numbers/{number} (E.164, '+' optional) -> NumberState
+//   POST /v1/admin/{upsertBusiness, registerNumber, syncNumber, putTemplate,
+//        removeTemplate, updateTemplateQuality, getTemplate, advanceClock,
+//        serverInfo}          the PolicyAdmin calls (admin token)
+//
+//   JsonApi api(&service, &admin);
+//   HttpServer::Start(options, {{"/v1", [&](const HttpRequest& r) { return api.Handle(r); }}});
+//
+// Unknown request fields are refused (400 naming the field): a misspelt
+// field must not pass as unset. Responses print every field, defaults too.
+#ifndef WAPOLICY_SERVER_HTTP_JSON_API_H_
+#define WAPOLICY_SERVER_HTTP_JSON_API_H_
+
+#include "absl/status/statusor.h"
+#include "server/http/http_server.h"
+#include "server/policy_service.h"
+#include "server/token_authority.h"
+
+namespace wapolicy {
+
+class JsonApi {
+ public:
+  // Both must outlive the JsonApi.
+  JsonApi(PolicyServiceImpl* service, PolicyAdminImpl* admin) : service_(service), admin_(admin) {}
+
+  HttpResponse Handle(const HttpRequest& req);
+
+ private:
+  // The caller behind `Authorization: Bearer <token>` (an admin when the
+  // server runs without tokens).
+  absl::StatusOr<Caller> Who(const HttpRequest& req) const;
+  HttpResponse Admin(absl::string_view method, const HttpRequest& req);
+
+  PolicyServiceImpl* service_;
+  PolicyAdminImpl* admin_;
+};
+
+}  // namespace wapolicy
+
+#endif  // WAPOLICY_SERVER_HTTP_JSON_API_H_

@@ -1,0 +1,223 @@
+#include "server/http/webhook_endpoint.h"
+
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "server/http/http_errors.h"
+#include "server/http/webhook_signature.h"
+#include "server/proto_convert.h"
+
+namespace wapolicy {
+
+absl::string_view WebhookOutcomeName(WebhookOutcome o) {
+  switch (o) {
+    case WebhookOutcome::kApplied:
+      return "applied";
+    case WebhookOutcome::kUnknownNumber:
+      return "unknown_number";
+    case WebhookOutcome::kForeignNumber:
+      return "foreign_number";
+    case WebhookOutcome::kForeignWaba:
+      return "foreign_waba";
+    case WebhookOutcome::kUnknownTemplate:
+      return "unknown_template";
+    case WebhookOutcome::kRejected:
+      return "rejected";
+  }
+  return "unknown";
+}
+
+namespace {
+
+HttpResponse Unauthorized(absl::string_view why) {
+  return ErrorResponse(absl::UnauthenticatedError(why));
+}
+
+// What an engine call's status means for one update: an outcome to count,
+// or (nullopt) a failure the platform must retry (storage, overload).
+std::optional<WebhookOutcome> OutcomeOf(const grpc::Status& s) {
+  switch (s.error_code()) {
+    case grpc::StatusCode::OK:
+      return WebhookOutcome::kApplied;
+    case grpc::StatusCode::NOT_FOUND:
+      return WebhookOutcome::kUnknownNumber;
+    case grpc::StatusCode::PERMISSION_DENIED:
+      return WebhookOutcome::kForeignNumber;
+    case grpc::StatusCode::INVALID_ARGUMENT:
+    case grpc::StatusCode::FAILED_PRECONDITION:
+    case grpc::StatusCode::OUT_OF_RANGE:
+      return WebhookOutcome::kRejected;
+    default:
+      return std::nullopt;
+  }
+}
+
+// "14155550100", "+1 415-555-0100" -> "+14155550100".
+std::string E164OfDisplay(absl::string_view display) {
+  std::string out = "+";
+  for (char c : display) {
+    if (absl::ascii_isdigit(static_cast<unsigned char>(c))) out.push_back(c);
+  }
+  return out.size() > 1 ? out : "";
+}
+
+}  // namespace
+
+HttpResponse WebhookEndpoint::Handle(const HttpRequest& req) {
+  if (req.method == "GET") return Handshake(req);
+  if (req.method == "POST") return Notify(req);
+  HttpResponse r = ErrorResponse(absl::UnimplementedError("method: use GET or POST"));
+  r.status = 405;
+  r.headers.emplace_back("Allow", "GET, POST");
+  return r;
+}
+
+HttpResponse WebhookEndpoint::Handshake(const HttpRequest& req) const {
+  if (req.QueryParam("hub.mode") != "subscribe") {
+    return ErrorResponse(absl::InvalidArgumentError("hub.mode: want subscribe"));
+  }
+  if (apps_ == nullptr || apps_->FindByVerifyToken(req.QueryParam("hub.verify_token")) == nullptr) {
+    return ErrorResponse(absl::PermissionDeniedError("hub.verify_token: not an app's token"));
+  }
+  return HttpResponse::Text(200, std::string(req.QueryParam("hub.challenge")));
+}
+
+HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
+  InflightLimiter::Slot slot = service_->TryAdmit();
+  if (!slot) {
+    HttpResponse r = ErrorResponse(absl::UnavailableError("server busy: retry later"));
+    r.status = 503;  // The platform retries 503s with back-off.
+    return r;
+  }
+  if (apps_ == nullptr) return Unauthorized("no webhook apps configured (--webhook_apps)");
+  const absl::string_view signature = req.Header(kWebhookSignatureHeader);
+  if (signature.empty()) return Unauthorized("X-Hub-Signature-256: missing");
+  absl::StatusOr<const WebhookAppEntry*> app = apps_->FindBySignature(req.body, signature);
+  if (!app.ok()) return Unauthorized(app.status().message());
+  absl::StatusOr<ParsedWebhook> parsed = ParseWhatsAppWebhook(req.body);
+  if (!parsed.ok()) return ErrorResponse(parsed.status());
+  for (int k = 0; k < kWebhookIgnoredKinds; ++k) {
+    if (parsed->ignored[k] != 0)
+      ignored_[k].fetch_add(parsed->ignored[k], std::memory_order_relaxed);
+  }
+
+  PolicyEngine* engine = service_->engine();
+  std::array<int64_t, kWebhookOutcomes> tally{};
+  auto count = [&](WebhookOutcome o) { ++tally[static_cast<int>(o)]; };
+  // A POST names few numbers many times: each display number resolved once.
+  absl::flat_hash_map<std::string, std::pair<std::string, WebhookOutcome>> numbers;
+  auto resolve = [&](const WebhookUpdate& u, const std::string& business,
+                     std::string* e164) -> WebhookOutcome {
+    auto [it, fresh] = numbers.try_emplace(u.display_phone_number);
+    if (fresh) {
+      it->second = {"", WebhookOutcome::kUnknownNumber};
+      const std::string text = E164OfDisplay(u.display_phone_number);
+      absl::StatusOr<PhoneNumber> n = ParsePhoneField("business_number", text);
+      if (n.ok()) {
+        absl::StatusOr<std::string> owner = engine->BusinessOf(*n);
+        if (owner.ok()) {
+          it->second = {n->E164(), *owner == business ? WebhookOutcome::kApplied
+                                                      : WebhookOutcome::kForeignNumber};
+        }
+      }
+    }
+    *e164 = it->second.first;
+    return it->second.second;
+  };
+  grpc::Status failed = grpc::Status::OK;  // The first failure the platform must retry.
+  auto apply = [&](const grpc::Status& s) {
+    std::optional<WebhookOutcome> o = OutcomeOf(s);
+    if (o) {
+      count(*o);
+    } else if (failed.ok()) {
+      failed = s;
+    }
+  };
+
+  for (WebhookUpdate& u : parsed->updates) {
+    if (!failed.ok()) break;
+    if (auto* pref = std::get_if<MarketingPreference>(&u.request)) {
+      // An event like the others, with the platform's time and id.
+      v1::EventRequest e;
+      e.set_customer(pref->customer);
+      e.mutable_marketing_preference()->set_stopped(pref->stop);
+      e.set_occurred_at_unix_ms(pref->occurred_at_unix_ms);
+      e.set_event_id(pref->event_id);
+      u.request = std::move(e);
+    }
+    absl::StatusOr<std::string> business = apps_->BusinessOfWaba(**app, u.waba_id);
+    if (!business.ok()) {
+      count(WebhookOutcome::kForeignWaba);
+      continue;
+    }
+    // As that business: the service's own checks keep it to its numbers.
+    const Caller caller{false, *business};
+    if (auto* t = std::get_if<v1::UpdateTemplateQualityRequest>(&u.request)) {
+      t->set_business_id(*business);
+      v1::UpdateTemplateQualityResponse out;
+      const grpc::Status s = admin_->UpdateTemplateQuality(nullptr, t, &out);
+      if (s.error_code() == grpc::StatusCode::NOT_FOUND) {
+        count(WebhookOutcome::kUnknownTemplate);
+      } else {
+        apply(s);
+      }
+      continue;
+    }
+    if (auto* sync = std::get_if<v1::SyncNumberRequest>(&u.request)) {
+      v1::SyncNumberResponse out;
+      if (u.scope == WebhookScope::kBusiness) {
+        absl::StatusOr<std::vector<PhoneNumber>> all = engine->NumbersOf(*business);
+        if (!all.ok()) {
+          apply(ToGrpc(all.status()));
+          continue;
+        }
+        if (all->empty()) count(WebhookOutcome::kUnknownNumber);
+        for (const PhoneNumber& n : *all) {
+          sync->set_business_number(n.E164());
+          apply(admin_->SyncNumber(nullptr, sync, &out));
+        }
+        continue;
+      }
+      std::string e164;
+      if (WebhookOutcome o = resolve(u, *business, &e164); o != WebhookOutcome::kApplied) {
+        count(o);
+        continue;
+      }
+      sync->set_business_number(e164);
+      apply(admin_->SyncNumber(nullptr, sync, &out));
+      continue;
+    }
+    auto& event = std::get<v1::EventRequest>(u.request);
+    std::string e164;
+    if (WebhookOutcome o = resolve(u, *business, &e164); o != WebhookOutcome::kApplied) {
+      count(o);
+      continue;
+    }
+    event.set_business_number(e164);
+    v1::EventResponse out;
+    apply(service_->ReportEventFor(caller, event, &out));
+  }
+  for (int o = 0; o < kWebhookOutcomes; ++o) {
+    if (tally[o] != 0) outcomes_[o].fetch_add(tally[o], std::memory_order_relaxed);
+  }
+  if (!failed.ok()) {
+    // What was applied is durable and its event ids make the retry skip it.
+    HttpResponse r = ErrorResponse(failed);
+    r.status = 503;
+    if (r.headers.empty()) r.headers.emplace_back("Retry-After", "1");
+    return r;
+  }
+  std::string body = "{";
+  for (int o = 0; o < kWebhookOutcomes; ++o) {
+    absl::StrAppend(&body, o == 0 ? "" : ",", "\"", WebhookOutcomeName(WebhookOutcome(o)),
+                    "\":", tally[o]);
+  }
+  absl::StrAppend(&body, ",\"ignored\":", parsed->ignored_total(), "}");
+  return HttpResponse::Json(200, std::move(body));
+}
+
+}  // namespace wapolicy
