@@ -184,8 +184,10 @@ void TranslateStatus(const Change& c, const v1::WebhookStatus& s) {
   c.AddForNumber().request = std::move(e);
   if (failed && code == kMarketingStoppedCode) {
     // 131050: the customer stopped marketing messages from this business.
-    // Besides the failure (which gives its slot back), the platform's word on
-    // the customer's preference.
+    // The engine takes the failure itself as that word too, but it refuses a
+    // failure with no admission awaiting delivery (a `failed` after a
+    // `sent`, or a retry after the slot's timeout): the preference, on its
+    // own, stands either way. Twice at one time changes nothing.
     c.AddForNumber().request =
         MarketingPreference{std::move(customer), /*stop=*/true, at,
                             absl::StrCat(s.id(), ":failed:", kMarketingStoppedCode)};
