@@ -4,7 +4,7 @@ set -euo pipefail
 PKGS=(bazel-bootstrap g++ pkg-config libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
       protobuf-compiler librocksdb-dev libabsl-dev libbenchmark-dev libgtest-dev libgmock-dev
       libjemalloc-dev libssl-dev openssl libphonenumber-dev libcpp-httplib-dev
-      libcurl4-openssl-dev
+      libcurl4-openssl-dev libsimdjson-dev
       python3)
 missing=()
 for p in "${PKGS[@]}"; do

@@ -11,6 +11,7 @@
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
 #include "policy/event_ids.h"
+#include "server/http/webhook_json.h"
 
 namespace wapolicy {
 namespace {
@@ -183,8 +184,10 @@ void TranslateStatus(const Change& c, const v1::WebhookStatus& s) {
   c.AddForNumber().request = std::move(e);
   if (failed && code == kMarketingStoppedCode) {
     // 131050: the customer stopped marketing messages from this business.
-    // Besides the failure (which gives its slot back), the platform's word on
-    // the customer's preference.
+    // The engine takes the failure itself as that word too, but it refuses a
+    // failure with no admission awaiting delivery (a `failed` after a
+    // `sent`, or a retry after the slot's timeout): the preference, on its
+    // own, stands either way. Twice at one time changes nothing.
     c.AddForNumber().request =
         MarketingPreference{std::move(customer), /*stop=*/true, at,
                             absl::StrCat(s.id(), ":failed:", kMarketingStoppedCode)};
@@ -532,14 +535,24 @@ std::string NormalizeTemplateLanguage(absl::string_view language) {
 
 absl::StatusOr<v1::WebhookEnvelope> ParseWebhookJson(absl::string_view body) {
   v1::WebhookEnvelope envelope;
+  if (absl::Status s = JsonToProto(body, &envelope); !s.ok()) {
+    // The reason names the field ("entry[0].id: expected a string") or says
+    // how the JSON broke; at most 256 bytes of it, for logs.
+    return absl::InvalidArgumentError(
+        absl::StrCat("body: not a webhook payload: ", s.message().substr(0, 256)));
+  }
+  return envelope;
+}
+
+absl::StatusOr<v1::WebhookEnvelope> ParseWebhookJsonWithProtobuf(absl::string_view body) {
+  v1::WebhookEnvelope envelope;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = true;  // The platform adds fields over time.
   const auto s = google::protobuf::util::JsonStringToMessage(
       google::protobuf::StringPiece(body.data(), body.size()), &envelope, options);
   if (!s.ok()) {
     // protobuf's reason names the field ("(entry[0].id): invalid value 1 for
-    // type TYPE_STRING") or quotes the input where JSON broke: at most 256
-    // bytes of it, for logs.
+    // type TYPE_STRING") or quotes the input where JSON broke.
     const std::string reason(s.message());
     return absl::InvalidArgumentError(
         absl::StrCat("body: not a webhook payload: ", absl::string_view(reason).substr(0, 256)));

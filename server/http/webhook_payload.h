@@ -66,9 +66,9 @@ enum class WebhookScope {
 
 // The platform's word that a customer stopped (or resumed) marketing messages
 // from this business: user_preferences marketing_messages, or a failed status
-// with 131050. The engine has no marketing-only opt-out (v1::OptOut is total,
-// and an OptIn replaces the customer's topics), so this is not an
-// EventRequest: the endpoint decides what to do with it (count it, for now).
+// with 131050. Neither v1::OptOut (total) nor v1::OptIn (it replaces the
+// customer's topics) says it; the endpoint applies it as
+// EventRequest.marketing_preference (stopped = stop), with this time and id.
 struct MarketingPreference {
   std::string customer;  // "+" and the digits of wa_id / recipient_id.
   bool stop = true;      // false: resume.
@@ -112,8 +112,11 @@ absl::StatusOr<ParsedWebhook> ParseWhatsAppWebhook(absl::string_view body);
 
 // The two halves of ParseWhatsAppWebhook: the JSON into the payload's message
 // (protobuf's JSON mapping, unknown fields ignored; `object` is not checked),
-// and the message into updates.
+// and the message into updates. ParseWebhookJson reads with simdjson
+// (webhook_json.h); ParseWebhookJsonWithProtobuf with protobuf's own
+// JsonStringToMessage, the reference the tests hold it to (4x slower).
 absl::StatusOr<v1::WebhookEnvelope> ParseWebhookJson(absl::string_view body);
+absl::StatusOr<v1::WebhookEnvelope> ParseWebhookJsonWithProtobuf(absl::string_view body);
 ParsedWebhook TranslateWebhook(const v1::WebhookEnvelope& envelope);
 
 // "en-US" -> "en_US": templates are registered with underscores.

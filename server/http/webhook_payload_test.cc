@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 
 namespace wapolicy {
@@ -66,7 +67,21 @@ std::vector<std::string> Ignored(const ParsedWebhook& p) {
   return out;
 }
 
+// The simdjson reader and protobuf's own read `body` into the same message.
+void ExpectParsersAgree(absl::string_view body) {
+  absl::StatusOr<v1::WebhookEnvelope> fast = ParseWebhookJson(body);
+  absl::StatusOr<v1::WebhookEnvelope> reference = ParseWebhookJsonWithProtobuf(body);
+  ASSERT_EQ(fast.ok(), reference.ok())
+      << body << "\nsimdjson: " << fast.status() << "\nprotobuf: " << reference.status();
+  if (fast.ok()) {
+    EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(*fast, *reference))
+        << body << "\nsimdjson: " << fast->ShortDebugString()
+        << "\nprotobuf: " << reference->ShortDebugString();
+  }
+}
+
 ParsedWebhook ParseOk(absl::string_view body) {
+  ExpectParsersAgree(body);
   absl::StatusOr<ParsedWebhook> p = ParseWhatsAppWebhook(body);
   EXPECT_TRUE(p.ok()) << p.status() << "\n" << body;
   return p.ok() ? *std::move(p) : ParsedWebhook{};
@@ -207,6 +222,7 @@ TEST(WebhookPayloadTest, MalformedBodiesAreInvalidArgument) {
         R"({"object":"whatsapp_business_account","entry":[]} trailing)",
         R"({"object":"whatsapp_business_account","entry":"all of them"})",
         R"({"object":"whatsapp_business_account","entry":[{"id":300000000000001}]})"}) {
+    ExpectParsersAgree(body);
     absl::StatusOr<ParsedWebhook> p = ParseWhatsAppWebhook(body);
     ASSERT_FALSE(p.ok()) << body;
     EXPECT_EQ(p.status().code(), absl::StatusCode::kInvalidArgument) << body;
@@ -829,6 +845,7 @@ TEST(WebhookPayloadTest, EveryDocumentedFormParses) {
     SCOPED_TRACE(absl::StrCat(f.name, ": ", f.change));
     // With and without entry.time, which is optional.
     for (absl::string_view time : {"", R"("time":1767225600,)"}) {
+      ExpectParsersAgree(Envelope(f.change, time));
       absl::StatusOr<ParsedWebhook> p = ParseWhatsAppWebhook(Envelope(f.change, time));
       ASSERT_TRUE(p.ok()) << p.status();
       EXPECT_EQ(static_cast<int>(p->updates.size()), f.updates)

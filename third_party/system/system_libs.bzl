@@ -29,6 +29,8 @@ _LIBS = {
     "httplib": ["cpp-httplib"],
     # HTTP client for tests and benchmarks.
     "curl": ["libcurl"],
+    # The webhook endpoint's JSON reader (server/http/webhook_json.h).
+    "simdjson": ["simdjson"],
     # Debian's libphonenumber-dev ships no .pc file: link the library by name,
     # plus what libphonenumber.so is linked against (its NEEDED entries:
     # protobuf, ICU, Abseil hash/strings) and what its headers instantiate
@@ -40,8 +42,9 @@ _LIBS = {
 }
 
 # Libraries whose -D flags from pkg-config must reach their users (the others'
-# are harmless, e.g. NOMINMAX, and left out).
-_WITH_DEFINES = ["httplib"]
+# are harmless, e.g. NOMINMAX, and left out). simdjson: SIMDJSON_THREADS_ENABLED
+# changes dom::parser's members.
+_WITH_DEFINES = ["httplib", "simdjson"]
 
 def _pkg_config(ctx, modules):
     flags = []
