@@ -5,6 +5,7 @@
 # 10M tracked customer conversations. Prints one table (markdown).
 #
 #   bench/compare.sh [SECONDS=10] [THREADS=2] [INFLIGHT=8] [ROUNDS=3]
+#   MEMORY=0 bench/compare.sh 5 2 8 1    # rates only, one short round
 #
 # The shapes run in ROUNDS interleaved rounds (floor, Redis, ..., Decide, then
 # again), and each shape reports its median round: on a shared, noisy machine
@@ -97,10 +98,13 @@ for n in "${!OUT[@]}"; do
   RPS[$n]=$(field "$med" rps); P50[$n]=$(field "$med" p50_us); P99[$n]=$(field "$med" p99_us)
 done
 
-# Memory: 100 numbers x 100,000 customers = 10M tracked conversations.
-"$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --admit >&2
-RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/$POLICY_PID/status)
+# Memory: 100 numbers x 100,000 customers = 10M tracked conversations
+# (MEMORY=0 skips it: a quick look at the rates only).
 CONV=10000000
+if [ "${MEMORY:-1}" != 0 ]; then
+  "$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --admit >&2
+  RSS_KB=$(awk '/VmRSS/ {print $2}' /proc/$POLICY_PID/status)
+fi
 
 dec() { awk -v r="$1" -v p="$2" 'BEGIN { printf "%.0f", r * p }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
@@ -124,4 +128,6 @@ for n in floor redis floor_batched Check CheckBatch Decide json_check http_floor
   echo "| $n | ${RPS[$n]} | $d | ${P50[$n]} | ${P99[$n]} | $vs_floor | $vs_peer |"
 done
 echo
-echo "policy_server RSS with $CONV tracked conversations: $((RSS_KB / 1024)) MiB ($(awk -v k="$RSS_KB" -v c="$CONV" 'BEGIN { printf "%.0f", k * 1024 / c }') bytes per conversation)."
+if [ "${MEMORY:-1}" != 0 ]; then
+  echo "policy_server RSS with $CONV tracked conversations: $((RSS_KB / 1024)) MiB ($(awk -v k="$RSS_KB" -v c="$CONV" 'BEGIN { printf "%.0f", k * 1024 / c }') bytes per conversation)."
+fi
