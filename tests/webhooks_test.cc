@@ -340,6 +340,27 @@ TEST_F(WebhooksTest, OneAppsSecretReachesOnlyItsOwnBusinessesNumbers) {
   EXPECT_EQ(State(kGlobex).used(), 1);
 }
 
+TEST_F(WebhooksTest, EveryFixtureIsTakenWithNothingRejected) {
+  // Each documented payload kind parses, is signed, and none of its updates
+  // is refused by the engine (the later-dated ones after the clock moves).
+  for (const char* name : {"status_sent",           "status_delivered",
+                           "status_read",           "status_failed_131049",
+                           "inbound_text",          "inbound_button",
+                           "inbound_interactive",   "inbound_image",
+                           "user_preferences_stop", "quality_throughput_upgrade",
+                           "quality_flagged",       "quality_upgrade",
+                           "capability_integer",    "capability_string",
+                           "account_restriction",   "account_disabled",
+                           "template_quality_red",  "template_paused",
+                           "template_unpause",      "template_rejected",
+                           "template_reinstated"}) {
+    HttpClient::Response r = Post(Fixture(name));
+    EXPECT_EQ(r.status, 200) << name << " " << r.body;
+    EXPECT_TRUE(absl::StrContains(r.body, "\"rejected\":0")) << name << " " << r.body;
+    EXPECT_TRUE(absl::StrContains(r.body, "\"unknown_number\":0")) << name << " " << r.body;
+  }
+}
+
 TEST_F(WebhooksTest, UpdatesForUnregisteredNumbersAreCountedAndSkipped) {
   HttpClient::Response r =
       Post(StatusesBody(Status("wamid.U1", "delivered", "447700900001", 1767225600),
