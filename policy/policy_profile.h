@@ -95,6 +95,13 @@ struct PolicyProfile {
       "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT",
       "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "GB", "JP", "KR"};
 
+  // No marketing templates to US numbers (us_marketing.h): the platform has
+  // not delivered them since April 2025 (131049). On in both profiles: the
+  // brief predates the rule, but like the rate limits and the marketing hold
+  // it is the platform's behaviour whatever the brief says, and a marketing
+  // template to a US number can only fail.
+  bool us_marketing_blocked = true;
+
   // Templates must be registered and approved before they can be sent.
   bool require_registered_templates = true;
 

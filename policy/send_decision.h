@@ -30,6 +30,9 @@
 //  -> allowed, reusing the open conversation or opening a user-initiated one.
 //
 //  Business-initiated (a template outside any window):
+//  7a. no marketing template to a US number (MARKETING_BLOCKED_REGION,
+//      131049; us_marketing.h), when the profile's switch is on: first, as
+//      nothing the business does can lift it
 //  7. opted in (NOT_OPTED_IN)
 //  8. with scoped_opt_in, the consent covers the template's topic
 //     (TOPIC_NOT_CONSENTED)

@@ -45,6 +45,7 @@ absl::StatusOr<PolicyProfile> ApplyProfileConfig(PolicyProfile p, absl::string_v
   if (c.has_pair_rate_interval_seconds()) {
     p.pair_rate.interval_us = c.pair_rate_interval_seconds() * 1000000;
   }
+  if (c.has_us_marketing_blocked()) p.us_marketing_blocked = c.us_marketing_blocked();
   if (c.opt_out_keywords_size() > 0) {
     p.opt_out_keywords.assign(c.opt_out_keywords().begin(), c.opt_out_keywords().end());
   }
