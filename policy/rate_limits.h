@@ -43,6 +43,15 @@ inline void TakeThroughput(ThroughputState& s, int32_t mps, int64_t at) {
   s.tat_us = std::max(s.tat_us, at) + ThroughputInterval(mps);
 }
 
+// Messages counted against the current second at `now`: those the GCRA has
+// not yet paid off (a paced message taken ahead counts too), so at most
+// `mps` unless paced messages queue ahead.
+inline int64_t ThroughputUsed(const ThroughputState& s, int32_t mps, int64_t now) {
+  if (s.tat_us <= now) return 0;
+  const int64_t interval = ThroughputInterval(mps);
+  return (s.tat_us - now + interval - 1) / interval;
+}
+
 struct PairRateParams {
   int64_t interval_us = 6 * 1000000LL;  // One message per 6 s.
   int32_t burst = 45;                   // At most this many inside one 6-second window.

@@ -354,8 +354,7 @@ absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number) {
   // Taken under the lock; the expiries AdvanceNumber made are durable before it returns.
   return OnNumber(number,
                   [&](Number& n, int64_t now, ChangeSink&) -> absl::StatusOr<NumberSnapshot> {
-                    return MakeNumberSnapshot(profile_, n, *n.pool, n.business->verified,
-                                              n.business->official, now);
+                    return state_.Snapshot(n, now);
                   });
 }
 

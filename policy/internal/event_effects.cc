@@ -63,7 +63,10 @@ absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view messag
                              PhoneNumber::FromDigitsValue(e.customer))) {
       ShardState::Business& b = *e.number.business;
       Consent& c = b.consents[e.customer];
-      if (HoldMarketing(e.profile, c, e.at)) e.out.Consent(b, e.customer, c);
+      if (HoldMarketing(e.profile, c, e.at)) {
+        e.out.Consent(b, e.customer, c);
+        b.held_customers.insert(e.customer);
+      }
     }
     return absl::OkStatus();
   }

@@ -1,9 +1,12 @@
 #include "policy/internal/shard_state.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "policy/platform_word.h"
 #include "policy/record_codec.h"
+#include "policy/template_quality.h"
 
 namespace wapolicy {
 
@@ -253,6 +256,7 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       if (!r->marketing.empty()) c.recent.mutable_marketing() = std::move(r->marketing);
       if (r->marketing_held_until_us != 0) {
         c.recent.set_marketing_held_until(r->marketing_held_until_us);
+        b->held_customers.insert(r->customer);
       }
       b->consents[r->customer] = std::move(c);
       return absl::OkStatus();
@@ -313,6 +317,54 @@ StateChange LedgerChange(const LimitPool& p, uint64_t customer, const Conversati
 StateChange ThreadChange(ShardState::ThreadKey key, const ServiceWindow* w) {
   return w == nullptr ? EraseThread(key.first, key.second)
                       : EncodeThread({key.first, key.second, *w});
+}
+
+NumberSnapshot ShardState::Snapshot(Number& n, int64_t now) {
+  Business& b = *n.business;
+  NumberSnapshot s = MakeNumberSnapshot(profile, n, *n.pool, b.verified, b.official, now);
+  s.throughput_limit_mps = EffectiveThroughput(profile, n);
+  if (s.throughput_limit_mps > 0) {
+    s.throughput_used = ThroughputUsed(n.throughput, s.throughput_limit_mps, now);
+    const int64_t free_at = ThroughputEarliest(n.throughput, s.throughput_limit_mps, now);
+    if (free_at > now) s.throughput_free_at = absl::FromUnixMicros(free_at);
+  }
+  for (const auto& [key, pair] : pairs) {
+    if (key.first != n.number.value() || PairIdle(pair, profile.pair_rate, now)) continue;
+    s.pairs_in_burst++;
+    if (PairEarliest(pair, profile.pair_rate, now) > now) s.pairs_held++;
+  }
+  std::vector<NumberSnapshot::Hold> holds;
+  for (auto it = b.held_customers.begin(); it != b.held_customers.end();) {
+    auto c = b.consents.find(*it);
+    const int64_t until = c == b.consents.end() ? 0 : c->second.recent.marketing_held_until();
+    if (until <= now) {
+      b.held_customers.erase(it++);
+      continue;
+    }
+    holds.push_back({PhoneNumber::FromDigitsValue(*it), absl::FromUnixMicros(until)});
+    ++it;
+  }
+  s.marketing_holds = static_cast<int64_t>(holds.size());
+  const size_t shown = std::min(holds.size(), NumberSnapshot::kShownHolds);
+  std::partial_sort(holds.begin(), holds.begin() + shown, holds.end(),
+                    [](const auto& x, const auto& y) {
+                      return x.until != y.until ? x.until < y.until : x.customer < y.customer;
+                    });
+  holds.resize(shown);
+  s.first_marketing_holds = std::move(holds);
+  for (const auto& [key, t] : b.templates) {
+    const bool by_status =
+        t.status == TemplateStatus::kPaused || t.status == TemplateStatus::kDisabled;
+    if (!by_status && !PausedAt(t, now)) continue;
+    NumberSnapshot::PausedTemplate p{t.name, t.language, absl::InfinitePast(),
+                                     t.status == TemplateStatus::kDisabled};
+    if (PausedAt(t, now)) p.until = absl::FromUnixMicros(t.paused_until_us);
+    s.paused_templates.push_back(std::move(p));
+  }
+  std::sort(s.paused_templates.begin(), s.paused_templates.end(), [](const auto& x, const auto& y) {
+    return std::tie(x.name, x.language) < std::tie(y.name, y.language);
+  });
+  return s;
 }
 
 StateChange ConsentChange(const ShardState::Business& b, uint64_t customer, const Consent& c) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
@@ -25,6 +26,7 @@
 #include "policy/consent.h"
 #include "policy/event_ids.h"
 #include "policy/messaging_tier.h"
+#include "policy/number_snapshot.h"
 #include "policy/number_status.h"
 #include "policy/phone_number.h"
 #include "policy/policy_profile.h"
@@ -72,6 +74,9 @@ struct ShardState {
     bool official = false;
     std::vector<LimitPool*> pools;
     absl::flat_hash_map<uint64_t, Consent> consents;
+    // Customers given a marketing hold (marketing_hold.h), for the state
+    // view: a hold may have lapsed (the consent says); pruned when listed.
+    absl::flat_hash_set<uint64_t> held_customers;
     TopicRegistry topics;
     absl::flat_hash_map<TemplateKey, MessageTemplate, TemplateKeyHash, TemplateKeyEq> templates;
     const MessageTemplate* FindTemplate(absl::string_view name, absl::string_view language) const {
@@ -115,6 +120,12 @@ struct ShardState {
   absl::StatusOr<MessageTemplate> TemplateOf(absl::string_view business_id, absl::string_view name,
                                              absl::string_view language);
   std::vector<PhoneNumber> SortedNumbers() const;
+  // Everything GetNumberState shows of `n` at `now` (after the time-driven
+  // rules ran): MakeNumberSnapshot, its throughput use, its customers in a
+  // pair-rate burst (a walk over the shard's tracked pairs), the business's
+  // marketing holds (lapsed ones are pruned from the index) and paused
+  // templates.
+  NumberSnapshot Snapshot(Number& n, int64_t now);
   absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
   // Forgets pairs with no debt and no open burst window at `now`.
   void ExpirePairs(int64_t now);
