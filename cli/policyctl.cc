@@ -247,6 +247,11 @@ void PrintState(const v1::NumberState& s) {
   }
   if (s.disabled()) std::printf("  disabled:   the platform disabled the account\n");
   std::printf("  unique 7d:  %lld\n", (long long)s.unique_customers_7d());
+  if (s.volume_path_customers() != 0) {
+    std::printf("  path:       %lld unique customers with GREEN templates in 30 days\n",
+                (long long)s.volume_path_customers());
+  }
+  if (s.reached_by_volume()) std::printf("  path:       lifted by volume (unverified): climbs as a verified business\n");
   if (s.upgrade_pending()) {
     std::printf("  upgrade:    to %lld at %s\n", (long long)s.upgrade_limit(),
                 When(s.upgrade_at_unix_ms()).c_str());

@@ -45,6 +45,10 @@ struct NumberSnapshot {
   int64_t used = 0;             // Open + pending slots.
   int64_t pending = 0;          // Admitted, not yet delivered.
   int64_t recent_unique = 0;    // Unique customers started in the upgrade look-back.
+  // The 2025 path by volume (scaling_path.h): qualifying unique customers in
+  // its window while the pool is on it (else 0), and whether it took it.
+  int64_t volume_path_customers = 0;
+  bool volume_unlocked = false;
   int pending_level = -1;
   int64_t pending_limit = 0;
   absl::Time pending_at = absl::InfinitePast();

@@ -38,6 +38,10 @@ absl::Status PolicyProfile::Validate() const {
       marketing_cap_per_day > 1000) {
     return absl::InvalidArgumentError("profile frequency caps must be 0 (off) to 1000");
   }
+  if (volume_path_customers < 0 || volume_path_window <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "profile.volume_path: customers must be 0 (off) or more and the window positive");
+  }
   if (throughput_mps < 0 || throughput_mps > 100000) {
     return absl::InvalidArgumentError("profile.throughput_mps must be 0 (off) to 100000");
   }
@@ -63,6 +67,8 @@ PolicyProfile Portfolio2025Profile() {
   p.upgrade_min_quality = QualityRating::kHigh;
   p.flagged_enabled = false;
   p.downgrade_enabled = false;
+  p.volume_path_customers = 2000;
+  p.volume_path_window = absl::Hours(24 * 30);
   return p;
 }
 

@@ -62,6 +62,13 @@ struct PolicyProfile {
   // Worst quality rating that still allows an upgrade (Medium: "Medium or High").
   QualityRating upgrade_min_quality = QualityRating::kMedium;
 
+  // The platform's path to the verified start level without verification
+  // (scaling_path.h): delivered business-initiated messages to this many
+  // unique customers within volume_path_window, with GREEN templates. 0: off
+  // (the brief's profile); 2,000 in 30 days in the platform's since 2025.
+  int64_t volume_path_customers = 0;
+  absl::Duration volume_path_window = absl::Hours(24 * 30);
+
   // Flagged status and quality downgrades (both removed by the platform in
   // October 2025).
   bool flagged_enabled = true;

@@ -251,6 +251,7 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
   if (!m.dry_run) {
     // The slot is held until delivery confirms the real start (or times out).
     out.reserve_slot_until = now + Us(p.reservation_timeout);
+    out.reserve_qualifies = tpl != nullptr && tpl->quality == TemplateQuality::kGreen;
     d.conversation_ends = FromUs(out.reserve_slot_until);
     if (ctx.earliest_slot_end == 0 || out.reserve_slot_until < ctx.earliest_slot_end) {
       d.next_slot_free = FromUs(out.reserve_slot_until);

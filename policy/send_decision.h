@@ -99,6 +99,7 @@ struct SendOutcome {
   // Changes to apply when allowed and not a dry run.
   int64_t open_user_conversation_until = 0;  // Set the window's user conversation end.
   int64_t reserve_slot_until = 0;            // Reserve a slot until this deadline.
+  bool reserve_qualifies = false;            // Its template is rated GREEN (scaling_path.h).
   bool record_send = false;                  // Count against the frequency caps,
   bool record_marketing = false;             // and the marketing cap.
   int64_t take_rate_at = 0;  // Take throughput and pair-rate slots at this time (0: none).

@@ -321,6 +321,8 @@ void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberSt
   out->set_throughput_mps(s.platform.throughput_mps);
   out->set_restricted_until_unix_ms(s.platform.restricted_until_us / 1000);
   out->set_disabled(s.platform.disabled);
+  out->set_volume_path_customers(s.volume_path_customers);
+  out->set_reached_by_volume(s.volume_unlocked);
   out->set_throughput_limit_mps(s.throughput_limit_mps);
   out->set_throughput_used(s.throughput_used);
   out->set_throughput_free_at_unix_ms(UnixMillisOrZero(s.throughput_free_at));

@@ -79,7 +79,7 @@ absl::Status EngineShard::UpsertBusiness(absl::string_view business_id, bool ver
     b.official = official;
     ch.Add(EncodeBusiness({b.id, b.verified, b.official}));
     for (LimitPool* p : b.pools) {
-      if (ClampToVerification(profile_, verified, p->tier)) ch.Pool(*p);
+      if (ClampToVerification(profile_, ClimbsAsVerified(verified, p->tier), p->tier)) ch.Pool(*p);
     }
     return absl::OkStatus();
   });
@@ -206,7 +206,8 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
     }
   }
   if (out.reserve_slot_until != 0) {
-    p.ledger.Reserve(c, now, out.reserve_slot_until, MessageKey(m.message_id), ch.LedgerOf(p));
+    p.ledger.Reserve(c, now, out.reserve_slot_until, MessageKey(m.message_id),
+                     out.reserve_qualifies, ch.LedgerOf(p));
   }
   return std::move(out.decision);
 }

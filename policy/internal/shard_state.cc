@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "policy/platform_word.h"
 #include "policy/record_codec.h"
+#include "policy/scaling_path.h"
 #include "policy/template_quality.h"
 
 namespace wapolicy {
@@ -191,7 +192,9 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       MessagingTier& t = pool->tier;
       // A verified business never sits below its floor (also after a
       // --migrate_profile placed it on a new ladder).
-      t.level = std::clamp(r->level, FloorLevel(profile, b->verified), profile.top_level());
+      t.volume_unlocked = r->volume_unlocked;
+      t.level = std::clamp(r->level, FloorLevel(profile, ClimbsAsVerified(b->verified, t)),
+                           profile.top_level());
       t.pending_level = r->pending_level < 0 ? -1 : std::min(r->pending_level, profile.top_level());
       t.pending_at_us = r->pending_at_us;
       return absl::OkStatus();
@@ -301,8 +304,8 @@ EngineStats ShardState::Stats() const {
 }
 
 StateChange PoolChange(const LimitPool& p) {
-  return EncodePool(
-      {p.id, p.business_id, p.tier.level, p.tier.pending_level, p.tier.pending_at_us, p.platform});
+  return EncodePool({p.id, p.business_id, p.tier.level, p.tier.pending_level, p.tier.pending_at_us,
+                     p.platform, p.tier.volume_unlocked});
 }
 
 StateChange NumberChange(const BusinessNumber& n) {
@@ -322,6 +325,10 @@ StateChange ThreadChange(ShardState::ThreadKey key, const ServiceWindow* w) {
 NumberSnapshot ShardState::Snapshot(Number& n, int64_t now) {
   Business& b = *n.business;
   NumberSnapshot s = MakeNumberSnapshot(profile, n, *n.pool, b.verified, b.official, now);
+  s.volume_unlocked = n.pool->tier.volume_unlocked;
+  if (OnVolumePath(profile, b.verified, n.pool->tier)) {
+    s.volume_path_customers = n.pool->ledger.qualified_customers();
+  }
   s.throughput_limit_mps = EffectiveThroughput(profile, n);
   if (s.throughput_limit_mps > 0) {
     s.throughput_used = ThroughputUsed(n.throughput, s.throughput_limit_mps, now);
