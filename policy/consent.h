@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "policy/rate_limits.h"
 
 namespace wapolicy {
 
@@ -86,6 +87,13 @@ struct Consent {
   int64_t changed_at_us = 0;
   TopicSet topics = kAllTopics;  // An opt-in without topics covers every topic.
   SendHistory recent;            // Sends in the last 24 hours (only with frequency caps).
+  // The pair rate (rate_limits.h) of this customer with one number of the
+  // business, `pair_number` (0: none yet), kept here because every check
+  // loads the consent anyway: a separate table cost a cache miss a check.
+  // Another number takes it over once it is idle; while it is not, that
+  // number's pair lives in ShardState::pairs. Not stored (README).
+  PairRateState pair;
+  uint64_t pair_number = 0;
 
   bool opted_in() const { return state == State::kOptedIn; }
   bool opted_out() const { return state == State::kOptedOut; }

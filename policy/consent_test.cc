@@ -52,7 +52,10 @@ TEST(ConsentTest, AnOlderChangeArrivingLateDoesNotOverrideANewerOne) {
 
 // A consent is kept per (business, customer): millions of them. Its size is
 // part of the memory budget per tracked customer.
-TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 32u); }
+// 32 bytes, and 24 more for the pair rate it carries (rate_limits.h): one
+// consent per customer of a business, so they weigh little next to the
+// conversations; the pair's own table cost a cache miss per check.
+TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 56u); }
 
 }  // namespace
 }  // namespace wapolicy

@@ -145,7 +145,6 @@ void EngineShard::PrefetchCustomer(const OutgoingMessage& m, Number*& last) {
   last->pool->ledger.Prefetch(c);
   last->business->consents.prefetch(c);
   state_.threads.prefetch(ThreadKey{last->number.value(), c});
-  state_.pairs.prefetch(ThreadKey{last->number.value(), c});
 }
 
 absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int64_t now,
@@ -169,9 +168,8 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
                                    : nullptr;
   ServiceWindow* window = state_.FindThread(tkey);
   Consent* cs = consent == b.consents.end() ? nullptr : &consent->second;
-  // One look-up for the pair's rate, read by the decision and then taken.
-  PairRateState* pair =
-      profile_.pair_rate_enabled ? &state_.pairs.try_emplace(tkey).first->second : nullptr;
+  // The pair's rate, read by the decision and then taken: in the consent.
+  PairRateState* pair = profile_.pair_rate_enabled ? state_.PairOf(cs, tkey, now) : nullptr;
   const SendContext ctx{profile_,
                         b.id,
                         EffectiveLimit(profile_, p),

@@ -150,6 +150,24 @@ absl::StatusOr<std::string> ShardState::BusinessOf(PhoneNumber number) const {
   return it->second->business_id;
 }
 
+PairRateState* ShardState::PairOf(Consent* consent, ThreadKey key, int64_t now) {
+  if (consent != nullptr) {
+    if (consent->pair_number == key.first) return &consent->pair;
+    if (consent->pair_number == 0 || PairIdle(consent->pair, profile.pair_rate, now)) {
+      consent->pair_number = key.first;
+      consent->pair = PairRateState{};
+      if (!pairs.empty()) {
+        if (auto it = pairs.find(key); it != pairs.end()) {
+          consent->pair = it->second;
+          pairs.erase(it);
+        }
+      }
+      return &consent->pair;
+    }
+  }
+  return &pairs.try_emplace(key).first->second;
+}
+
 void ShardState::ExpirePairs(int64_t now) {
   absl::erase_if(pairs,
                  [&](const auto& kv) { return PairIdle(kv.second, profile.pair_rate, now); });
@@ -335,10 +353,16 @@ NumberSnapshot ShardState::Snapshot(Number& n, int64_t now) {
     const int64_t free_at = ThroughputEarliest(n.throughput, s.throughput_limit_mps, now);
     if (free_at > now) s.throughput_free_at = absl::FromUnixMicros(free_at);
   }
-  for (const auto& [key, pair] : pairs) {
-    if (key.first != n.number.value() || PairIdle(pair, profile.pair_rate, now)) continue;
+  auto count_pair = [&](const PairRateState& pair) {
+    if (PairIdle(pair, profile.pair_rate, now)) return;
     s.pairs_in_burst++;
     if (PairEarliest(pair, profile.pair_rate, now) > now) s.pairs_held++;
+  };
+  for (const auto& [key, pair] : pairs) {
+    if (key.first == n.number.value()) count_pair(pair);
+  }
+  for (const auto& [customer, c] : b.consents) {
+    if (c.pair_number == n.number.value()) count_pair(c.pair);
   }
   std::vector<NumberSnapshot::Hold> holds;
   for (auto it = b.held_customers.begin(); it != b.held_customers.end();) {

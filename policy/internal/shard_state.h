@@ -127,6 +127,11 @@ struct ShardState {
   // templates.
   NumberSnapshot Snapshot(Number& n, int64_t now);
   absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
+  // The pair rate of (number, customer) `key`, whose consent with the
+  // business is `consent` (null: none): the consent's own, when it is this
+  // number's or idle (then taken over, with what the table held for the
+  // pair), else the table's entry (made if there is none).
+  PairRateState* PairOf(Consent* consent, ThreadKey key, int64_t now);
   // Forgets pairs with no debt and no open burst window at `now`.
   void ExpirePairs(int64_t now);
   // Forgets service windows with nothing open at `now`, telling `erased`.
@@ -143,8 +148,9 @@ struct ShardState {
   absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Number>> numbers;
   absl::flat_hash_map<ThreadKey, ServiceWindow> threads;
-  // Pair rates of pairs messaged in the last minutes (not stored; idle ones
-  // are dropped by ExpirePairs).
+  // Pair rates of pairs messaged in the last minutes whose consent holds
+  // another number's, or that have none (not stored; idle ones are dropped
+  // by ExpirePairs). Most pairs live in their consent (consent.h).
   absl::flat_hash_map<ThreadKey, PairRateState> pairs;
   EventIdLog event_ids;  // Of events on this shard's numbers.
 
