@@ -52,10 +52,10 @@ TEST(ConsentTest, AnOlderChangeArrivingLateDoesNotOverrideANewerOne) {
 
 // A consent is kept per (business, customer): millions of them. Its size is
 // part of the memory budget per tracked customer.
-// 32 bytes, and 24 more for the pair rate it carries (rate_limits.h): one
-// consent per customer of a business, so they weigh little next to the
-// conversations; the pair's own table cost a cache miss per check.
-TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 56u); }
+// 32 bytes, and 8 more for the pair rate it carries (rate_limits.h; the rest
+// of it sits in padding): a 56-byte consent measured ~25 ns slower a check
+// at 100,000 customers than a 32-byte one.
+TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 40u); }
 
 }  // namespace
 }  // namespace wapolicy

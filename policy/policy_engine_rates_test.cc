@@ -216,5 +216,33 @@ TEST_F(EngineRatesTest, StateShowsMarketingHoldsAndPausedTemplates) {
   EXPECT_EQ(engine_->GetNumberState(kBiz)->marketing_holds, 0);
 }
 
+// A customer's pair rate rides in their consent for one number of the
+// business; another number's is kept apart, and takes the consent's place
+// once the first is idle.
+TEST_F(EngineRatesTest, EachNumberOfABusinessHasItsOwnPairRateWithACustomer) {
+  const PhoneNumber other = Num("+14155550199");
+  ASSERT_TRUE(engine_->RegisterNumber(other, "acme").ok());
+  OutgoingMessage from_first = Template(7);
+  ASSERT_TRUE(engine_->RecordInbound(other, Customer(7), "hi").ok());
+  OutgoingMessage from_other = Reply(7);
+  from_other.business_number = other;
+  for (int round = 0; round < 2; ++round) {
+    for (const OutgoingMessage& m : {from_first, from_other}) {
+      for (int k = 0; k < 45; ++k) {
+        clock_.Advance(absl::Milliseconds(13));
+        ASSERT_TRUE(engine_->Check(m)->allowed) << round << " " << k;
+      }
+      EXPECT_EQ(engine_->Check(m)->reason, ReasonCode::kPairRateLimited);
+    }
+    EXPECT_EQ(engine_->GetNumberState(kBiz)->pairs_held, 1);
+    EXPECT_EQ(engine_->GetNumberState(other)->pairs_held, 1);
+    clock_.Advance(absl::Minutes(5));  // Both repaid (45 * 6 s): idle again.
+    EXPECT_EQ(engine_->GetNumberState(kBiz)->pairs_in_burst, 0);
+    EXPECT_EQ(engine_->GetNumberState(other)->pairs_in_burst, 0);
+    std::swap(from_first, from_other);  // The other number first this time.
+    ASSERT_TRUE(engine_->RecordInbound(other, Customer(7), "hi").ok());
+  }
+}
+
 }  // namespace
 }  // namespace wapolicy

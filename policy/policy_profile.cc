@@ -45,10 +45,10 @@ absl::Status PolicyProfile::Validate() const {
   if (throughput_mps < 0 || throughput_mps > 100000) {
     return absl::InvalidArgumentError("profile.throughput_mps must be 0 (off) to 100000");
   }
-  if (pair_rate.burst < 1 || pair_rate.burst > 65535 || pair_rate.interval_us <= 0 ||
+  if (pair_rate.burst < 1 || pair_rate.burst > 255 || pair_rate.interval_us <= 0 ||
       pair_rate.interval_us > 4'000'000'000LL / pair_rate.burst) {
     return absl::InvalidArgumentError(
-        "profile.pair_rate: burst must be 1 to 65535, the interval positive, and burst times "
+        "profile.pair_rate: burst must be 1 to 255, the interval positive, and burst times "
         "interval at most 4,000 seconds");
   }
   return quality.Validate();

@@ -169,7 +169,8 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
   ServiceWindow* window = state_.FindThread(tkey);
   Consent* cs = consent == b.consents.end() ? nullptr : &consent->second;
   // The pair's rate, read by the decision and then taken: in the consent.
-  PairRateState* pair = profile_.pair_rate_enabled ? state_.PairOf(cs, tkey, now) : nullptr;
+  ShardState::PairRef pair =
+      profile_.pair_rate_enabled ? state_.PairOf(cs, n, c, now) : ShardState::PairRef();
   const SendContext ctx{profile_,
                         b.id,
                         EffectiveLimit(profile_, p),
@@ -183,7 +184,7 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
                         &n.platform,
                         &n.throughput,
                         EffectiveThroughput(profile_, n),
-                        pair};
+                        pair.get()};
   SendOutcome out = DecideSend(ctx, m, now);
   if (!out.decision.allowed || m.dry_run) return std::move(out.decision);
   if (out.open_user_conversation_until != 0) {
@@ -199,9 +200,7 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
   }
   if (out.take_rate_at != 0) {
     if (ctx.throughput_mps > 0) TakeThroughput(n.throughput, ctx.throughput_mps, out.take_rate_at);
-    if (profile_.pair_rate_enabled) {
-      TakePair(*pair, profile_.pair_rate, out.take_rate_at);
-    }
+    if (profile_.pair_rate_enabled) pair.Take(profile_.pair_rate, out.take_rate_at);
   }
   if (out.reserve_slot_until != 0) {
     p.ledger.Reserve(c, now, out.reserve_slot_until, MessageKey(m.message_id),

@@ -61,6 +61,12 @@ LimitPool* ShardState::PoolFor(uint64_t number, Business* b) {
                          b);
 }
 
+namespace {
+uint8_t NextPairTag(ShardState::Business* b) {
+  return b->numbers_tagged < 255 ? static_cast<uint8_t>(++b->numbers_tagged) : 0;
+}
+}  // namespace
+
 absl::StatusOr<ShardState::Number*> ShardState::AddNumber(PhoneNumber number, Business* b) {
   auto it = numbers.find(number.value());
   if (it != numbers.end()) {
@@ -73,6 +79,7 @@ absl::StatusOr<ShardState::Number*> ShardState::AddNumber(PhoneNumber number, Bu
   n->business_id = b->id;
   n->pool = PoolFor(number.value(), b);
   n->business = b;
+  n->pair_tag = NextPairTag(b);
   Number* added = n.get();
   numbers[number.value()] = std::move(n);
   return added;
@@ -150,22 +157,25 @@ absl::StatusOr<std::string> ShardState::BusinessOf(PhoneNumber number) const {
   return it->second->business_id;
 }
 
-PairRateState* ShardState::PairOf(Consent* consent, ThreadKey key, int64_t now) {
-  if (consent != nullptr) {
-    if (consent->pair_number == key.first) return &consent->pair;
-    if (consent->pair_number == 0 || PairIdle(consent->pair, profile.pair_rate, now)) {
-      consent->pair_number = key.first;
-      consent->pair = PairRateState{};
+ShardState::PairRef ShardState::PairOf(Consent* consent, const Number& n, uint64_t customer,
+                                       int64_t now) {
+  const ThreadKey key{n.number.value(), customer};
+  if (consent != nullptr && n.pair_tag != 0) {
+    if (consent->pair_tag == n.pair_tag) return PairRef(consent);
+    if (consent->pair_tag == 0 || PairIdle(consent->pair(), profile.pair_rate, now)) {
+      PairRateState s;  // Idle is as good as new.
       if (!pairs.empty()) {
         if (auto it = pairs.find(key); it != pairs.end()) {
-          consent->pair = it->second;
+          s = it->second;
           pairs.erase(it);
         }
       }
-      return &consent->pair;
+      consent->pair_tag = n.pair_tag;
+      consent->set_pair(s);
+      return PairRef(consent);
     }
   }
-  return &pairs.try_emplace(key).first->second;
+  return PairRef(&pairs.try_emplace(key).first->second);
 }
 
 void ShardState::ExpirePairs(int64_t now) {
@@ -229,6 +239,7 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       n->standing = {r->flagged_since_us, r->low_since_us};
       n->platform = r->platform;
       n->pool = PoolFor(r->number, b);
+      n->pair_tag = NextPairTag(b);
       numbers[r->number] = std::move(n);
       return absl::OkStatus();
     }
@@ -362,7 +373,7 @@ NumberSnapshot ShardState::Snapshot(Number& n, int64_t now) {
     if (key.first == n.number.value()) count_pair(pair);
   }
   for (const auto& [customer, c] : b.consents) {
-    if (c.pair_number == n.number.value()) count_pair(c.pair);
+    if (n.pair_tag != 0 && c.pair_tag == n.pair_tag) count_pair(c.pair());
   }
   std::vector<NumberSnapshot::Hold> holds;
   for (auto it = b.held_customers.begin(); it != b.held_customers.end();) {

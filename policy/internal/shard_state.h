@@ -77,6 +77,7 @@ struct ShardState {
     // Customers given a marketing hold (marketing_hold.h), for the state
     // view: a hold may have lapsed (the consent says); pruned when listed.
     absl::flat_hash_set<uint64_t> held_customers;
+    int numbers_tagged = 0;  // Pair tags given (Number::pair_tag).
     TopicRegistry topics;
     absl::flat_hash_map<TemplateKey, MessageTemplate, TemplateKeyHash, TemplateKeyEq> templates;
     const MessageTemplate* FindTemplate(absl::string_view name, absl::string_view language) const {
@@ -88,6 +89,10 @@ struct ShardState {
   // instead of by name on every decision (businesses are never removed).
   struct Number : BusinessNumber {
     Business* business = nullptr;
+    // Tells the business's numbers apart in a consent's pair rate (1..255,
+    // in the order they were added; 0 for later ones: their pairs live in
+    // `pairs`).
+    uint8_t pair_tag = 0;
   };
   using ThreadKey = std::pair<uint64_t, uint64_t>;  // (number, customer)
 
@@ -127,11 +132,12 @@ struct ShardState {
   // templates.
   NumberSnapshot Snapshot(Number& n, int64_t now);
   absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
-  // The pair rate of (number, customer) `key`, whose consent with the
-  // business is `consent` (null: none): the consent's own, when it is this
+  // The pair rate of number `n` and `customer`, whose consent with the
+  // business is `consent` (null: none): the consent's, when it is this
   // number's or idle (then taken over, with what the table held for the
   // pair), else the table's entry (made if there is none).
-  PairRateState* PairOf(Consent* consent, ThreadKey key, int64_t now);
+  class PairRef;
+  PairRef PairOf(Consent* consent, const Number& n, uint64_t customer, int64_t now);
   // Forgets pairs with no debt and no open burst window at `now`.
   void ExpirePairs(int64_t now);
   // Forgets service windows with nothing open at `now`, telling `erased`.
@@ -156,6 +162,26 @@ struct ShardState {
 
  private:
   LimitPool* GetOrCreatePool(const std::string& id, Business* b);
+};
+
+// A pair's rate found by ShardState::PairOf: read a copy, take a message
+// (writes it back where it lives).
+class ShardState::PairRef {
+ public:
+  PairRef() = default;
+  explicit PairRef(Consent* c) : consent_(c), state_(c->pair()) {}
+  explicit PairRef(PairRateState* e) : entry_(e), state_(*e) {}
+  const PairRateState* get() const { return consent_ || entry_ ? &state_ : nullptr; }
+  void Take(const PairRateParams& p, int64_t at) {
+    TakePair(state_, p, at);
+    if (consent_ != nullptr) consent_->set_pair(state_);
+    if (entry_ != nullptr) *entry_ = state_;
+  }
+
+ private:
+  Consent* consent_ = nullptr;
+  PairRateState* entry_ = nullptr;
+  PairRateState state_;
 };
 
 // The journal record of each kind of state (record_codec.h); a null window
