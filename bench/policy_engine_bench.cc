@@ -55,6 +55,12 @@ struct Fixture {
     p.frequency_cap_per_day = p.marketing_cap_per_day = 0;
     p.throughput_mps = rates ? 1000 : 0;
     p.pair_rate_enabled = rates;
+    // With rates the clock moves (1 ms a check: hours over a run), so the
+    // set-up's reservations must outlive the run, or they time out after 15
+    // minutes and most checks become new admissions (a reservation each),
+    // which is not what the comparison with BM_CheckInOpenConversation is
+    // about.
+    if (rates) p.reservation_timeout = absl::Hours(24 * 365);
     if (durable) {
       char tmpl[] = "/tmp/wapolicy_bench_XXXXXX";
       dir = mkdtemp(tmpl);

@@ -217,13 +217,41 @@ void PrintState(const v1::NumberState& s) {
                 When(s.platform_limit_at_unix_ms()).c_str(),
                 s.estimated_limit() < 0 ? "unlimited" : absl::StrCat(s.estimated_limit()).c_str());
   }
-  if (s.throughput_mps() != 0) std::printf("  throughput: %d/s\n", s.throughput_mps());
+  if (s.throughput_limit_mps() != 0) {
+    std::printf("  throughput: %d/s%s, %lld used this second%s\n", s.throughput_limit_mps(),
+                s.throughput_mps() != 0 ? " (platform's)" : "", (long long)s.throughput_used(),
+                s.throughput_free_at_unix_ms() != 0
+                    ? absl::StrCat(", next at ", When(s.throughput_free_at_unix_ms())).c_str()
+                    : "");
+  }
+  if (s.pairs_in_burst() != 0) {
+    std::printf("  pair rate:  %lld customers in a burst, %lld held\n",
+                (long long)s.pairs_in_burst(), (long long)s.pairs_held());
+  }
+  if (s.marketing_holds() != 0) {
+    std::printf("  marketing:  %lld customers held (131049)\n", (long long)s.marketing_holds());
+    for (const v1::MarketingHold& h : s.first_marketing_holds()) {
+      std::printf("    %s until %s\n", h.customer().c_str(), When(h.until_unix_ms()).c_str());
+    }
+  }
+  for (const v1::PausedTemplate& t : s.paused_templates()) {
+    std::printf("  template:   %s (%s) %s\n", t.name().c_str(), t.language().c_str(),
+                t.until_unix_ms() != 0
+                    ? absl::StrCat("paused until ", When(t.until_unix_ms())).c_str()
+                : t.disabled() ? "disabled"
+                               : "paused");
+  }
   if (s.restricted_until_unix_ms() != 0) {
     std::printf("  restricted: business-initiated messaging until %s\n",
                 When(s.restricted_until_unix_ms()).c_str());
   }
   if (s.disabled()) std::printf("  disabled:   the platform disabled the account\n");
   std::printf("  unique 7d:  %lld\n", (long long)s.unique_customers_7d());
+  if (s.volume_path_customers() != 0) {
+    std::printf("  path:       %lld unique customers with GREEN templates in 30 days\n",
+                (long long)s.volume_path_customers());
+  }
+  if (s.reached_by_volume()) std::printf("  path:       lifted by volume (unverified): climbs as a verified business\n");
   if (s.upgrade_pending()) {
     std::printf("  upgrade:    to %lld at %s\n", (long long)s.upgrade_limit(),
                 When(s.upgrade_at_unix_ms()).c_str());

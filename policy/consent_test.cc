@@ -69,7 +69,10 @@ TEST(ConsentTest, MarketingStopAndResumeFollowThePlatformsLatestWord) {
 
 // A consent is kept per (business, customer): millions of them. Its size is
 // part of the memory budget per tracked customer.
-TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 32u); }
+// 32 bytes, and 8 more for the pair rate it carries (rate_limits.h; the rest
+// of it sits in padding): a 56-byte consent measured ~25 ns slower a check
+// at 100,000 customers than a 32-byte one.
+TEST(ConsentTest, StaysSmall) { EXPECT_LE(sizeof(Consent), 40u); }
 
 }  // namespace
 }  // namespace wapolicy

@@ -57,12 +57,18 @@ DeliveryEffect ClassifyDelivery(const ConversationWindow* slot, const ServiceWin
 
 void ConversationLedger::Index(uint64_t customer, const ConversationWindow& w) {
   if (w.slot_end_us != 0) by_end_.insert({w.slot_end_us, customer});
-  if (w.last_start_us != 0) by_start_.insert({w.last_start_us, customer});
+  if (w.last_start_us != 0) {
+    by_start_.insert({w.last_start_us, customer});
+    qualified_ += w.start_qualifies;
+  }
 }
 
 void ConversationLedger::Unindex(uint64_t customer, const ConversationWindow& w) {
   if (w.slot_end_us != 0) by_end_.erase({w.slot_end_us, customer});
-  if (w.last_start_us != 0) by_start_.erase({w.last_start_us, customer});
+  if (w.last_start_us != 0) {
+    by_start_.erase({w.last_start_us, customer});
+    qualified_ -= w.start_qualifies;
+  }
 }
 
 // Stores `w` for `customer` (erasing it when it holds nothing) and reports it.
@@ -76,7 +82,7 @@ void ConversationLedger::Commit(uint64_t customer, ConversationWindow& w, OnChan
   on_change(customer, &w);
 }
 
-void ConversationLedger::Expire(int64_t now, int64_t lookback_us, OnChange on_change) {
+void ConversationLedger::Expire(int64_t now, int64_t retention_us, OnChange on_change) {
   while (!by_end_.empty() && by_end_.begin()->first <= now) {
     const uint64_t customer = by_end_.begin()->second;
     ConversationWindow& w = windows_[customer];
@@ -84,15 +90,17 @@ void ConversationLedger::Expire(int64_t now, int64_t lookback_us, OnChange on_ch
     w.slot_end_us = 0;
     w.slot_start_us = 0;
     w.pending = false;
+    w.pending_qualifies = false;
     w.message_key = 0;
     Commit(customer, w, on_change);
   }
-  const int64_t horizon = now - lookback_us;
+  const int64_t horizon = now - retention_us;
   while (!by_start_.empty() && by_start_.begin()->first <= horizon) {
     const uint64_t customer = by_start_.begin()->second;
     ConversationWindow& w = windows_[customer];
     Unindex(customer, w);
     w.last_start_us = 0;
+    w.start_qualifies = false;
     Commit(customer, w, on_change);
   }
 }
@@ -103,12 +111,13 @@ bool ConversationLedger::HasOpenSlot(uint64_t customer, int64_t now) const {
 }
 
 void ConversationLedger::Reserve(uint64_t customer, int64_t now, int64_t deadline,
-                                 uint64_t message_key, OnChange on_change) {
+                                 uint64_t message_key, bool qualifies, OnChange on_change) {
   ConversationWindow& w = windows_[customer];
   Unindex(customer, w);
   w.slot_start_us = now;
   w.slot_end_us = deadline;
   w.pending = true;
+  w.pending_qualifies = qualifies;
   w.message_key = message_key;
   Commit(customer, w, on_change);
 }
@@ -117,16 +126,22 @@ void ConversationLedger::Start(uint64_t customer, int64_t start, int64_t end, in
                                OnChange on_change) {
   ConversationWindow& w = windows_[customer];
   Unindex(customer, w);
+  // The open conversation's own start moved back (one of its messages was
+  // reported out of order): same conversation, same flag. An admission
+  // confirmed: its template's flag. Any other start: unadmitted, no flag.
+  const bool same_conversation = w.slot_end_us > now && !w.pending && start < w.slot_start_us;
+  const bool qualifies = w.pending ? w.pending_qualifies : same_conversation && w.start_qualifies;
   w.pending = false;
+  w.pending_qualifies = false;
   w.message_key = 0;
   if (end > now) {
     w.slot_start_us = start;
     w.slot_end_us = end;
     w.last_start_us = start;
+    w.start_qualifies = qualifies;
   } else {  // Ended before it was reported: no slot, only the start.
-    // The open conversation's own start moved back (one of its messages was
-    // reported out of order): that is its start. Else the latest start stays.
-    const bool same_conversation = w.slot_end_us > now && !w.pending && start < w.slot_start_us;
+    // A moved-back start is the conversation's; else the latest start stays.
+    if (same_conversation || start >= w.last_start_us) w.start_qualifies = qualifies;
     w.last_start_us = same_conversation ? start : std::max(w.last_start_us, start);
     w.slot_start_us = 0;
     w.slot_end_us = 0;
@@ -149,6 +164,7 @@ ConversationLedger::ReleaseResult ConversationLedger::Release(uint64_t customer,
   w.slot_end_us = 0;
   w.slot_start_us = 0;
   w.pending = false;
+  w.pending_qualifies = false;
   w.message_key = 0;
   Commit(customer, w, on_change);
   return ReleaseResult::kReleased;

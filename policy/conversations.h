@@ -10,6 +10,7 @@
 #define WAPOLICY_POLICY_CONVERSATIONS_H_
 
 #include <cstdint>
+#include <iterator>
 #include <utility>
 
 #include "absl/container/btree_set.h"
@@ -42,6 +43,12 @@ struct ConversationWindow {
   int64_t slot_end_us = 0;    // Conversation end, or reservation deadline while pending.
   int64_t last_start_us = 0;  // Start of the latest confirmed conversation.
   bool pending = false;       // Admitted, not yet delivered.
+  // For the 2025 path to 2,000 (scaling_path.h): the pending admission's
+  // template was rated GREEN, and so was the latest confirmed start's (a
+  // start confirmed from an admission takes its flag; one never admitted
+  // does not qualify). In the padding after `pending`: no bigger.
+  bool pending_qualifies = false;
+  bool start_qualifies = false;
   // The pipeline's message id (MessageKey) of the admission that took a
   // pending slot, 0 if it gave none: a failure of another message to the
   // customer leaves the slot to this one.
@@ -49,6 +56,7 @@ struct ConversationWindow {
 
   bool open_at(int64_t now) const { return slot_end_us > now; }
 };
+static_assert(sizeof(ConversationWindow) == 40, "a conversation's memory (README) grew");
 
 // The business-initiated conversations of one limit pool (a phone number, or
 // a whole portfolio): who holds a slot in the rolling window and until when.
@@ -65,8 +73,9 @@ class ConversationLedger {
   using OnChange = absl::FunctionRef<void(uint64_t customer, const ConversationWindow*)>;
 
   // Closes slots ending at or before `now` and forgets conversation starts
-  // at or before `now - lookback_us`.
-  void Expire(int64_t now, int64_t lookback_us, OnChange on_change);
+  // at or before `now - retention_us` (the upgrade look-back, or longer for
+  // a pool on the 2025 path to 2,000: scaling_path.h).
+  void Expire(int64_t now, int64_t retention_us, OnChange on_change);
 
   const ConversationWindow* Find(uint64_t customer) const {
     auto it = windows_.find(customer);
@@ -78,16 +87,26 @@ class ConversationLedger {
 
   // Slots currently held (pending or confirmed). Call Expire first.
   int64_t open_slots() const { return static_cast<int64_t>(by_end_.size()); }
-  // Unique customers with a confirmed conversation started inside the look-back.
-  int64_t recent_unique_customers() const { return static_cast<int64_t>(by_start_.size()); }
+  // Unique customers with a confirmed conversation started after `horizon`
+  // (now minus the look-back). O(1) when every kept start is that recent
+  // (starts are kept for the look-back), else a walk over the older ones.
+  int64_t recent_unique_customers(int64_t horizon) const {
+    if (by_start_.empty() || by_start_.begin()->first > horizon) {
+      return static_cast<int64_t>(by_start_.size());
+    }
+    return static_cast<int64_t>(
+        std::distance(by_start_.upper_bound({horizon, UINT64_MAX}), by_start_.end()));
+  }
+  // Unique customers whose latest kept start qualifies (start_qualifies).
+  int64_t qualified_customers() const { return qualified_; }
   // End of the earliest open slot, or 0 if none.
   int64_t earliest_slot_end() const { return by_end_.empty() ? 0 : by_end_.begin()->first; }
   size_t tracked_customers() const { return windows_.size(); }
 
   // Takes a pending slot until `deadline` for the admission of message
-  // `message_key` (0: no id).
+  // `message_key` (0: no id); `qualifies`: its template was rated GREEN.
   void Reserve(uint64_t customer, int64_t now, int64_t deadline, uint64_t message_key,
-               OnChange on_change);
+               bool qualifies, OnChange on_change);
   // Starts a confirmed conversation [start, end) (from a pending slot or
   // none). One that ended by `now` (reported late) holds no slot: it only
   // records the start for the look-back, and gives a pending slot back.
@@ -114,6 +133,7 @@ class ConversationLedger {
   absl::flat_hash_map<uint64_t, ConversationWindow> windows_;
   absl::btree_set<std::pair<int64_t, uint64_t>> by_end_;    // Open slots.
   absl::btree_set<std::pair<int64_t, uint64_t>> by_start_;  // Recent starts.
+  int64_t qualified_ = 0;                                   // Of them, with start_qualifies.
 };
 
 // What a delivery report means, given the customer's slot in the pool (null

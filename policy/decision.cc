@@ -38,6 +38,8 @@ absl::string_view ReasonCodeName(ReasonCode r) {
       return "PAIR_RATE_LIMITED";
     case ReasonCode::kMarketingHeld:
       return "MARKETING_HELD";
+    case ReasonCode::kMarketingBlockedRegion:
+      return "MARKETING_BLOCKED_REGION";
   }
   return "UNKNOWN";
 }
@@ -54,6 +56,7 @@ int PlatformErrorCode(ReasonCode r) {
       return 132016;
     case ReasonCode::kFrequencyCapped:
     case ReasonCode::kMarketingHeld:
+    case ReasonCode::kMarketingBlockedRegion:
       return 131049;
     case ReasonCode::kAccountRestricted:
     case ReasonCode::kAccountDisabled:

@@ -35,8 +35,9 @@ enum class ReasonCode {
   kThroughputLimited = 14,    // 130429: more messages a second than the number's throughput.
   kPairRateLimited = 15,      // 131056: too many messages to one customer (pair rate).
   kMarketingHeld = 16,        // 131049: marketing held after the per-user marketing limit.
+  kMarketingBlockedRegion = 17,  // 131049: no marketing templates to US numbers.
 };
-inline constexpr int kReasonCodeCount = 17;
+inline constexpr int kReasonCodeCount = 18;
 
 absl::string_view ReasonCodeName(ReasonCode r);
 // The platform error code a held message would have met, or 0 if none.

@@ -25,6 +25,9 @@ struct MessagingTier {
   int level = 0;
   int pending_level = -1;     // Upgrade scheduled, or -1.
   int64_t pending_at_us = 0;  // When the upgrade takes effect.
+  // Reached (or scheduled to reach) the verified start level by volume
+  // without verification (scaling_path.h): climbs as a verified pool.
+  bool volume_unlocked = false;
 
   bool has_pending_upgrade() const { return pending_level >= 0; }
   void CancelUpgrade() {
@@ -57,6 +60,11 @@ inline int FloorLevel(const PolicyProfile& p, bool verified) {
 }
 inline int CeilingLevel(const PolicyProfile& p, bool verified) {
   return verified ? p.top_level() : p.unverified_max_level;
+}
+// The `verified` the tier rules use for a pool: the business's verification,
+// or the 2025 path by volume (scaling_path.h).
+inline bool ClimbsAsVerified(bool verified, const MessagingTier& t) {
+  return verified || t.volume_unlocked;
 }
 
 // The limit enforced: the platform's if it reported one, else the tier

@@ -28,7 +28,8 @@ NumberSnapshot MakeNumberSnapshot(const PolicyProfile& p, const BusinessNumber& 
   pool.ledger.ForEach([&](uint64_t, const ConversationWindow& w) {
     if (w.pending && w.open_at(now)) s.pending++;
   });
-  s.recent_unique = pool.ledger.recent_unique_customers();
+  s.recent_unique =
+      pool.ledger.recent_unique_customers(now - absl::ToInt64Microseconds(p.upgrade_lookback));
   s.flagged = n.standing.flagged();
   s.restricted = LimitReached(s.limit, s.used);
   s.status = s.restricted ? NumberStatus::kRestricted

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "policy/messaging_tier.h"
@@ -44,6 +45,10 @@ struct NumberSnapshot {
   int64_t used = 0;             // Open + pending slots.
   int64_t pending = 0;          // Admitted, not yet delivered.
   int64_t recent_unique = 0;    // Unique customers started in the upgrade look-back.
+  // The 2025 path by volume (scaling_path.h): qualifying unique customers in
+  // its window while the pool is on it (else 0), and whether it took it.
+  int64_t volume_path_customers = 0;
+  bool volume_unlocked = false;
   int pending_level = -1;
   int64_t pending_limit = 0;
   absl::Time pending_at = absl::InfinitePast();
@@ -51,6 +56,30 @@ struct NumberSnapshot {
   absl::Time flag_settles_at = absl::InfinitePast();
   absl::Time low_since = absl::InfinitePast();
   absl::Time next_slot_free = absl::InfiniteFuture();
+
+  // The per-second limits (rate_limits.h), holds and paused templates, now.
+  int32_t throughput_limit_mps = 0;  // Enforced: the platform's, else the profile's; 0: off.
+  int64_t throughput_used = 0;       // Counted against the current second (ThroughputUsed).
+  absl::Time throughput_free_at = absl::InfinitePast();  // Later than now: the next waits.
+  int64_t pairs_in_burst = 0;  // Customers in a burst window or repaying borrowed time.
+  int64_t pairs_held = 0;      // Of them, those whose next message would wait now.
+  // The business's customers under the per-user marketing hold (131049,
+  // marketing_hold.h): how many, and the first kShownHolds ending soonest.
+  int64_t marketing_holds = 0;
+  static constexpr size_t kShownHolds = 10;
+  struct Hold {
+    PhoneNumber customer;
+    absl::Time until;
+  };
+  std::vector<Hold> first_marketing_holds;
+  // The business's templates that may not be sent now: paused for a RED
+  // rating (until set), or PAUSED / DISABLED by status (until InfinitePast).
+  struct PausedTemplate {
+    std::string name, language;
+    absl::Time until = absl::InfinitePast();
+    bool disabled = false;
+  };
+  std::vector<PausedTemplate> paused_templates;
 };
 
 // The snapshot of `n` (whose pool is `pool`) at `now`; call after the

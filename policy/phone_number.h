@@ -89,6 +89,8 @@ PhoneNumberInfo DescribePhoneNumber(PhoneNumber number);
 // new Canadian/Caribbean codes, and the 555 and other test ranges are US
 // conventions), and refusing a marketing template is the cautious side of a
 // rule whose violation is a platform error.
+// Costs what DescribePhoneNumber costs; the decision path uses
+// us_marketing.h's table by area code instead (built from the same regions).
 bool IsUsNumber(PhoneNumber number);
 
 namespace phone_number_internal {

@@ -6,6 +6,7 @@
 #include "policy/message_compliance.h"
 #include "policy/record_codec.h"
 #include "policy/stable_hash.h"
+#include "policy/us_marketing.h"
 
 namespace wapolicy {
 
@@ -27,6 +28,7 @@ PolicyEngine::PolicyEngine(PolicyProfile profile, const Clock* clock, StateJourn
       clock_(clock),
       max_numbers_(max_numbers),
       directory_(2 * max_numbers) {
+  if (profile_.us_marketing_blocked) WarmUsAreaCodes();  // Not on the first decision.
   shards_.reserve(std::max(shards, 1));
   for (int i = 0; i < std::max(shards, 1); ++i) {
     shards_.push_back(std::make_unique<EngineShard>(profile_, clock, journal));  // Shares profile_.

@@ -42,6 +42,19 @@
 // it leaves unsent (kSkipUnsettled); a delivery is never dated before the
 // admission awaiting it (the platform cannot report that).
 //
+// The platform's live limits (two "platform limits" scenarios make them bite:
+// throughput 2 a second, pair rate 2 per 6 s, paced checks, sub-second clock
+// steps, customers in Canada, the US and the UK, 131049 failures, template
+// ratings): the reference keeps the messages counted toward each number's
+// throughput and each pair's rate as logs and folds them into the time one
+// more may go (the throughput's schedule, the pair's burst window and debt);
+// a 131049 failure holds marketing to a non-UK customer for 24 h from its
+// time; no marketing template goes to the US customer outside their window; a
+// template's RED rating pauses it 3 h, 6 h, then disables it (UNPAUSE and
+// REINSTATED lift). The per-second logs are dropped when the engine is rebuilt
+// from its journal (the engine does not store them). GetNumberState's
+// throughput use, pairs in a burst and marketing holds are compared too.
+//
 // Rules the reference states in its own words (as README and the rule files do):
 //  - a downgrade happens as time passes: at exactly low_from + 7 days, if the
 //    rating at that instant is Low (signals up to that instant) the pool drops
@@ -67,6 +80,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -121,6 +135,10 @@ struct Scenario {
   bool caps;       // Frequency caps (3 business-initiated, 1 marketing per 24h).
   bool scoped;     // scoped_opt_in.
   bool topics;     // Opt-ins name topics (or cover everything).
+  // The platform's live limits bite: throughput 2 a second, pair rate 2 per
+  // 6 s, paced checks, 131049 failures, template ratings, customers in
+  // Canada, the US and the UK (otherwise all in the UK, rates as default).
+  bool platform = false;
   // Neither rule (a) nor rule (b) can matter: both engines must agree.
   bool neutral() const { return !downgrade && scoped; }
 };
@@ -133,6 +151,8 @@ constexpr Scenario kScenarios[] = {
     {"unscoped+caps", false, true, true, true, false, true},
     {"portfolio", true, false, false, false, true, true},
     {"portfolio+caps", true, false, false, true, true, true},
+    {"platform limits", false, true, false, true, true, true, true},
+    {"portfolio+platform limits", true, false, false, false, true, true, true},
 };
 constexpr int kScenarioCount = sizeof(kScenarios) / sizeof(kScenarios[0]);
 
@@ -153,7 +173,32 @@ PolicyProfile ProfileFor(const Scenario& s) {
   p.frequency_cap_per_day = s.caps ? 3 : 0;
   p.marketing_cap_per_day = s.caps ? 1 : 0;
   p.scoped_opt_in = s.scoped;
+  if (s.platform) {
+    p.throughput_mps = 2;
+    p.pair_rate.burst = 2;
+    p.pair_rate.interval_us = 6 * kSec;
+  }
   return p;
+}
+
+// Where each customer's number is (platform scenarios; else all in the UK):
+// Canada (the marketing hold applies), the US (no marketing templates), the
+// UK (no marketing hold: the platform does not apply it there).
+enum class Region { kCanada, kUs, kUk };
+Region RegionOf(const Scenario& s, int c) {
+  if (!s.platform) return Region::kUk;
+  return c == 4 ? Region::kUs : c == 5 ? Region::kUk : Region::kCanada;
+}
+PhoneNumber CustomerNumber(const Scenario& s, int c) {
+  switch (RegionOf(s, c)) {
+    case Region::kCanada:
+      return PhoneNumber::FromDigitsValue(14165550100ULL + c);  // Toronto.
+    case Region::kUs:
+      return PhoneNumber::FromDigitsValue(12125550100ULL + c);  // New York.
+    case Region::kUk:
+      break;
+  }
+  return PhoneNumber::FromDigitsValue(447700900000ULL + c);
 }
 
 // Numbers and their businesses: per number, b0 has two numbers and b1 one;
@@ -233,6 +278,7 @@ struct Msg {
   int parameters = 0;      // Template parameters sent (0: none).
   bool marketing = false;  // Session messages.
   bool dry_run = false;
+  bool pace = false;  // Over a rate: allowed with a send time instead of held.
 };
 
 // --- The reference model ------------------------------------------------------
@@ -243,8 +289,8 @@ int64_t settle_drops = 0, downgrade_drops = 0, low_runs_ended = 0, moved_back = 
 class Reference {
  public:
   Reference(const PolicyProfile& p, std::vector<int> number_business,
-            const bool verified[kBusinesses])
-      : p_(p), number_business_(std::move(number_business)) {
+            const bool verified[kBusinesses], std::vector<Region> regions)
+      : p_(p), number_business_(std::move(number_business)), regions_(std::move(regions)) {
     const int numbers = static_cast<int>(number_business_.size());
     portfolio_ = p_.limit_scope == LimitScope::kPerPortfolio;
     const int pools = portfolio_ ? kBusinesses : numbers;
@@ -260,6 +306,12 @@ class Reference {
     user_opened_.assign(numbers, std::vector<std::vector<int64_t>>(kCustomers));
     consents_.assign(kBusinesses, std::vector<std::vector<ConsentEvent>>(kCustomers));
     sends_.assign(kBusinesses, std::vector<std::vector<Send>>(kCustomers));
+    held_until_.assign(kBusinesses, std::vector<int64_t>(kCustomers, 0));
+    templates_.resize(kBusinesses);
+    for (int b = 0; b < kBusinesses; ++b) {
+      for (const TemplateSpec& t : kTemplates) templates_[b].push_back({t.status});
+    }
+    ForgetRates();
   }
 
   int numbers() const { return static_cast<int>(number_business_.size()); }
@@ -287,6 +339,8 @@ class Reference {
   // (none if those have passed); an opt-out keyword is an opt-out at `at`.
   bool Inbound(int n, int c, bool keyword, int64_t at, int64_t now) {
     SettleAll(now);
+    // A customer's message counts toward the number's throughput, at its time.
+    if (p_.throughput_mps > 0) throughput_takes_[n].push_back(at);
     if (at + Us(p_.service_window) > now) inbound_[n][c].push_back(at);
     if (keyword) consents_[BusinessOf(n)][c].push_back({at, false, true, 0});
     return keyword;
@@ -357,13 +411,54 @@ class Reference {
     NewConversation(n, now);
     return outcome;
   }
-  bool DeliveryFailed(int n, int c, int64_t now) {
+  // A failure gives back the slot awaiting delivery; none awaiting is refused,
+  // except a failure with the platform's 131049 (its per-user marketing
+  // limit), which holds marketing templates to the customer (from the
+  // business) for 24 h from the failure's time, unless the customer is in the
+  // UK (nor is the business number, +1 415, exempt).
+  bool DeliveryFailed(int n, int c, int64_t at, int64_t now, int error_code) {
     SettleAll(now);
     const int pool = PoolOf(n);
     const Slot slot = SlotOf(pool, c, now);
-    if (!slot.open || !slot.pending) return false;
-    slots_[pool][c].push_back({now, SlotEvent::kRelease});
-    return true;
+    const bool awaiting = slot.open && slot.pending;
+    if (awaiting) slots_[pool][c].push_back({now, SlotEvent::kRelease});
+    if (error_code == 131049 && p_.marketing_hold_enabled) {
+      int64_t& held = held_until_[BusinessOf(n)][c];
+      if (regions_[c] != Region::kUk) held = std::max(held, at + Us(p_.marketing_hold));
+      return true;
+    }
+    return awaiting;
+  }
+  // The platform's word on a template: its rating (reaching RED from another
+  // rating pauses it 3 h, then 6 h, and the third time disables it), UNPAUSE
+  // (`lift`) or REINSTATED (also makes a disabled template approved again,
+  // its RED count restarting).
+  void TemplateWord(int b, int tmpl, std::optional<TemplateQuality> q, bool lift, bool reinstate,
+                    int64_t now) {
+    SettleAll(now);
+    TemplateRef& t = templates_[b][tmpl];
+    if (q.has_value() && *q != t.quality) {
+      t.quality = *q;
+      if (*q == TemplateQuality::kRed && ++t.reds < 3) {
+        t.paused_until = now + (t.reds == 1 ? 3 : 6) * kHour;
+      } else if (*q == TemplateQuality::kRed) {
+        t.status = TemplateStatus::kDisabled;
+        t.paused_until = 0;
+      }
+    }
+    if (lift || reinstate) {
+      t.paused_until = 0;
+      if (reinstate && t.status == TemplateStatus::kDisabled) {
+        t.status = TemplateStatus::kApproved;
+        t.reds = 0;
+      }
+    }
+  }
+  // The per-second limits' state is not stored: a restarted engine starts
+  // with none.
+  void ForgetRates() {
+    throughput_takes_.assign(numbers(), {});
+    pair_takes_.assign(numbers(), std::vector<std::vector<int64_t>>(kCustomers));
   }
   void SetVerified(int b, bool verified, int64_t now) {
     SettleAll(now);
@@ -410,8 +505,93 @@ class Reference {
 
   // --- Decisions ---
 
+  // A check: the policy rules, then, for a message they allow, the pair rate
+  // and the throughput (a message over either is held with the time it may
+  // go, or, paced, allowed with that time and counted then); what an allowed
+  // check changes is applied last, unless it is a dry run.
   Decision Check(const Msg& m, int64_t now) {
     SettleAll(now);
+    const int n = m.number, c = m.customer, b = BusinessOf(n), pool = PoolOf(n);
+    const int64_t used_before = OpenSlots(pool, now, false);
+    Effects fx;
+    Decision d = Policy(m, now, &fx);
+    if (!d.allowed) return d;
+    const int64_t pair_at = PairFree(n, c, now);
+    const int64_t at = ThroughputFree(n, pair_at);
+    if (at > now && !m.pace) {
+      Decision held;
+      held.reason = pair_at > now ? ReasonCode::kPairRateLimited : ReasonCode::kThroughputLimited;
+      held.limit = d.limit;
+      held.used = used_before;
+      held.retry_after = At(at);
+      return held;
+    }
+    if (at > now) d.send_at = At(at);
+    if (m.dry_run) return d;
+    if (fx.open_user) user_opened_[n][c].push_back(now);
+    if (fx.send) sends_[b][c].push_back({now, fx.send_marketing});
+    if (fx.reserve) slots_[pool][c].push_back({now, SlotEvent::kReserve});
+    if (p_.throughput_mps > 0) throughput_takes_[n].push_back(at);
+    if (p_.pair_rate_enabled) pair_takes_[n][c].push_back(at);
+    return d;
+  }
+
+  // The throughput, in the reference's words: the number's messages in the
+  // order they were counted (allowed checks at the time they go, customer
+  // messages at their own time) each book the next 1/mps s of a schedule
+  // that restarts from the message's time when it has fallen behind it; one
+  // more may go once the schedule is at most mps - 1 bookings ahead.
+  int64_t ThroughputSchedule(int n) const {
+    const int64_t interval = 1000000 / p_.throughput_mps;
+    int64_t schedule = 0;
+    for (int64_t t : throughput_takes_[n]) schedule = std::max(schedule, t) + interval;
+    return schedule;
+  }
+  int64_t ThroughputFree(int n, int64_t t) const {
+    if (p_.throughput_mps <= 0) return t;
+    const int64_t interval = 1000000 / p_.throughput_mps;
+    return std::max(t, ThroughputSchedule(n) - (p_.throughput_mps - 1) * interval);
+  }
+  // The pair rate: the messages to the customer in the order they went; a
+  // message outside the open burst window (6 s from its first message, with
+  // fewer than `burst` in it) opens a new one; each borrows 6 s, owed from
+  // the later of the message and the debt so far. One more may go inside an
+  // open window with room, else once the debt is repaid.
+  struct PairView {
+    bool any = false;
+    int64_t window_start = 0, debt_until = 0;
+    int count = 0;
+  };
+  PairView PairOf(int n, int c) const {
+    const int64_t interval = p_.pair_rate.interval_us;
+    PairView v;
+    for (int64_t t : pair_takes_[n][c]) {
+      if (!(v.any && t < v.window_start + interval && v.count < p_.pair_rate.burst)) {
+        v.window_start = t;
+        v.count = 0;
+      }
+      v.any = true;
+      ++v.count;
+      v.debt_until = std::max(v.debt_until, t) + interval;
+    }
+    return v;
+  }
+  int64_t PairFree(int n, int c, int64_t t) const {
+    if (!p_.pair_rate_enabled) return t;
+    const PairView v = PairOf(n, c);
+    if (v.any && t < v.window_start + p_.pair_rate.interval_us && v.count < p_.pair_rate.burst) {
+      return t;
+    }
+    return std::max(t, v.debt_until);
+  }
+
+  // What an allowed check changes (applied by Check).
+  struct Effects {
+    bool open_user = false;                     // Opens a user-initiated conversation now.
+    bool send = false, send_marketing = false;  // A business-initiated send, for the caps.
+    bool reserve = false;                       // Takes a conversation slot.
+  };
+  Decision Policy(const Msg& m, int64_t now, Effects* fx) {
     const int n = m.number, c = m.customer, b = BusinessOf(n), pool = PoolOf(n);
     Decision d;
     d.limit = p_.ladder[tier_[pool].level];
@@ -434,7 +614,8 @@ class Reference {
     const TemplateSpec* t = m.is_template ? &kTemplates[m.tmpl] : nullptr;
     if (t != nullptr) {
       if (!t->registered) return deny(ReasonCode::kTemplateUnknown);
-      switch (t->status) {
+      const TemplateRef& tr = templates_[b][m.tmpl];
+      switch (tr.status) {
         case TemplateStatus::kApproved:
           break;
         case TemplateStatus::kPaused:
@@ -443,6 +624,10 @@ class Reference {
           return deny(ReasonCode::kTemplateDisabled);
         default:
           return deny(ReasonCode::kTemplateNotApproved);
+      }
+      if (tr.paused_until > now) {  // RED: paused until then.
+        d.retry_after = At(tr.paused_until);
+        return deny(ReasonCode::kTemplatePaused);
       }
       if (m.parameters != 0 && m.parameters != t->variables)
         return deny(ReasonCode::kMessageInvalid);
@@ -472,14 +657,22 @@ class Reference {
       } else {
         d.effect = ConversationEffect::kOpensUserInitiated;
         d.conversation_ends = At(now + Us(p_.conversation_length));
-        if (!m.dry_run) user_opened_[n][c].push_back(now);
+        if (!m.dry_run) fx->open_user = true;
       }
       return d;
     }
 
-    // Business-initiated: a template outside the service window.
+    // Business-initiated: a template outside the service window. No
+    // marketing template to a US number, first: nothing lifts that.
+    if (marketing && p_.us_marketing_blocked && regions_[c] == Region::kUs) {
+      return deny(ReasonCode::kMarketingBlockedRegion);
+    }
     if (!opted_in) return deny(ReasonCode::kNotOptedIn);
     if (p_.scoped_opt_in && !covers(t->topic_bit)) return deny(ReasonCode::kTopicNotConsented);
+    if (marketing && held_until_[b][c] > now) {  // After a 131049 failure.
+      d.retry_after = At(held_until_[b][c]);
+      return deny(ReasonCode::kMarketingHeld);
+    }
     // Frequency caps over the logged sends of the last 24 hours.
     auto capped = [&](int cap, bool marketing_only) {
       if (cap <= 0) return false;
@@ -497,15 +690,15 @@ class Reference {
     if (slot.open) {
       d.effect = ConversationEffect::kReusesBusinessInitiated;
       d.conversation_ends = At(slot.end);
-      if (!m.dry_run) sends_[b][c].push_back({now, marketing});
+      if (!m.dry_run) fx->send = true, fx->send_marketing = marketing;
       return d;
     }
     if (d.limit != kUnlimited && d.used >= d.limit) return deny(ReasonCode::kLimitReached);
     d.effect = ConversationEffect::kOpensBusinessInitiated;
     d.used += 1;
     if (!m.dry_run) {
-      sends_[b][c].push_back({now, marketing});
-      slots_[pool][c].push_back({now, SlotEvent::kReserve});
+      fx->send = true, fx->send_marketing = marketing;
+      fx->reserve = true;
       const int64_t deadline = now + Us(p_.reservation_timeout);
       d.conversation_ends = At(deadline);
       d.next_slot_free = At(std::min(first_end, deadline));
@@ -548,6 +741,23 @@ class Reference {
     }
     const int64_t first_end = EarliestSlotEnd(pool, now);
     if (first_end != kNever) s.next_slot_free = At(first_end);
+    // The per-second limits now, and the business's customers under a hold.
+    s.throughput_limit_mps = p_.throughput_mps;
+    if (p_.throughput_mps > 0) {
+      const int64_t interval = 1000000 / p_.throughput_mps;
+      const int64_t schedule = ThroughputSchedule(n);
+      s.throughput_used = schedule > now ? (schedule - now + interval - 1) / interval : 0;
+      if (ThroughputFree(n, now) > now) s.throughput_free_at = At(ThroughputFree(n, now));
+    }
+    for (int c = 0; c < kCustomers && p_.pair_rate_enabled; ++c) {
+      const PairView v = PairOf(n, c);
+      if (!v.any || (v.debt_until <= now && v.window_start + p_.pair_rate.interval_us <= now)) {
+        continue;  // Idle: nothing owed, no window open.
+      }
+      s.pairs_in_burst++;
+      s.pairs_held += PairFree(n, c, now) > now;
+    }
+    for (int c = 0; c < kCustomers; ++c) s.marketing_holds += held_until_[BusinessOf(n)][c] > now;
     return s;
   }
   // Whether a delivery at `at` would move the start of an open conversation
@@ -799,6 +1009,17 @@ class Reference {
   std::vector<std::vector<std::vector<int64_t>>> user_opened_;    // [number][customer]
   std::vector<std::vector<std::vector<ConsentEvent>>> consents_;  // [business][customer]
   std::vector<std::vector<std::vector<Send>>> sends_;             // [business][customer]
+  struct TemplateRef {
+    TemplateStatus status;
+    TemplateQuality quality = TemplateQuality::kUnknown;
+    int reds = 0;
+    int64_t paused_until = 0;
+  };
+  const std::vector<Region> regions_;                          // By customer.
+  std::vector<std::vector<TemplateRef>> templates_;            // [business][template]
+  std::vector<std::vector<int64_t>> held_until_;               // [business][customer]
+  std::vector<std::vector<int64_t>> throughput_takes_;         // [number], as counted
+  std::vector<std::vector<std::vector<int64_t>>> pair_takes_;  // [number][customer]
 };
 
 // --- The harness ----------------------------------------------------------------
@@ -868,6 +1089,7 @@ std::string Describe(const Msg& m) {
     absl::StrAppend(&s, m.marketing ? "marketing session" : "session");
   }
   if (m.dry_run) absl::StrAppend(&s, " dry-run");
+  if (m.pace) absl::StrAppend(&s, " paced");
   return s;
 }
 
@@ -876,25 +1098,31 @@ std::string Describe(const Decision& d) {
   return absl::StrCat(d.allowed ? "ALLOW " : "HOLD ", ReasonCodeName(d.reason), " ",
                       ConversationEffectName(d.effect), " used ", d.used, "/", d.limit,
                       " next_slot ", t(d.next_slot_free), " window_ends ", t(d.service_window_ends),
-                      " conv_ends ", t(d.conversation_ends), " retry ", t(d.retry_after));
+                      " conv_ends ", t(d.conversation_ends), " retry ",
+                      absl::FormatTime("%d %H:%M:%E6S", d.retry_after, absl::UTCTimeZone()),
+                      " send_at ",
+                      absl::FormatTime("%d %H:%M:%E6S", d.send_at, absl::UTCTimeZone()));
 }
 
 std::string Describe(const NumberSnapshot& s) {
   auto t = [](absl::Time x) { return absl::FormatTime("%d %H:%M:%S", x, absl::UTCTimeZone()); };
-  return absl::StrCat("level ", s.level, " limit ", s.limit, " used ", s.used, " pending ",
-                      s.pending, " recent ", s.recent_unique, " quality ",
-                      QualityRatingName(s.quality), " (", s.quality_score, ") signals ",
-                      absl::StrJoin(s.signals_7d, ","), " flagged ", s.flagged, " settles ",
-                      t(s.flag_settles_at), " status ", NumberStatusName(s.status), " upgrade ",
-                      s.pending_level, "/", s.pending_limit, " at ", t(s.pending_at), " next_slot ",
-                      t(s.next_slot_free), " verified ", s.verified);
+  return absl::StrCat(
+      "level ", s.level, " limit ", s.limit, " used ", s.used, " pending ", s.pending, " recent ",
+      s.recent_unique, " quality ", QualityRatingName(s.quality), " (", s.quality_score,
+      ") signals ", absl::StrJoin(s.signals_7d, ","), " flagged ", s.flagged, " settles ",
+      t(s.flag_settles_at), " status ", NumberStatusName(s.status), " upgrade ", s.pending_level,
+      "/", s.pending_limit, " at ", t(s.pending_at), " next_slot ", t(s.next_slot_free),
+      " verified ", s.verified, " throughput ", s.throughput_used, "/", s.throughput_limit_mps,
+      " free ", absl::FormatTime("%d %H:%M:%E6S", s.throughput_free_at, absl::UTCTimeZone()),
+      " pairs ", s.pairs_in_burst, " held ", s.pairs_held, " holds ", s.marketing_holds);
 }
 
 bool SameDecision(const Decision& a, const Decision& b) {
   return a.allowed == b.allowed && a.reason == b.reason && a.effect == b.effect &&
          a.limit == b.limit && a.used == b.used && a.next_slot_free == b.next_slot_free &&
          a.service_window_ends == b.service_window_ends &&
-         a.conversation_ends == b.conversation_ends && a.retry_after == b.retry_after;
+         a.conversation_ends == b.conversation_ends && a.retry_after == b.retry_after &&
+         a.send_at == b.send_at;
 }
 
 bool SameState(const NumberSnapshot& a, const NumberSnapshot& b) {
@@ -905,7 +1133,10 @@ bool SameState(const NumberSnapshot& a, const NumberSnapshot& b) {
          a.restricted == b.restricted && a.status == b.status &&
          a.pending_level == b.pending_level && a.pending_limit == b.pending_limit &&
          a.pending_at == b.pending_at && a.next_slot_free == b.next_slot_free &&
-         a.verified == b.verified;
+         a.verified == b.verified && a.throughput_limit_mps == b.throughput_limit_mps &&
+         a.throughput_used == b.throughput_used && a.throughput_free_at == b.throughput_free_at &&
+         a.pairs_in_burst == b.pairs_in_burst && a.pairs_held == b.pairs_held &&
+         a.marketing_holds == b.marketing_holds;
 }
 
 // One event as the platform reports it (kept, to be reported again).
@@ -917,6 +1148,7 @@ struct Ev {
   OptInSource source = OptInSource::kUnspecified;
   std::vector<std::string> topics;  // kOptIn: the topics named, and their bits.
   unsigned mask = 0;
+  int error_code = 0;  // kFailed: the platform's (131049: its per-user marketing limit).
   EventMeta meta;
 };
 
@@ -942,7 +1174,9 @@ class SequenceRunner {
   // "" if engine and reference agree on every answer, else the first divergence.
   std::string Run() {
     bool verified[kBusinesses] = {true, pick(3) != 0};
-    ref_ = std::make_unique<Reference>(profile_, number_business_, verified);
+    std::vector<Region> regions;
+    for (int c = 0; c < kCustomers; ++c) regions.push_back(RegionOf(scenario_, c));
+    ref_ = std::make_unique<Reference>(profile_, number_business_, verified, regions);
     engine_ = std::make_unique<PolicyEngine>(profile_, &clock_, &journal_, /*shards=*/2,
                                              /*max_numbers=*/16);
     for (int b = 0; b < kBusinesses; ++b) {
@@ -974,7 +1208,7 @@ class SequenceRunner {
   int pick(int n) { return static_cast<int>(rng_() % static_cast<uint64_t>(n)); }
   static std::string BusinessId(int b) { return absl::StrCat("b", b); }
   static PhoneNumber Number(int n) { return PhoneNumber::FromDigitsValue(14155550100ULL + n); }
-  static PhoneNumber Customer(int c) { return PhoneNumber::FromDigitsValue(447700900000ULL + c); }
+  PhoneNumber Customer(int c) const { return CustomerNumber(scenario_, c); }
   int64_t Now() const { return absl::ToUnixMicros(clock_.Now()); }
   void Trace(const std::string& line) {
     if (tracing_) absl::StrAppend(&trace_, "  ", line, "\n");
@@ -1006,6 +1240,7 @@ class SequenceRunner {
       m.marketing = pick(3) == 0;
     }
     m.dry_run = pick(7) == 0;
+    if (scenario_.platform) m.pace = pick(4) == 0;
     return m;
   }
   OutgoingMessage ToMessage(const Msg& m) const {
@@ -1020,6 +1255,7 @@ class SequenceRunner {
     }
     out.marketing = m.marketing;
     out.dry_run = m.dry_run;
+    out.pace = m.pace;
     return out;
   }
 
@@ -1052,6 +1288,7 @@ class SequenceRunner {
       kState,
       kSweep
     };
+    if (scenario_.platform && pick(20) == 0) return TemplateWord();
     if (a == kSignal && x.focus_signals && step_ < family_.steps / 4)
       a = kDelivered;  // Climb first.
     const int64_t now = Now();
@@ -1089,6 +1326,9 @@ class SequenceRunner {
                                                 6 * kHour, 12 * kHour, 23 * kHour, kDay};
       int64_t jump = x.short_jumps ? kShortJumps[pick(8)] : kJumps[pick(12)];
       if (pick(4) == 0) jump += pick(3600) * kSec;  // Off the round instants.
+      // The per-second limits: often a fraction of a second, or a few seconds.
+      if (scenario_.platform && pick(2) == 0)
+        jump = pick(3) == 0 ? pick(8) * kSec : pick(1000) * 1000;
       clock_.Advance(absl::Microseconds(jump));
       Trace(absl::StrCat("advance to ",
                          absl::FormatTime("%d %H:%M:%S", clock_.Now(), absl::UTCTimeZone())));
@@ -1165,6 +1405,7 @@ class SequenceRunner {
     if (a == kFailed) {
       follow_admission();
       Ev e{Ev::kFailed, n, c};
+      if (scenario_.platform && pick(3) == 0) e.error_code = 131049;
       e.meta = RandomMeta(n);
       return SendEvent(e, false);
     }
@@ -1188,6 +1429,28 @@ class SequenceRunner {
     absl::Status s = engine_->UpsertBusiness(BusinessId(1), verified, false);
     ref_->SetVerified(1, verified, Now());
     return s.ok() ? "" : Fail(absl::StrCat("upsert business: ", s.ToString()));
+  }
+
+  // The platform's word on a template of a business: a rating (RED most
+  // often), UNPAUSE or REINSTATED.
+  std::string TemplateWord() {
+    static constexpr int kRated[] = {0, 1, 2, 3, 5};  // util, promo, fin, paused, gone.
+    const int b = pick(kBusinesses), t = kRated[pick(5)], r = pick(10);
+    std::optional<TemplateQuality> q;
+    if (r < 6) {
+      static constexpr TemplateQuality kQ[] = {TemplateQuality::kGreen, TemplateQuality::kYellow,
+                                               TemplateQuality::kRed,   TemplateQuality::kRed,
+                                               TemplateQuality::kRed,   TemplateQuality::kUnknown};
+      q = kQ[r];
+    }
+    const bool lift = r == 6 || r == 7, reinstate = r >= 8;
+    Trace(absl::StrCat("template word b", b, " ", kTemplates[t].name, " ",
+                       q ? TemplateQualityName(*q) : "-", lift ? " unpause" : "",
+                       reinstate ? " reinstate" : ""));
+    absl::Status s =
+        engine_->UpdateTemplateQuality(BusinessId(b), kTemplates[t].name, "en", q, lift, reinstate);
+    ref_->TemplateWord(b, t, q, lift, reinstate, Now());
+    return s.ok() ? "" : Fail(absl::StrCat("template word: ", s.ToString()));
   }
 
   // The time and id an event is reported with. Half carry no time (now);
@@ -1265,6 +1528,7 @@ class SequenceRunner {
     std::string s = absl::StrCat(kKinds[e.kind], " n", e.n, " c", e.c);
     if (e.kind == Ev::kInbound) absl::StrAppend(&s, " '", kInboundTexts[e.text].text, "'");
     if (e.kind == Ev::kSignal) absl::StrAppend(&s, " ", SignalKindName(e.signal));
+    if (e.error_code != 0) absl::StrAppend(&s, " error ", e.error_code);
     if (e.kind == Ev::kOptIn) absl::StrAppend(&s, " topics [", absl::StrJoin(e.topics, ","), "]");
     if (e.meta.occurred_at_us != 0) {
       absl::StrAppend(
@@ -1285,7 +1549,7 @@ class SequenceRunner {
       case Ev::kDelivered:
         return FromStatusOr(engine_->RecordDelivered(n, c, e.meta));
       case Ev::kFailed:
-        return FromStatus(engine_->RecordDeliveryFailed(n, c, e.meta));
+        return FromStatus(engine_->RecordDeliveryFailed(n, c, e.meta, e.error_code));
       case Ev::kSignal:
         return FromStatus(engine_->RecordSignal(n, c, e.signal, e.meta));
       case Ev::kOptIn:
@@ -1308,8 +1572,9 @@ class SequenceRunner {
         return {absl::StatusCode::kOk, static_cast<int>(o)};
       }
       case Ev::kFailed:
-        return {ref_->DeliveryFailed(e.n, e.c, now) ? absl::StatusCode::kOk
-                                                    : absl::StatusCode::kFailedPrecondition};
+        return {ref_->DeliveryFailed(e.n, e.c, at, now, e.error_code)
+                    ? absl::StatusCode::kOk
+                    : absl::StatusCode::kFailedPrecondition};
       case Ev::kSignal:
         if (!ref_->Signal(e.n, e.signal, at, now) && !tracing_) coverage.old_signals++;
         return {};
@@ -1430,6 +1695,7 @@ class SequenceRunner {
     }
     restored->FinishRestore();
     engine_ = std::move(restored);
+    ref_->ForgetRates();  // Not stored: the restored engine starts with none.
     return "";
   }
 

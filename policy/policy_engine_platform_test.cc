@@ -233,22 +233,66 @@ TEST_F(EnginePlatformTest, A131049FailureHoldsMarketingToTheCustomerFor24Hours) 
     m.template_name = "promo";
     return engine_->Check(m).value();
   };
-  const PhoneNumber us = Num("+14155550123"), uk = Num("+447700900123");
-  for (PhoneNumber c : {us, uk}) {
+  // A Canadian customer: the hold applies (a US one gets no marketing at all).
+  const PhoneNumber ca = Num("+14165550123"), uk = Num("+447700900123");
+  for (PhoneNumber c : {ca, uk}) {
     ASSERT_TRUE(engine_->RecordOptIn(kBiz, c, OptInSource::kSms).ok());
     ASSERT_TRUE(engine_->RecordDeliveryFailed(kBiz, c, {}, 131049).ok());
   }
-  Decision d = promo_to(us);
+  Decision d = promo_to(ca);
   EXPECT_EQ(d.reason, ReasonCode::kMarketingHeld);
   EXPECT_EQ(PlatformErrorCode(d.reason), 131049);
   EXPECT_EQ(d.retry_after, kT0 + absl::Hours(24));
-  EXPECT_TRUE(engine_->Check(Template(us))->allowed) << "utility templates are not held";
+  EXPECT_TRUE(engine_->Check(Template(ca))->allowed) << "utility templates are not held";
   EXPECT_TRUE(promo_to(uk).allowed) << "the platform does not apply the limit in the UK";
   // Inside a service window the customer started, marketing is not held.
-  ASSERT_TRUE(engine_->RecordInbound(kBiz, us, "hi").ok());
-  EXPECT_TRUE(promo_to(us).allowed);
+  ASSERT_TRUE(engine_->RecordInbound(kBiz, ca, "hi").ok());
+  EXPECT_TRUE(promo_to(ca).allowed);
   clock_.Advance(absl::Hours(25));  // The window has closed and the hold lapsed.
+  EXPECT_TRUE(promo_to(ca).allowed);
+}
+
+TEST_F(EnginePlatformTest, NoMarketingTemplatesToUsNumbersOutsideTheirServiceWindow) {
+  ASSERT_TRUE(engine_->RegisterNumber(kBiz, "acme").ok());
+  MessageTemplate promo{"promo", "en_US", TemplateCategory::kMarketing, TemplateStatus::kApproved};
+  promo.footer = "Reply STOP to opt out";
+  ASSERT_TRUE(engine_->PutTemplate("acme", promo).ok());
+  auto promo_to = [&](PhoneNumber c) {
+    OutgoingMessage m = Template(c);
+    m.template_name = "promo";
+    return engine_->Check(m).value();
+  };
+  const PhoneNumber us = Num("+12125550100"), ca = Num("+14165550123"),
+                    bahamas = Num("+12423571234");
+  for (PhoneNumber c : {us, ca, bahamas}) {
+    ASSERT_TRUE(engine_->RecordOptIn(kBiz, c, OptInSource::kSms).ok());
+  }
+  const Decision d = promo_to(us);
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reason, ReasonCode::kMarketingBlockedRegion);
+  EXPECT_EQ(PlatformErrorCode(d.reason), 131049);
+  EXPECT_EQ(d.used, 0) << "a refused template takes no slot";
+  EXPECT_TRUE(promo_to(ca).allowed);
+  EXPECT_TRUE(promo_to(bahamas).allowed);
+  EXPECT_TRUE(engine_->Check(Template(us))->allowed) << "utility templates go to the US";
+  // The customer wrote: marketing inside the window they started is exempt.
+  ASSERT_TRUE(engine_->RecordInbound(kBiz, us, "any offers?").ok());
   EXPECT_TRUE(promo_to(us).allowed);
+  clock_.Advance(absl::Hours(24));  // The window closed.
+  EXPECT_EQ(promo_to(us).reason, ReasonCode::kMarketingBlockedRegion);
+
+  // The profile's switch off: allowed.
+  PolicyProfile off = NoRates(DefaultProfile());
+  off.us_marketing_blocked = false;
+  MemoryJournal journal;
+  PolicyEngine engine(off, &clock_, &journal, 1);
+  ASSERT_TRUE(engine.UpsertBusiness("acme", true, false).ok());
+  ASSERT_TRUE(engine.RegisterNumber(kBiz, "acme").ok());
+  ASSERT_TRUE(engine.PutTemplate("acme", promo).ok());
+  ASSERT_TRUE(engine.RecordOptIn(kBiz, us, OptInSource::kSms).ok());
+  OutgoingMessage m = Template(us);
+  m.template_name = "promo";
+  EXPECT_TRUE(engine.Check(m)->allowed);
 }
 
 TEST_F(EnginePlatformTest, ALateReportOlderThanTheOneOnRecordChangesNothing) {

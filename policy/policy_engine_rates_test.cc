@@ -142,5 +142,107 @@ TEST_F(EngineRatesTest, EightThreadsTogetherNeverPassTheRate) {
   EXPECT_EQ(limited.load(), 8 * 50 - 80);
 }
 
+TEST_F(EngineRatesTest, StateShowsThroughputUseAndCustomersInABurst) {
+  NumberSnapshot s = engine_->GetNumberState(kBiz).value();
+  EXPECT_EQ(s.throughput_limit_mps, 80);
+  EXPECT_EQ(s.throughput_used, 0);
+  EXPECT_EQ(s.throughput_free_at, absl::InfinitePast());
+  EXPECT_EQ(s.pairs_in_burst, 0);
+  for (int i = 0; i < 30; ++i) ASSERT_TRUE(engine_->Check(Template(i))->allowed) << i;
+  // Customer 0 gets a burst of 45 in all: held after that.
+  for (int k = 0; k < 44; ++k) {
+    clock_.Advance(absl::Milliseconds(13));
+    ASSERT_TRUE(engine_->Check(Template(0))->allowed) << k;
+  }
+  ASSERT_EQ(engine_->Check(Template(0))->reason, ReasonCode::kPairRateLimited);
+  s = engine_->GetNumberState(kBiz).value();
+  EXPECT_EQ(s.pairs_in_burst, 30);
+  EXPECT_EQ(s.pairs_held, 1);
+  // 74 messages in 572 ms: the GCRA has paid off 45 of them.
+  EXPECT_GT(s.throughput_used, 20);
+  EXPECT_LT(s.throughput_used, 80);
+  EXPECT_EQ(s.throughput_free_at, absl::InfinitePast()) << "room left in this second";
+  for (int i = 30; i < 200 && engine_->Check(Template(i))->allowed; ++i) {
+  }
+  s = engine_->GetNumberState(kBiz).value();
+  EXPECT_EQ(s.throughput_used, 80);
+  EXPECT_GT(s.throughput_free_at, kT0);
+  clock_.Advance(absl::Minutes(10));  // Every pair is idle, the second long past.
+  s = engine_->GetNumberState(kBiz).value();
+  EXPECT_EQ(s.pairs_in_burst, 0);
+  EXPECT_EQ(s.pairs_held, 0);
+  EXPECT_EQ(s.throughput_used, 0);
+  // The platform's word sets the enforced throughput.
+  PlatformReport r;
+  r.throughput_mps = 20;
+  ASSERT_TRUE(engine_->SyncNumber(kBiz, r).ok());
+  EXPECT_EQ(engine_->GetNumberState(kBiz)->throughput_limit_mps, 20);
+}
+
+TEST_F(EngineRatesTest, StateShowsMarketingHoldsAndPausedTemplates) {
+  MessageTemplate promo{"promo", "en_US", TemplateCategory::kMarketing, TemplateStatus::kApproved};
+  promo.footer = "Reply STOP to opt out";
+  ASSERT_TRUE(engine_->PutTemplate("acme", promo).ok());
+  MessageTemplate old{"old", "de", TemplateCategory::kUtility, TemplateStatus::kDisabled};
+  ASSERT_TRUE(engine_->PutTemplate("acme", old).ok());
+  // Customers +1 416 555 01xx (Canada: the hold applies), one an hour.
+  for (int i = 0; i < 12; ++i) {
+    const PhoneNumber c = PhoneNumber::FromDigitsValue(14165550100ULL + i);
+    ASSERT_TRUE(engine_->RecordDeliveryFailed(kBiz, c, {}, 131049).ok());
+    clock_.Advance(absl::Hours(1));
+  }
+  // Exempt (UK): no hold.
+  ASSERT_TRUE(engine_->RecordDeliveryFailed(kBiz, Customer(1), {}, 131049).ok());
+  ASSERT_TRUE(engine_->UpdateTemplateQuality("acme", "promo", "en_US", TemplateQuality::kRed).ok());
+  NumberSnapshot s = engine_->GetNumberState(kBiz).value();
+  EXPECT_EQ(s.marketing_holds, 12);
+  ASSERT_EQ(s.first_marketing_holds.size(), 10u);
+  EXPECT_EQ(s.first_marketing_holds[0].customer, Num("+14165550100"));
+  EXPECT_EQ(s.first_marketing_holds[0].until, kT0 + absl::Hours(24));
+  EXPECT_EQ(s.first_marketing_holds[9].until, kT0 + absl::Hours(33));
+  ASSERT_EQ(s.paused_templates.size(), 2u);
+  EXPECT_EQ(s.paused_templates[0].name, "old");
+  EXPECT_TRUE(s.paused_templates[0].disabled);
+  EXPECT_EQ(s.paused_templates[0].until, absl::InfinitePast());
+  EXPECT_EQ(s.paused_templates[1].name, "promo");
+  EXPECT_EQ(s.paused_templates[1].until, kT0 + absl::Hours(12 + 3));
+  // 24 h after the first failure its hold lapses; the pause has ended too.
+  clock_.Advance(absl::Hours(12));
+  s = engine_->GetNumberState(kBiz).value();
+  EXPECT_EQ(s.marketing_holds, 11);
+  EXPECT_EQ(s.first_marketing_holds[0].customer, Num("+14165550101"));
+  ASSERT_EQ(s.paused_templates.size(), 1u);
+  clock_.Advance(absl::Hours(12));
+  EXPECT_EQ(engine_->GetNumberState(kBiz)->marketing_holds, 0);
+}
+
+// A customer's pair rate rides in their consent for one number of the
+// business; another number's is kept apart, and takes the consent's place
+// once the first is idle.
+TEST_F(EngineRatesTest, EachNumberOfABusinessHasItsOwnPairRateWithACustomer) {
+  const PhoneNumber other = Num("+14155550199");
+  ASSERT_TRUE(engine_->RegisterNumber(other, "acme").ok());
+  OutgoingMessage from_first = Template(7);
+  ASSERT_TRUE(engine_->RecordInbound(other, Customer(7), "hi").ok());
+  OutgoingMessage from_other = Reply(7);
+  from_other.business_number = other;
+  for (int round = 0; round < 2; ++round) {
+    for (const OutgoingMessage& m : {from_first, from_other}) {
+      for (int k = 0; k < 45; ++k) {
+        clock_.Advance(absl::Milliseconds(13));
+        ASSERT_TRUE(engine_->Check(m)->allowed) << round << " " << k;
+      }
+      EXPECT_EQ(engine_->Check(m)->reason, ReasonCode::kPairRateLimited);
+    }
+    EXPECT_EQ(engine_->GetNumberState(kBiz)->pairs_held, 1);
+    EXPECT_EQ(engine_->GetNumberState(other)->pairs_held, 1);
+    clock_.Advance(absl::Minutes(5));  // Both repaid (45 * 6 s): idle again.
+    EXPECT_EQ(engine_->GetNumberState(kBiz)->pairs_in_burst, 0);
+    EXPECT_EQ(engine_->GetNumberState(other)->pairs_in_burst, 0);
+    std::swap(from_first, from_other);  // The other number first this time.
+    ASSERT_TRUE(engine_->RecordInbound(other, Customer(7), "hi").ok());
+  }
+}
+
 }  // namespace
 }  // namespace wapolicy

@@ -38,12 +38,18 @@ absl::Status PolicyProfile::Validate() const {
       marketing_cap_per_day > 1000) {
     return absl::InvalidArgumentError("profile frequency caps must be 0 (off) to 1000");
   }
+  if (volume_path_customers < 0 || volume_path_window <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "profile.volume_path: customers must be 0 (off) or more and the window positive");
+  }
   if (throughput_mps < 0 || throughput_mps > 100000) {
     return absl::InvalidArgumentError("profile.throughput_mps must be 0 (off) to 100000");
   }
-  if (pair_rate.burst < 1 || pair_rate.interval_us <= 0) {
+  if (pair_rate.burst < 1 || pair_rate.burst > 255 || pair_rate.interval_us <= 0 ||
+      pair_rate.interval_us > 4'000'000'000LL / pair_rate.burst) {
     return absl::InvalidArgumentError(
-        "profile.pair_rate: burst must be at least 1 and the interval positive");
+        "profile.pair_rate: burst must be 1 to 255, the interval positive, and burst times "
+        "interval at most 4,000 seconds");
   }
   return quality.Validate();
 }
@@ -63,6 +69,8 @@ PolicyProfile Portfolio2025Profile() {
   p.upgrade_min_quality = QualityRating::kHigh;
   p.flagged_enabled = false;
   p.downgrade_enabled = false;
+  p.volume_path_customers = 2000;
+  p.volume_path_window = absl::Hours(24 * 30);
   return p;
 }
 

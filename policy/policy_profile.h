@@ -62,6 +62,13 @@ struct PolicyProfile {
   // Worst quality rating that still allows an upgrade (Medium: "Medium or High").
   QualityRating upgrade_min_quality = QualityRating::kMedium;
 
+  // The platform's path to the verified start level without verification
+  // (scaling_path.h): delivered business-initiated messages to this many
+  // unique customers within volume_path_window, with GREEN templates. 0: off
+  // (the brief's profile); 2,000 in 30 days in the platform's since 2025.
+  int64_t volume_path_customers = 0;
+  absl::Duration volume_path_window = absl::Hours(24 * 30);
+
   // Flagged status and quality downgrades (both removed by the platform in
   // October 2025).
   bool flagged_enabled = true;
@@ -94,6 +101,13 @@ struct PolicyProfile {
       "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE",
       "GR", "HU", "IE", "IT", "LV", "LT", "LU", "MT", "NL", "PL", "PT",
       "RO", "SK", "SI", "ES", "SE", "IS", "LI", "NO", "GB", "JP", "KR"};
+
+  // No marketing templates to US numbers (us_marketing.h): the platform has
+  // not delivered them since April 2025 (131049). On in both profiles: the
+  // brief predates the rule, but like the rate limits and the marketing hold
+  // it is the platform's behaviour whatever the brief says, and a marketing
+  // template to a US number can only fail.
+  bool us_marketing_blocked = true;
 
   // Templates must be registered and approved before they can be sent.
   bool require_registered_templates = true;

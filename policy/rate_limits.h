@@ -43,36 +43,53 @@ inline void TakeThroughput(ThroughputState& s, int32_t mps, int64_t at) {
   s.tat_us = std::max(s.tat_us, at) + ThroughputInterval(mps);
 }
 
+// Messages counted against the current second at `now`: those the GCRA has
+// not yet paid off (a paced message taken ahead counts too), so at most
+// `mps` unless paced messages queue ahead.
+inline int64_t ThroughputUsed(const ThroughputState& s, int32_t mps, int64_t now) {
+  if (s.tat_us <= now) return 0;
+  const int64_t interval = ThroughputInterval(mps);
+  return (s.tat_us - now + interval - 1) / interval;
+}
+
 struct PairRateParams {
   int64_t interval_us = 6 * 1000000LL;  // One message per 6 s.
   int32_t burst = 45;                   // At most this many inside one 6-second window.
 };
 
 // One (number, customer) pair: the time its borrowed allowance is repaid, and
-// the burst window it is in.
+// the burst window it is in. 16 bytes: it rides in the customer's consent
+// (consent.h), which every check loads anyway. The window starts at most
+// burst * interval before tat_us (PolicyProfile::Validate keeps that under
+// 2^32 us), so it is kept as that distance.
 struct PairRateState {
-  int64_t tat_us = 0;          // Until then the pair is in debt.
-  int64_t burst_start_us = 0;  // Start of the current burst window.
-  int32_t burst_count = 0;     // Messages in it.
+  int64_t tat_us = 0;        // Until then the pair is in debt.
+  uint32_t window_us = 0;    // The current burst window started this long before tat_us.
+  uint16_t burst_count = 0;  // Messages in it.
+  uint16_t reserved = 0;
+
+  int64_t burst_start_us() const { return tat_us - window_us; }
 };
 
 // The earliest time at or after `now` one more message to the customer may go.
 inline int64_t PairEarliest(const PairRateState& s, const PairRateParams& p, int64_t now) {
-  if (now < s.burst_start_us + p.interval_us && s.burst_count < p.burst) return now;
+  if (now < s.burst_start_us() + p.interval_us && s.burst_count < p.burst) return now;
   return std::max(now, s.tat_us);
 }
 // A message goes at `at` (no earlier than PairEarliest).
 inline void TakePair(PairRateState& s, const PairRateParams& p, int64_t at) {
-  if (!(at < s.burst_start_us + p.interval_us && s.burst_count < p.burst)) {
-    s.burst_start_us = at;  // A new window opens.
+  int64_t start = s.burst_start_us();
+  if (!(at < start + p.interval_us && s.burst_count < p.burst)) {
+    start = at;  // A new window opens.
     s.burst_count = 0;
   }
   ++s.burst_count;
   s.tat_us = std::max(s.tat_us, at) + p.interval_us;
+  s.window_us = static_cast<uint32_t>(std::min<int64_t>(s.tat_us - start, UINT32_MAX));
 }
 // Nothing left to remember at `now`: no debt and no open window.
 inline bool PairIdle(const PairRateState& s, const PairRateParams& p, int64_t now) {
-  return s.tat_us <= now && s.burst_start_us + p.interval_us <= now;
+  return s.tat_us <= now && s.burst_start_us() + p.interval_us <= now;
 }
 
 }  // namespace wapolicy

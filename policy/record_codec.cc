@@ -283,6 +283,7 @@ StateChange EncodePool(const PoolRecord& r) {
   m.set_pending_at_us(r.pending_at_us);
   if (r.platform.set) m.set_platform_limit(r.platform.limit);
   m.set_platform_limit_at_us(r.platform.at_us);
+  m.set_volume_unlocked(r.volume_unlocked);
   PutMessage(m, &c.value);
   return c;
 }
@@ -326,13 +327,16 @@ StateChange EncodeLedger(const LedgerRecord& r) {
   const size_t n = kVersionSize + (w.slot_start_us != 0 ? kFixed64FieldSize : 0) +
                    (w.slot_end_us != 0 ? kFixed64FieldSize : 0) +
                    (w.last_start_us != 0 ? kFixed64FieldSize : 0) + (w.pending ? 2 : 0) +
-                   (w.message_key != 0 ? kFixed64FieldSize : 0);
+                   (w.message_key != 0 ? kFixed64FieldSize : 0) + (w.pending_qualifies ? 2 : 0) +
+                   (w.start_qualifies ? 2 : 0);
   uint8_t* t = WriteVersion(Bytes(&c.value, n));
   t = WriteSFixed64IfSet(2, w.slot_start_us, t);
   t = WriteSFixed64IfSet(3, w.slot_end_us, t);
   t = WriteSFixed64IfSet(4, w.last_start_us, t);
   if (w.pending) t = WFL::WriteBoolToArray(5, true, t);
-  if (w.message_key != 0) WFL::WriteFixed64ToArray(6, w.message_key, t);
+  if (w.message_key != 0) t = WFL::WriteFixed64ToArray(6, w.message_key, t);
+  if (w.pending_qualifies) t = WFL::WriteBoolToArray(7, true, t);
+  if (w.start_qualifies) WFL::WriteBoolToArray(8, true, t);
   return c;
 }
 
@@ -472,6 +476,7 @@ absl::StatusOr<PoolRecord> DecodePool(absl::string_view key, absl::string_view v
   r.level = m.level();
   r.pending_level = m.has_pending_level() ? m.pending_level() : -1;
   r.pending_at_us = m.pending_at_us();
+  r.volume_unlocked = m.volume_unlocked();
   if (m.has_platform_limit()) {
     if (m.platform_limit() <= 0 && m.platform_limit() != kUnlimited) {
       return Corrupt(f, "bad platform limit");
@@ -551,6 +556,8 @@ absl::StatusOr<LedgerRecord> DecodeLedger(absl::string_view key, absl::string_vi
   r.window.last_start_us = m.last_start_us();
   r.window.pending = m.pending();
   r.window.message_key = m.message_key();
+  r.window.pending_qualifies = m.pending_qualifies();
+  r.window.start_qualifies = m.start_qualifies();
   return r;
 }
 

@@ -83,6 +83,7 @@ struct PoolRecord {
   int pending_level = -1;
   int64_t pending_at_us = 0;
   PlatformLimit platform;
+  bool volume_unlocked = false;  // MessagingTier::volume_unlocked.
 };
 struct NumberRecord {
   uint64_t number = 0;

@@ -64,6 +64,10 @@ TEST(RecordCodecTest, PoolRoundTrip) {
     EXPECT_EQ(r->level, 2);
     EXPECT_EQ(r->pending_level, pending);
     EXPECT_EQ(r->pending_at_us, p.pending_at_us);
+    EXPECT_FALSE(r->volume_unlocked);
+    p.volume_unlocked = true;
+    c = EncodePool(p);
+    EXPECT_TRUE(DecodePool(View(c.key), View(c.value))->volume_unlocked);
   }
   // Portfolio pool, long business id.
   const std::string biz(300, 'b');
@@ -259,19 +263,31 @@ TEST(RecordCodecTest, TemplateRoundTripKeepsLongTexts) {
 // --- Hand-written values are the messages' own bytes -------------------------
 
 TEST(RecordCodecTest, LedgerValueIsTheMessagesSerialization) {
-  for (int mask = 0; mask < 16; ++mask) {
+  for (int mask = 0; mask < 128; ++mask) {
     ConversationWindow w;
     if (mask & 1) w.slot_start_us = kT;
     if (mask & 2) w.slot_end_us = -kT;
     if (mask & 4) w.last_start_us = 1;
     w.pending = mask & 8;
+    if (mask & 16) w.message_key = 0xfedcba9876543210ULL;
+    w.pending_qualifies = mask & 32;
+    w.start_qualifies = mask & 64;
     pb::LedgerValue m;
     m.set_format_version(1);
     m.set_slot_start_us(w.slot_start_us);
     m.set_slot_end_us(w.slot_end_us);
     m.set_last_start_us(w.last_start_us);
     m.set_pending(w.pending);
-    EXPECT_EQ(Str(EncodeLedger({"N12345678", 1, w}).value), m.SerializeAsString()) << mask;
+    m.set_message_key(w.message_key);
+    m.set_pending_qualifies(w.pending_qualifies);
+    m.set_start_qualifies(w.start_qualifies);
+    const StateChange c = EncodeLedger({"N12345678", 1, w});
+    EXPECT_EQ(Str(c.value), m.SerializeAsString()) << mask;
+    auto r = DecodeLedger(View(c.key), View(c.value));
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->window.pending_qualifies, w.pending_qualifies);
+    EXPECT_EQ(r->window.start_qualifies, w.start_qualifies);
+    EXPECT_EQ(r->window.message_key, w.message_key);
   }
 }
 

@@ -10,6 +10,7 @@
 #include "policy/message_compliance.h"
 #include "policy/messaging_tier.h"
 #include "policy/template_quality.h"
+#include "policy/us_marketing.h"
 
 namespace wapolicy {
 namespace {
@@ -187,6 +188,11 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
     return out;
   }
 
+  if (marketing && p.us_marketing_blocked && IsUsAreaCode(m.customer)) {
+    return Deny(out, ReasonCode::kMarketingBlockedRegion,
+                "the platform delivers no marketing templates to US numbers (+1 with a US area "
+                "code) since April 2025 (131049)");
+  }
   if (!opted_in) return Deny(out, ReasonCode::kNotOptedIn, "no opt-in on record for this customer");
   // A consent to every topic covers any: the topic's name (a string built
   // from the category) is only needed for a scoped consent.
@@ -252,6 +258,7 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
   if (!m.dry_run) {
     // The slot is held until delivery confirms the real start (or times out).
     out.reserve_slot_until = now + Us(p.reservation_timeout);
+    out.reserve_qualifies = tpl != nullptr && tpl->quality == TemplateQuality::kGreen;
     d.conversation_ends = FromUs(out.reserve_slot_until);
     if (ctx.earliest_slot_end == 0 || out.reserve_slot_until < ctx.earliest_slot_end) {
       d.next_slot_free = FromUs(out.reserve_slot_until);

@@ -30,6 +30,9 @@
 //  -> allowed, reusing the open conversation or opening a user-initiated one.
 //
 //  Business-initiated (a template outside any window):
+//  7a. no marketing template to a US number (MARKETING_BLOCKED_REGION,
+//      131049; us_marketing.h), when the profile's switch is on: first, as
+//      nothing the business does can lift it
 //  7. opted in (NOT_OPTED_IN)
 //  8. with scoped_opt_in, the consent covers the template's topic
 //     (TOPIC_NOT_CONSENTED)
@@ -96,6 +99,7 @@ struct SendOutcome {
   // Changes to apply when allowed and not a dry run.
   int64_t open_user_conversation_until = 0;  // Set the window's user conversation end.
   int64_t reserve_slot_until = 0;            // Reserve a slot until this deadline.
+  bool reserve_qualifies = false;            // Its template is rated GREEN (scaling_path.h).
   bool record_send = false;                  // Count against the frequency caps,
   bool record_marketing = false;             // and the marketing cap.
   int64_t take_rate_at = 0;  // Take throughput and pair-rate slots at this time (0: none).

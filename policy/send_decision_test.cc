@@ -400,6 +400,42 @@ TEST_F(SendDecision, Rule7TemplateOutsideWindowNeedsOptIn) {
   ExpectDenied(Decide(Template()), ReasonCode::kNotOptedIn);
 }
 
+// --- Rule 7a: no marketing templates to US numbers --------------------------------------------
+
+TEST_F(SendDecision, Rule7aMarketingTemplateToAUsNumberIsBlocked) {
+  MakeMarketingTemplate();
+  OutgoingMessage m = Template();
+  m.customer = *PhoneNumber::Parse("+1 212 555 0100");  // New York.
+  const SendOutcome out = Decide(m);
+  ExpectDenied(out, ReasonCode::kMarketingBlockedRegion);
+  EXPECT_EQ(PlatformErrorCode(out.decision.reason), 131049);
+  EXPECT_EQ(out.decision.retry_after, absl::InfinitePast());  // Waiting does not help.
+  // First among the business-initiated rules: an opt-in would not lift it.
+  has_consent_ = false;
+  ExpectDenied(Decide(m), ReasonCode::kMarketingBlockedRegion);
+}
+
+TEST_F(SendDecision, Rule7aCanadianAndCaribbeanNumbersAreNotBlocked) {
+  MakeMarketingTemplate();
+  for (const char* n : {"+1 416 555 0123", "+1 242 357 1234", "+447700900001"}) {
+    OutgoingMessage m = Template();
+    m.customer = *PhoneNumber::Parse(n);
+    ExpectAllowed(Decide(m), ConversationEffect::kOpensBusinessInitiated);
+  }
+}
+
+TEST_F(SendDecision, Rule7aUtilityTemplatesAndWindowsAndTheSwitchOff) {
+  OutgoingMessage m = Template();
+  m.customer = *PhoneNumber::Parse("+1 212 555 0100");
+  ExpectAllowed(Decide(m), ConversationEffect::kOpensBusinessInitiated);  // Utility.
+  MakeMarketingTemplate();
+  OpenServiceWindow();  // The customer wrote: marketing inside their window is exempt.
+  ExpectAllowed(Decide(m), ConversationEffect::kOpensUserInitiated);
+  has_window_ = false;
+  profile_.us_marketing_blocked = false;
+  ExpectAllowed(Decide(m), ConversationEffect::kOpensBusinessInitiated);
+}
+
 TEST_F(SendDecision, Rule7ExpiredServiceWindowIsBusinessInitiated) {
   OpenServiceWindow(kNow - 2 * kDay);
   has_consent_ = false;

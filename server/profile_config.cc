@@ -45,6 +45,11 @@ absl::StatusOr<PolicyProfile> ApplyProfileConfig(PolicyProfile p, absl::string_v
   if (c.has_pair_rate_interval_seconds()) {
     p.pair_rate.interval_us = c.pair_rate_interval_seconds() * 1000000;
   }
+  if (c.has_volume_path_customers()) p.volume_path_customers = c.volume_path_customers();
+  if (c.has_volume_path_window_days()) {
+    p.volume_path_window = absl::Hours(24 * c.volume_path_window_days());
+  }
+  if (c.has_us_marketing_blocked()) p.us_marketing_blocked = c.us_marketing_blocked();
   if (c.opt_out_keywords_size() > 0) {
     p.opt_out_keywords.assign(c.opt_out_keywords().begin(), c.opt_out_keywords().end());
   }

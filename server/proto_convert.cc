@@ -321,6 +321,26 @@ void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberSt
   out->set_throughput_mps(s.platform.throughput_mps);
   out->set_restricted_until_unix_ms(s.platform.restricted_until_us / 1000);
   out->set_disabled(s.platform.disabled);
+  out->set_volume_path_customers(s.volume_path_customers);
+  out->set_reached_by_volume(s.volume_unlocked);
+  out->set_throughput_limit_mps(s.throughput_limit_mps);
+  out->set_throughput_used(s.throughput_used);
+  out->set_throughput_free_at_unix_ms(UnixMillisOrZero(s.throughput_free_at));
+  out->set_pairs_in_burst(s.pairs_in_burst);
+  out->set_pairs_held(s.pairs_held);
+  out->set_marketing_holds(s.marketing_holds);
+  for (const NumberSnapshot::Hold& h : s.first_marketing_holds) {
+    v1::MarketingHold* m = out->add_first_marketing_holds();
+    m->set_customer(h.customer.E164());
+    m->set_until_unix_ms(UnixMillisOrZero(h.until));
+  }
+  for (const NumberSnapshot::PausedTemplate& t : s.paused_templates) {
+    v1::PausedTemplate* p = out->add_paused_templates();
+    p->set_name(t.name);
+    p->set_language(t.language);
+    p->set_until_unix_ms(UnixMillisOrZero(t.until));
+    p->set_disabled(t.disabled);
+  }
 }
 
 absl::StatusOr<EventMeta> EventMetaOf(int64_t occurred_at_unix_ms, const std::string& event_id,

@@ -276,6 +276,7 @@ absl::Status RocksStateStore::Migrate(const ProfileIdentity& from, const Profile
         q.pool_id = id;
         if (!fresh) {
           q.level = std::max(q.level, p.level);
+          q.volume_unlocked = q.volume_unlocked || p.volume_unlocked;
           if (p.pending_level > q.pending_level) {
             q.pending_level = p.pending_level;
             q.pending_at_us = p.pending_at_us;

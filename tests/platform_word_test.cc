@@ -58,6 +58,30 @@ class PlatformWordTest : public ::testing::Test {
     v1::EventResponse out;
     return server_->service().ReportEvent(&c, e, &out);
   }
+  void PutPromo() {
+    grpc::ClientContext pc;
+    v1::Template promo;
+    promo.set_business_id("acme");
+    promo.set_name("promo");
+    promo.set_language("en");
+    promo.set_category(v1::MARKETING);
+    promo.set_status(v1::APPROVED);
+    promo.set_body("Sale!");
+    promo.set_footer("Reply STOP to opt out");
+    v1::PutTemplateResponse pr;
+    ASSERT_TRUE(server_->admin().PutTemplate(&pc, promo, &pr).ok());
+  }
+  v1::Decision CheckPromo(const std::string& customer) {
+    grpc::ClientContext cc;
+    v1::CheckRequest r;
+    r.set_business_number(kBiz);
+    r.set_customer(customer);
+    r.mutable_template_message()->set_name("promo");
+    r.mutable_template_message()->set_language("en");
+    v1::Decision d;
+    EXPECT_TRUE(server_->service().Check(&cc, r, &d).ok());
+    return d;
+  }
   // Opts in, admits and delivers customers [from, from + n); returns admissions.
   int Send(int from, int n) {
     v1::CheckBatchRequest batch;
@@ -177,37 +201,46 @@ TEST_F(PlatformWordTest, ARedTemplateIsPausedWith132015UntilItsUnpauseTime) {
 
 TEST_F(PlatformWordTest, AFailureWith131049HoldsMarketingToTheCustomerFor24Hours) {
   ASSERT_TRUE(Register(std::nullopt).ok());
-  grpc::ClientContext pc;
-  v1::Template promo;
-  promo.set_business_id("acme");
-  promo.set_name("promo");
-  promo.set_language("en");
-  promo.set_category(v1::MARKETING);
-  promo.set_status(v1::APPROVED);
-  promo.set_body("Sale!");
-  promo.set_footer("Reply STOP to opt out");
-  v1::PutTemplateResponse pr;
-  ASSERT_TRUE(server_->admin().PutTemplate(&pc, promo, &pr).ok());
-  const std::string us = "+14155550123";
-  ASSERT_TRUE(Event(us, /*opt_in=*/true).ok());
+  PutPromo();
+  const std::string ca = "+14165550123";  // Canadian: held (a US number gets no marketing at all).
+  ASSERT_TRUE(Event(ca, /*opt_in=*/true).ok());
   grpc::ClientContext fc;
   v1::EventRequest failed;
   failed.set_business_number(kBiz);
-  failed.set_customer(us);
+  failed.set_customer(ca);
   failed.mutable_delivery_failed()->set_error_code(131049);
   v1::EventResponse fr;
   ASSERT_TRUE(server_->service().ReportEvent(&fc, failed, &fr).ok());
-  grpc::ClientContext cc;
-  v1::CheckRequest r;
-  r.set_business_number(kBiz);
-  r.set_customer(us);
-  r.mutable_template_message()->set_name("promo");
-  r.mutable_template_message()->set_language("en");
-  v1::Decision d;
-  ASSERT_TRUE(server_->service().Check(&cc, r, &d).ok());
+  const v1::Decision d = CheckPromo(ca);
   EXPECT_EQ(d.reason(), v1::MARKETING_HELD);
   EXPECT_EQ(d.platform_error_code(), 131049);
   EXPECT_EQ(d.retry_after_unix_ms(), 1767225600000LL + 24 * 3600 * 1000);
+}
+
+TEST_F(PlatformWordTest, NoMarketingTemplatesToUsNumbersButToCanadaAndTheCaribbean) {
+  ASSERT_TRUE(Register(std::nullopt).ok());
+  PutPromo();
+  const std::string us = "+12125550100", ca = "+14165550123", jamaica = "+18765551234";
+  for (const std::string& c : {us, ca, jamaica}) ASSERT_TRUE(Event(c, /*opt_in=*/true).ok());
+  v1::Decision d = CheckPromo(us);
+  EXPECT_FALSE(d.allowed());
+  EXPECT_EQ(d.reason(), v1::MARKETING_BLOCKED_REGION);
+  EXPECT_EQ(d.platform_error_code(), 131049);
+  EXPECT_EQ(d.retry_after_unix_ms(), 0);
+  EXPECT_NE(d.detail().find("US numbers"), std::string::npos) << d.detail();
+  EXPECT_TRUE(CheckPromo(ca).allowed());
+  EXPECT_TRUE(CheckPromo(jamaica).allowed());
+  // Inside a service window the US customer started, marketing may go.
+  grpc::ClientContext ic;
+  v1::EventRequest inbound;
+  inbound.set_business_number(kBiz);
+  inbound.set_customer(us);
+  inbound.mutable_inbound()->set_text("any offers?");
+  v1::EventResponse ir;
+  ASSERT_TRUE(server_->service().ReportEvent(&ic, inbound, &ir).ok());
+  d = CheckPromo(us);
+  EXPECT_TRUE(d.allowed()) << d.detail();
+  EXPECT_EQ(d.effect(), v1::OPENS_USER_INITIATED);
 }
 
 // policyctl sync and state: the platform's word and the estimate side by side.

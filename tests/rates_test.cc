@@ -146,5 +146,66 @@ TEST_F(RatesTest, PolicyctlPacesACheckAndShowsWhenToSend) {
   EXPECT_NE(text.find("send at:    2026-01-01 00:00:00.012 UTC"), std::string::npos) << text;
 }
 
+std::string Policyctl(const std::string& args) {
+  FILE* p = popen(("cli/policyctl " + args + " 2>&1").c_str(), "r");
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
+  pclose(p);
+  return text;
+}
+
+TEST_F(RatesTest, StateShowsThroughputPairsHoldsAndPausedTemplates) {
+  OptIn(0, 80);
+  Batch(0, 80, /*pace=*/false);                      // The second's 80 messages.
+  Event(Customer(1), /*inbound=*/true);              // An inbound one counts too,
+  v1::CheckBatchResponse held = Batch(0, 1, false);  // so this one waits.
+  ASSERT_EQ(held.results(0).decision().reason(), v1::THROUGHPUT_LIMITED);
+  for (int i = 0; i < 3; ++i) {  // Three customers held for 131049 (Canadian numbers).
+    grpc::ClientContext c;
+    v1::EventRequest e;
+    e.set_business_number(kBiz);
+    e.set_customer(absl::StrCat("+1416555010", i));
+    e.set_occurred_at_unix_ms(kT0Ms - (3 - i) * 3600 * 1000);
+    e.mutable_delivery_failed()->set_error_code(131049);
+    v1::EventResponse out;
+    ASSERT_TRUE(server_->service().ReportEvent(&c, e, &out).ok());
+  }
+  const std::string s = "--server=" + server_->address() + " ";
+  ASSERT_NE(Policyctl(s + "template-quality --business=acme --name=t --language=en "
+                          "--template_quality=red")
+                .find("ok"),
+            std::string::npos);
+
+  grpc::ClientContext c;
+  v1::GetNumberStateRequest r;
+  r.set_business_number(kBiz);
+  v1::NumberState st;
+  ASSERT_TRUE(server_->service().GetNumberState(&c, r, &st).ok());
+  EXPECT_EQ(st.throughput_limit_mps(), 80);
+  EXPECT_EQ(st.throughput_used(), 81);
+  EXPECT_EQ(st.throughput_free_at_unix_ms(), kT0Ms + 25);  // 12.5 ms per message over 80.
+  EXPECT_EQ(st.pairs_in_burst(), 80);
+  EXPECT_EQ(st.pairs_held(), 0);
+  EXPECT_EQ(st.marketing_holds(), 3);
+  ASSERT_EQ(st.first_marketing_holds_size(), 3);
+  EXPECT_EQ(st.first_marketing_holds(0).customer(), "+14165550100");
+  EXPECT_EQ(st.first_marketing_holds(0).until_unix_ms(), kT0Ms + 21 * 3600 * 1000);
+  ASSERT_EQ(st.paused_templates_size(), 1);
+  EXPECT_EQ(st.paused_templates(0).name(), "t");
+  EXPECT_EQ(st.paused_templates(0).until_unix_ms(), kT0Ms + 3 * 3600 * 1000);
+
+  const std::string out = Policyctl(s + "state --number=" + kBiz);
+  EXPECT_NE(out.find("throughput: 80/s, 81 used this second, next at 2026-01-01 00:00:00"),
+            std::string::npos)
+      << out;
+  EXPECT_NE(out.find("pair rate:  80 customers in a burst, 0 held"), std::string::npos) << out;
+  EXPECT_NE(out.find("marketing:  3 customers held (131049)"), std::string::npos) << out;
+  EXPECT_NE(out.find("+14165550100 until 2026-01-01 21:00:00 UTC"), std::string::npos) << out;
+  EXPECT_NE(out.find("template:   t (en) paused until 2026-01-01 03:00:00 UTC"), std::string::npos)
+      << out;
+}
+
 }  // namespace
 }  // namespace wapolicy

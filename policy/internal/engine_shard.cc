@@ -79,7 +79,7 @@ absl::Status EngineShard::UpsertBusiness(absl::string_view business_id, bool ver
     b.official = official;
     ch.Add(EncodeBusiness({b.id, b.verified, b.official}));
     for (LimitPool* p : b.pools) {
-      if (ClampToVerification(profile_, verified, p->tier)) ch.Pool(*p);
+      if (ClampToVerification(profile_, ClimbsAsVerified(verified, p->tier), p->tier)) ch.Pool(*p);
     }
     return absl::OkStatus();
   });
@@ -143,7 +143,6 @@ void EngineShard::PrefetchCustomer(const OutgoingMessage& m, Number*& last) {
   last->pool->ledger.Prefetch(c);
   last->business->consents.prefetch(c);
   state_.threads.prefetch(ThreadKey{last->number.value(), c});
-  state_.pairs.prefetch(ThreadKey{last->number.value(), c});
 }
 
 absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int64_t now,
@@ -167,9 +166,9 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
                                    : nullptr;
   ServiceWindow* window = state_.FindThread(tkey);
   Consent* cs = consent == b.consents.end() ? nullptr : &consent->second;
-  // One look-up for the pair's rate, read by the decision and then taken.
-  PairRateState* pair =
-      profile_.pair_rate_enabled ? &state_.pairs.try_emplace(tkey).first->second : nullptr;
+  // The pair's rate, read by the decision and then taken: in the consent.
+  ShardState::PairRef pair =
+      profile_.pair_rate_enabled ? state_.PairOf(cs, n, c, now) : ShardState::PairRef();
   const SendContext ctx{profile_,
                         b.id,
                         EffectiveLimit(profile_, p),
@@ -183,7 +182,7 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
                         &n.platform,
                         &n.throughput,
                         EffectiveThroughput(profile_, n),
-                        pair};
+                        pair.get()};
   SendOutcome out = DecideSend(ctx, m, now);
   if (!out.decision.allowed || m.dry_run) return std::move(out.decision);
   if (out.open_user_conversation_until != 0) {
@@ -199,12 +198,11 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
   }
   if (out.take_rate_at != 0) {
     if (ctx.throughput_mps > 0) TakeThroughput(n.throughput, ctx.throughput_mps, out.take_rate_at);
-    if (profile_.pair_rate_enabled) {
-      TakePair(*pair, profile_.pair_rate, out.take_rate_at);
-    }
+    if (profile_.pair_rate_enabled) pair.Take(profile_.pair_rate, out.take_rate_at);
   }
   if (out.reserve_slot_until != 0) {
-    p.ledger.Reserve(c, now, out.reserve_slot_until, MessageKey(m.message_id), ch.LedgerOf(p));
+    p.ledger.Reserve(c, now, out.reserve_slot_until, MessageKey(m.message_id),
+                     out.reserve_qualifies, ch.LedgerOf(p));
   }
   return std::move(out.decision);
 }
@@ -353,8 +351,7 @@ absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number) {
   // Taken under the lock; the expiries AdvanceNumber made are durable before it returns.
   return OnNumber(number,
                   [&](Number& n, int64_t now, ChangeSink&) -> absl::StatusOr<NumberSnapshot> {
-                    return MakeNumberSnapshot(profile_, n, *n.pool, n.business->verified,
-                                              n.business->official, now);
+                    return state_.Snapshot(n, now);
                   });
 }
 

@@ -47,10 +47,15 @@ absl::StatusOr<DeliveryOutcome> ApplyDelivered(const EventContext& e) {
   p.ledger.Start(e.customer, d.start_us, d.start_us + Us(profile.conversation_length), e.now,
                  e.out.LedgerOf(p));
   if (!d.new_start) return d.outcome;
-  // The engine's tier forecast counts the start when it learns of it.
+  // The engine's tier forecast counts the start when it learns of it: the
+  // 2025 path by volume, then the usual upgrade.
+  const bool verified = ClimbsAsVerified(n.business->verified, p.tier);
+  e.out.Tier(n, OnQualifiedStart(profile, verified, p.ledger.qualified_customers(), e.now, p.tier));
   e.out.Tier(n, OnConversationStarted(
-                    profile, n.business->verified, EffectiveRating(n, profile.quality, e.now),
-                    p.ledger.recent_unique_customers(), e.now, n.standing, p.tier));
+                    profile, ClimbsAsVerified(n.business->verified, p.tier),
+                    EffectiveRating(n, profile.quality, e.now),
+                    p.ledger.recent_unique_customers(e.now - Us(profile.upgrade_lookback)), e.now,
+                    n.standing, p.tier));
   return d.outcome;
 }
 
@@ -70,7 +75,10 @@ absl::Status ApplyDeliveryFailed(const EventContext& e, absl::string_view messag
                              PhoneNumber::FromDigitsValue(e.customer))) {
       ShardState::Business& b = *e.number.business;
       Consent& c = b.consents[e.customer];
-      if (HoldMarketing(e.profile, c, e.at)) e.out.Consent(b, e.customer, c);
+      if (HoldMarketing(e.profile, c, e.at)) {
+        e.out.Consent(b, e.customer, c);
+        b.held_customers.insert(e.customer);
+      }
     }
     return absl::OkStatus();
   }
@@ -138,8 +146,8 @@ absl::Status ApplyTemplateWord(ShardState& state, ShardState::Business& b, Templ
 
 void ApplyPlatformWord(const PolicyProfile& profile, ShardState::Number& n,
                        const PlatformReport& report, int64_t at, int64_t now, ChangeSink& out) {
-  const PlatformChanges c =
-      ApplyPlatformReport(profile, n.business->verified, report, at, now, n, *n.pool);
+  const PlatformChanges c = ApplyPlatformReport(
+      profile, ClimbsAsVerified(n.business->verified, n.pool->tier), report, at, now, n, *n.pool);
   if (c.pool) out.Pool(*n.pool);
   if (c.number) out.Number(n);
 }

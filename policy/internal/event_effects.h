@@ -29,6 +29,7 @@
 #include "policy/policy_profile.h"
 #include "policy/quality.h"
 #include "policy/record_codec.h"
+#include "policy/scaling_path.h"
 #include "policy/template_quality.h"
 #include "policy/tier_rules.h"
 
@@ -54,11 +55,12 @@ inline void AdvanceNumber(const PolicyProfile& profile, ShardState::Number& n, i
   // Before the signals expire: a transition due in the past is rated with
   // the signals of its own 7 days.
   auto rating_at = [&](int64_t at) { return EffectiveRating(n, profile.quality, at); };
-  ch.Tier(n, AdvanceTier(profile, n.business->verified, rating_at, now, p.tier, n.standing));
+  const bool verified = ClimbsAsVerified(n.business->verified, p.tier);
+  ch.Tier(n, AdvanceTier(profile, verified, rating_at, now, p.tier, n.standing));
   n.history.Expire(profile.quality, now, [&](const QualitySignal& s) {
     if (ch.on()) ch.Add(EraseSignal(n.number.value(), s.at_us, s.seq));
   });
-  p.ledger.Expire(now, absl::ToInt64Microseconds(profile.upgrade_lookback), ch.LedgerOf(p));
+  p.ledger.Expire(now, LedgerRetentionUs(profile, verified, p.tier), ch.LedgerOf(p));
 }
 
 // The customer wrote: the service window runs from the message's time (one

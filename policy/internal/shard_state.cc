@@ -1,9 +1,13 @@
 #include "policy/internal/shard_state.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "policy/platform_word.h"
 #include "policy/record_codec.h"
+#include "policy/scaling_path.h"
+#include "policy/template_quality.h"
 
 namespace wapolicy {
 
@@ -57,6 +61,12 @@ LimitPool* ShardState::PoolFor(uint64_t number, Business* b) {
                          b);
 }
 
+namespace {
+uint8_t NextPairTag(ShardState::Business* b) {
+  return b->numbers_tagged < 255 ? static_cast<uint8_t>(++b->numbers_tagged) : 0;
+}
+}  // namespace
+
 absl::StatusOr<ShardState::Number*> ShardState::AddNumber(PhoneNumber number, Business* b) {
   auto it = numbers.find(number.value());
   if (it != numbers.end()) {
@@ -69,6 +79,7 @@ absl::StatusOr<ShardState::Number*> ShardState::AddNumber(PhoneNumber number, Bu
   n->business_id = b->id;
   n->pool = PoolFor(number.value(), b);
   n->business = b;
+  n->pair_tag = NextPairTag(b);
   Number* added = n.get();
   numbers[number.value()] = std::move(n);
   return added;
@@ -146,6 +157,27 @@ absl::StatusOr<std::string> ShardState::BusinessOf(PhoneNumber number) const {
   return it->second->business_id;
 }
 
+ShardState::PairRef ShardState::PairOf(Consent* consent, const Number& n, uint64_t customer,
+                                       int64_t now) {
+  const ThreadKey key{n.number.value(), customer};
+  if (consent != nullptr && n.pair_tag != 0) {
+    if (consent->pair_tag == n.pair_tag) return PairRef(consent);
+    if (consent->pair_tag == 0 || PairIdle(consent->pair(), profile.pair_rate, now)) {
+      PairRateState s;  // Idle is as good as new.
+      if (!pairs.empty()) {
+        if (auto it = pairs.find(key); it != pairs.end()) {
+          s = it->second;
+          pairs.erase(it);
+        }
+      }
+      consent->pair_tag = n.pair_tag;
+      consent->set_pair(s);
+      return PairRef(consent);
+    }
+  }
+  return PairRef(&pairs.try_emplace(key).first->second);
+}
+
 void ShardState::ExpirePairs(int64_t now) {
   absl::erase_if(pairs,
                  [&](const auto& kv) { return PairIdle(kv.second, profile.pair_rate, now); });
@@ -188,7 +220,9 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       MessagingTier& t = pool->tier;
       // A verified business never sits below its floor (also after a
       // --migrate_profile placed it on a new ladder).
-      t.level = std::clamp(r->level, FloorLevel(profile, b->verified), profile.top_level());
+      t.volume_unlocked = r->volume_unlocked;
+      t.level = std::clamp(r->level, FloorLevel(profile, ClimbsAsVerified(b->verified, t)),
+                           profile.top_level());
       t.pending_level = r->pending_level < 0 ? -1 : std::min(r->pending_level, profile.top_level());
       t.pending_at_us = r->pending_at_us;
       return absl::OkStatus();
@@ -205,6 +239,7 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       n->standing = {r->flagged_since_us, r->low_since_us};
       n->platform = r->platform;
       n->pool = PoolFor(r->number, b);
+      n->pair_tag = NextPairTag(b);
       numbers[r->number] = std::move(n);
       return absl::OkStatus();
     }
@@ -253,6 +288,7 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       if (!r->marketing.empty()) c.recent.mutable_marketing() = std::move(r->marketing);
       if (r->marketing_held_until_us != 0) {
         c.recent.set_marketing_held_until(r->marketing_held_until_us);
+        b->held_customers.insert(r->customer);
       }
       if (r->marketing_preference_at_us != 0) {
         c.recent.set_marketing_preference(r->marketing_stopped, r->marketing_preference_at_us);
@@ -300,8 +336,8 @@ EngineStats ShardState::Stats() const {
 }
 
 StateChange PoolChange(const LimitPool& p) {
-  return EncodePool(
-      {p.id, p.business_id, p.tier.level, p.tier.pending_level, p.tier.pending_at_us, p.platform});
+  return EncodePool({p.id, p.business_id, p.tier.level, p.tier.pending_level, p.tier.pending_at_us,
+                     p.platform, p.tier.volume_unlocked});
 }
 
 StateChange NumberChange(const BusinessNumber& n) {
@@ -316,6 +352,64 @@ StateChange LedgerChange(const LimitPool& p, uint64_t customer, const Conversati
 StateChange ThreadChange(ShardState::ThreadKey key, const ServiceWindow* w) {
   return w == nullptr ? EraseThread(key.first, key.second)
                       : EncodeThread({key.first, key.second, *w});
+}
+
+NumberSnapshot ShardState::Snapshot(Number& n, int64_t now) {
+  Business& b = *n.business;
+  NumberSnapshot s = MakeNumberSnapshot(profile, n, *n.pool, b.verified, b.official, now);
+  s.volume_unlocked = n.pool->tier.volume_unlocked;
+  if (OnVolumePath(profile, b.verified, n.pool->tier)) {
+    s.volume_path_customers = n.pool->ledger.qualified_customers();
+  }
+  s.throughput_limit_mps = EffectiveThroughput(profile, n);
+  if (s.throughput_limit_mps > 0) {
+    s.throughput_used = ThroughputUsed(n.throughput, s.throughput_limit_mps, now);
+    const int64_t free_at = ThroughputEarliest(n.throughput, s.throughput_limit_mps, now);
+    if (free_at > now) s.throughput_free_at = absl::FromUnixMicros(free_at);
+  }
+  auto count_pair = [&](const PairRateState& pair) {
+    if (PairIdle(pair, profile.pair_rate, now)) return;
+    s.pairs_in_burst++;
+    if (PairEarliest(pair, profile.pair_rate, now) > now) s.pairs_held++;
+  };
+  for (const auto& [key, pair] : pairs) {
+    if (key.first == n.number.value()) count_pair(pair);
+  }
+  for (const auto& [customer, c] : b.consents) {
+    if (n.pair_tag != 0 && c.pair_tag == n.pair_tag) count_pair(c.pair());
+  }
+  std::vector<NumberSnapshot::Hold> holds;
+  for (auto it = b.held_customers.begin(); it != b.held_customers.end();) {
+    auto c = b.consents.find(*it);
+    const int64_t until = c == b.consents.end() ? 0 : c->second.recent.marketing_held_until();
+    if (until <= now) {
+      b.held_customers.erase(it++);
+      continue;
+    }
+    holds.push_back({PhoneNumber::FromDigitsValue(*it), absl::FromUnixMicros(until)});
+    ++it;
+  }
+  s.marketing_holds = static_cast<int64_t>(holds.size());
+  const size_t shown = std::min(holds.size(), NumberSnapshot::kShownHolds);
+  std::partial_sort(holds.begin(), holds.begin() + shown, holds.end(),
+                    [](const auto& x, const auto& y) {
+                      return x.until != y.until ? x.until < y.until : x.customer < y.customer;
+                    });
+  holds.resize(shown);
+  s.first_marketing_holds = std::move(holds);
+  for (const auto& [key, t] : b.templates) {
+    const bool by_status =
+        t.status == TemplateStatus::kPaused || t.status == TemplateStatus::kDisabled;
+    if (!by_status && !PausedAt(t, now)) continue;
+    NumberSnapshot::PausedTemplate p{t.name, t.language, absl::InfinitePast(),
+                                     t.status == TemplateStatus::kDisabled};
+    if (PausedAt(t, now)) p.until = absl::FromUnixMicros(t.paused_until_us);
+    s.paused_templates.push_back(std::move(p));
+  }
+  std::sort(s.paused_templates.begin(), s.paused_templates.end(), [](const auto& x, const auto& y) {
+    return std::tie(x.name, x.language) < std::tie(y.name, y.language);
+  });
+  return s;
 }
 
 StateChange ConsentChange(const ShardState::Business& b, uint64_t customer, const Consent& c) {

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/functional/function_ref.h"
 #include "absl/hash/hash.h"
 #include "absl/status/status.h"
@@ -25,6 +26,7 @@
 #include "policy/consent.h"
 #include "policy/event_ids.h"
 #include "policy/messaging_tier.h"
+#include "policy/number_snapshot.h"
 #include "policy/number_status.h"
 #include "policy/phone_number.h"
 #include "policy/policy_profile.h"
@@ -72,6 +74,10 @@ struct ShardState {
     bool official = false;
     std::vector<LimitPool*> pools;
     absl::flat_hash_map<uint64_t, Consent> consents;
+    // Customers given a marketing hold (marketing_hold.h), for the state
+    // view: a hold may have lapsed (the consent says); pruned when listed.
+    absl::flat_hash_set<uint64_t> held_customers;
+    int numbers_tagged = 0;  // Pair tags given (Number::pair_tag).
     TopicRegistry topics;
     absl::flat_hash_map<TemplateKey, MessageTemplate, TemplateKeyHash, TemplateKeyEq> templates;
     const MessageTemplate* FindTemplate(absl::string_view name, absl::string_view language) const {
@@ -83,6 +89,10 @@ struct ShardState {
   // instead of by name on every decision (businesses are never removed).
   struct Number : BusinessNumber {
     Business* business = nullptr;
+    // Tells the business's numbers apart in a consent's pair rate (1..255,
+    // in the order they were added; 0 for later ones: their pairs live in
+    // `pairs`).
+    uint8_t pair_tag = 0;
   };
   using ThreadKey = std::pair<uint64_t, uint64_t>;  // (number, customer)
 
@@ -115,7 +125,19 @@ struct ShardState {
   absl::StatusOr<MessageTemplate> TemplateOf(absl::string_view business_id, absl::string_view name,
                                              absl::string_view language);
   std::vector<PhoneNumber> SortedNumbers() const;
+  // Everything GetNumberState shows of `n` at `now` (after the time-driven
+  // rules ran): MakeNumberSnapshot, its throughput use, its customers in a
+  // pair-rate burst (a walk over the shard's tracked pairs), the business's
+  // marketing holds (lapsed ones are pruned from the index) and paused
+  // templates.
+  NumberSnapshot Snapshot(Number& n, int64_t now);
   absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
+  // The pair rate of number `n` and `customer`, whose consent with the
+  // business is `consent` (null: none): the consent's, when it is this
+  // number's or idle (then taken over, with what the table held for the
+  // pair), else the table's entry (made if there is none).
+  class PairRef;
+  PairRef PairOf(Consent* consent, const Number& n, uint64_t customer, int64_t now);
   // Forgets pairs with no debt and no open burst window at `now`.
   void ExpirePairs(int64_t now);
   // Forgets service windows with nothing open at `now`, telling `erased`.
@@ -132,13 +154,34 @@ struct ShardState {
   absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Number>> numbers;
   absl::flat_hash_map<ThreadKey, ServiceWindow> threads;
-  // Pair rates of pairs messaged in the last minutes (not stored; idle ones
-  // are dropped by ExpirePairs).
+  // Pair rates of pairs messaged in the last minutes whose consent holds
+  // another number's, or that have none (not stored; idle ones are dropped
+  // by ExpirePairs). Most pairs live in their consent (consent.h).
   absl::flat_hash_map<ThreadKey, PairRateState> pairs;
   EventIdLog event_ids;  // Of events on this shard's numbers.
 
  private:
   LimitPool* GetOrCreatePool(const std::string& id, Business* b);
+};
+
+// A pair's rate found by ShardState::PairOf: read a copy, take a message
+// (writes it back where it lives).
+class ShardState::PairRef {
+ public:
+  PairRef() = default;
+  explicit PairRef(Consent* c) : consent_(c), state_(c->pair()) {}
+  explicit PairRef(PairRateState* e) : entry_(e), state_(*e) {}
+  const PairRateState* get() const { return consent_ || entry_ ? &state_ : nullptr; }
+  void Take(const PairRateParams& p, int64_t at) {
+    TakePair(state_, p, at);
+    if (consent_ != nullptr) consent_->set_pair(state_);
+    if (entry_ != nullptr) *entry_ = state_;
+  }
+
+ private:
+  Consent* consent_ = nullptr;
+  PairRateState* entry_ = nullptr;
+  PairRateState state_;
 };
 
 // The journal record of each kind of state (record_codec.h); a null window
