@@ -51,9 +51,12 @@ chmod 600 "$WORK/apps"
 # no fsync per write (survives a killed process, not a lost machine).
 redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --appendonly yes --appendfsync no --save "" \
   --dir "$WORK" --daemonize no >"$WORK/redis.log" 2>&1 & PIDS+=($!)
+REDIS_PID=$!
 "$PEERS/echo_server" "127.0.0.1:$FLOOR_PORT" 2>"$WORK/floor.log" & PIDS+=($!)
+FLOOR_PID=$!
 mkdir -p "$WORK/data"
 "$BIN/bench/http_floor" "127.0.0.1:$HTTP_FLOOR_PORT" 2>"$WORK/http_floor.log" & PIDS+=($!)
+HTTP_FLOOR_PID=$!
 "$BIN/server/policy_server" --listen="127.0.0.1:$POLICY_PORT" --http_listen="127.0.0.1:$HTTP_PORT" \
   --webhook_apps="$WORK/apps" --data_dir="$WORK/data" \
   --config=bench/bench_profile.textproto 2>"$WORK/policy.log" & PIDS+=($!)
@@ -64,38 +67,50 @@ wait_port "$HTTP_FLOOR_PORT"
 "$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --seed --out="$WORK" >&2
 
 field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
+CLK=$(getconf CLK_TCK)
+# A process's CPU time so far (user + system), in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 declare -A OUT PER
-run() {  # name, records per call, command...
-  local name=$1 per=$2; shift 2
+run() {  # name, records per call, server pid, command...
+  local name=$1 per=$2 spid=$3; shift 3
   echo "running $name: $*" >&2
-  local out; out=$("$@" 2>>"$WORK/load.log" | tail -1)
+  local s0 s1 cu cs out
+  s0=$(cpu_ticks "$spid")
+  out=$( { TIMEFORMAT='%3U %3S'; time "$@" 2>>"$WORK/load.log"; } 2>"$WORK/time.out" | tail -1)
+  s1=$(cpu_ticks "$spid")
+  read -r cu cs <"$WORK/time.out"
+  # CPU per call, server and load client, from the round's own call count.
+  out="$out $(awk -v s="$((s1 - s0))" -v clk="$CLK" -v cu="$cu" -v cs="$cs" -v secs="$SECS" \
+    -v rps="$(field "$out" rps)" 'BEGIN { n = rps * secs; if (n < 1) n = 1;
+      printf "srv_us=%.3f cli_us=%.3f", s / clk * 1e6 / n, (cu + cs) * 1e6 / n }')"
   echo "  $out" >&2
   OUT[$name]+="$out"$'\n'
   PER[$name]=$per
 }
 for round in $(seq "$ROUNDS"); do
   echo "round $round of $ROUNDS" >&2
-  run floor 1 "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_single.req" "$THREADS" "$SECS" "$INFLIGHT"
-  run redis 1 "$PEERS/redis_limiter" "$REDIS_PORT" "$THREADS" "$SECS" "$INFLIGHT"
-  run floor_batched 100 "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_batch.req" "$THREADS" "$SECS" "$INFLIGHT"
-  run Check 1 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
-  run CheckBatch 100 "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
-  run Decide 100 "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  run floor 1 "$FLOOR_PID" "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_single.req" "$THREADS" "$SECS" "$INFLIGHT"
+  run redis 1 "$REDIS_PID" "$PEERS/redis_limiter" "$REDIS_PORT" "$THREADS" "$SECS" "$INFLIGHT"
+  run floor_batched 100 "$FLOOR_PID" "$PEERS/load" "127.0.0.1:$FLOOR_PORT" /floorbench.Echo/Call "$WORK/floor_batch.req" "$THREADS" "$SECS" "$INFLIGHT"
+  run Check 1 "$POLICY_PID" "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  run CheckBatch 100 "$POLICY_PID" "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  run Decide 100 "$POLICY_PID" "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   # JSON over HTTP: the same checks as Check; signed 1,000-status webhook POSTs
   # (4 connections, as the platform keeps few), and the HTTP floor on the same bodies.
-  run json_check 1 "$BIN/bench/http_load" --mode=check --url="http://127.0.0.1:$HTTP_PORT/v1/check" \
+  run json_check 1 "$POLICY_PID" "$BIN/bench/http_load" --mode=check --url="http://127.0.0.1:$HTTP_PORT/v1/check" \
     --threads="$THREADS" --inflight="$INFLIGHT" --seconds="$SECS"
-  run http_floor 1000 "$BIN/bench/http_load" --mode=webhook --url="http://127.0.0.1:$HTTP_FLOOR_PORT/webhooks/whatsapp" \
+  run http_floor 1000 "$HTTP_FLOOR_PID" "$BIN/bench/http_load" --mode=webhook --url="http://127.0.0.1:$HTTP_FLOOR_PORT/webhooks/whatsapp" \
     --threads=1 --inflight=4 --seconds="$SECS"
-  run webhooks 1000 "$BIN/bench/http_load" --mode=webhook --url="http://127.0.0.1:$HTTP_PORT/webhooks/whatsapp" \
+  run webhooks 1000 "$POLICY_PID" "$BIN/bench/http_load" --mode=webhook --url="http://127.0.0.1:$HTTP_PORT/webhooks/whatsapp" \
     --threads=1 --inflight=4 --seconds="$SECS"
 done
 # Each shape's median round by rps (its latencies come from that same round).
-declare -A RPS P50 P99
+declare -A RPS P50 P99 SRV CLI
 for n in "${!OUT[@]}"; do
   med=$(grep -v '^$' <<<"${OUT[$n]}" | awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^rps=/) { split($i, kv, "="); print kv[2], $0 } }' \
         | sort -n | awk '{ a[NR] = $0 } END { print a[int((NR + 1) / 2)] }')
   RPS[$n]=$(field "$med" rps); P50[$n]=$(field "$med" p50_us); P99[$n]=$(field "$med" p99_us)
+  SRV[$n]=$(field "$med" srv_us); CLI[$n]=$(field "$med" cli_us)
 done
 
 # Memory: 100 numbers x 100,000 customers = 10M tracked conversations
@@ -113,8 +128,12 @@ echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname
 echo
 echo "(webhooks and http_floor: decisions/s are statuses/s, 1,000 a POST; the same bodies, so the calls/s ratio is the bytes/s ratio.)"
 echo
-echo "| shape | calls/s | decisions/s | p50 µs | p99 µs | vs floor | vs Redis peer |"
-echo "|---|---|---|---|---|---|---|"
+echo "Server CPU: the server process's user + system time over the round (/proc/PID/stat) per call and per"
+echo "decision (record); client CPU: the load client's, per call. CPU vs floor: server CPU per decision over the"
+echo "floor server's per record (Check: per call vs the floor's; CheckBatch, Decide: vs the batched floor's)."
+echo
+echo "| shape | calls/s | decisions/s | p50 µs | p99 µs | vs floor | vs Redis peer | server CPU µs/call | server CPU ns/decision | client CPU µs/call | CPU vs floor |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for n in floor redis floor_batched Check CheckBatch Decide json_check http_floor webhooks; do
   d=$(dec "${RPS[$n]}" "${PER[$n]}")
   vs_floor=-; vs_peer=-
@@ -125,7 +144,14 @@ for n in floor redis floor_batched Check CheckBatch Decide json_check http_floor
     CheckBatch|Decide) vs_floor=$(ratio "$d" "$(dec "${RPS[floor_batched]}" 100)");;
   esac
   case $n in Check|CheckBatch|Decide) vs_peer=$(ratio "$d" "${RPS[redis]}");; esac
-  echo "| $n | ${RPS[$n]} | $d | ${P50[$n]} | ${P99[$n]} | $vs_floor | $vs_peer |"
+  ns_dec=$(awk -v u="${SRV[$n]}" -v p="${PER[$n]}" 'BEGIN { printf "%.0f", u * 1000 / p }')
+  cpu_vs=-
+  case $n in
+    Check) cpu_vs=$(ratio "${SRV[$n]}" "${SRV[floor]}");;
+    CheckBatch|Decide) cpu_vs=$(ratio "${SRV[$n]}" "${SRV[floor_batched]}");;
+    webhooks) cpu_vs=$(ratio "${SRV[$n]}" "${SRV[http_floor]}");;
+  esac
+  echo "| $n | ${RPS[$n]} | $d | ${P50[$n]} | ${P99[$n]} | $vs_floor | $vs_peer | ${SRV[$n]} | $ns_dec | ${CLI[$n]} | $cpu_vs |"
 done
 echo
 if [ "${MEMORY:-1}" != 0 ]; then
