@@ -22,12 +22,15 @@
 #include "grpcpp/resource_quota.h"
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
+#include "server/http/http_errors.h"
 #include "server/http/http_server.h"
 #include "server/http/json_api.h"
 #include "server/http/webhook_apps.h"
 #include "server/http/webhook_endpoint.h"
+#include "server/metrics_registry.h"
 #include "server/policy_service.h"
 #include "server/profile_config.h"
+#include "server/server_metrics.h"
 #include "server/token_authority.h"
 #include "storage/state_store.h"
 
@@ -235,6 +238,44 @@ int main(int argc, char** argv) {
     webhook_apps = *std::move(apps);
   }
   WebhookEndpoint webhooks(&service, &admin, webhook_apps.get());
+  MetricsRegistry registry;
+  ServerMetrics metrics(&registry, profile->name);
+  service.set_metrics(&metrics);
+  registry.AddGauge("wapolicy_calls_in_flight", "Calls being worked on (gRPC and HTTP).", {},
+                    [&service] { return static_cast<double>(service.inflight()); });
+  registry.AddGauge("wapolicy_numbers", "Registered business numbers.", {},
+                    [&engine] { return static_cast<double>(engine.stats().numbers); });
+  registry.AddGauge("wapolicy_tracked_conversations", "Conversations the engine tracks.", {},
+                    [&engine] { return static_cast<double>(engine.stats().ledger_entries); });
+  for (int o = 0; o < kWebhookOutcomes; ++o) {
+    registry.AddCounterFunc(
+        "wapolicy_webhook_updates_total",
+        "Webhook updates by what became of them (applied includes repeats answered as before).",
+        {{"outcome", std::string(WebhookOutcomeName(static_cast<WebhookOutcome>(o)))}},
+        [&webhooks, o] {
+          return static_cast<double>(webhooks.outcome_count(static_cast<WebhookOutcome>(o)));
+        });
+  }
+  for (int k = 0; k < kWebhookIgnoredKinds; ++k) {
+    registry.AddCounterFunc(
+        "wapolicy_webhook_ignored_total",
+        "Parts of webhook bodies left out (unknown fields, events, forms), by kind.",
+        {{"kind", std::string(WebhookIgnoredName(static_cast<WebhookIgnored>(k)))}},
+        [&webhooks, k] {
+          return static_cast<double>(webhooks.ignored_count(static_cast<WebhookIgnored>(k)));
+        });
+  }
+  // /metrics: an admin's (any caller's without --tokens_file); no per-number labels.
+  auto serve_metrics = [&json_api, &registry](const HttpRequest& r) {
+    absl::StatusOr<Caller> caller = json_api.Who(r);
+    if (!caller.ok()) return ErrorResponse(caller.status());
+    if (!caller->admin) {
+      return ErrorResponse(absl::PermissionDeniedError("metrics: an admin token is needed"));
+    }
+    HttpResponse out = HttpResponse::Text(200, registry.Render());
+    out.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return out;
+  };
   std::unique_ptr<HttpServer> http;
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
     HttpServer::Options options;
@@ -245,7 +286,8 @@ int main(int argc, char** argv) {
     absl::StatusOr<std::unique_ptr<HttpServer>> started = HttpServer::Start(
         options,
         {{"/v1", [&json_api](const HttpRequest& r) { return json_api.Handle(r); }},
-         {"/webhooks/whatsapp", [&webhooks](const HttpRequest& r) { return webhooks.Handle(r); }}});
+         {"/webhooks/whatsapp", [&webhooks](const HttpRequest& r) { return webhooks.Handle(r); }},
+         {"/metrics", serve_metrics}});
     if (!started.ok()) return Fail(std::string(started.status().message()));
     http = *std::move(started);
   }

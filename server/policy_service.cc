@@ -1,5 +1,6 @@
 #include "server/policy_service.h"
 
+#include <chrono>
 #include <vector>
 
 #include "absl/random/random.h"
@@ -30,6 +31,7 @@ void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, uint64_t id, v1:
   v1::Decision* p = out->mutable_decision();
   ToProto(*d, engine_->profile(), p);
   ids_.Format(id, p->mutable_decision_id());
+  if (metrics_ != nullptr) metrics_->Decided(p->reason());
 }
 
 namespace {
@@ -51,6 +53,7 @@ grpc::Status PolicyServiceImpl::Admit(const grpc::CallbackServerContext* ctx,
   }
   *slot = limiter_.Acquire();
   if (!*slot) {
+    if (metrics_ != nullptr) metrics_->resource_exhausted()->Add();
     return grpc::Status(
         grpc::StatusCode::RESOURCE_EXHAUSTED,
         absl::StrCat("server busy: ", limiter_.max(), " calls in flight; retry with backoff"));
@@ -87,6 +90,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* 
 
 grpc::Status PolicyServiceImpl::CheckFor(const Caller& caller, const v1::CheckRequest& req,
                                          v1::Decision* out) {
+  const auto start = std::chrono::steady_clock::now();
   absl::StatusOr<OutgoingMessage> m = FromProto(req);
   if (!m.ok()) return ToGrpc(m.status());
   if (absl::Status s = MayUse(caller, m->business_number); !s.ok()) return ToGrpc(s);
@@ -94,6 +98,11 @@ grpc::Status PolicyServiceImpl::CheckFor(const Caller& caller, const v1::CheckRe
   if (!d.ok()) return ToGrpc(d.status());
   ToProto(*d, engine_->profile(), out);
   ids_.Next(out->mutable_decision_id());
+  if (metrics_ != nullptr) {
+    metrics_->Decided(out->reason());
+    metrics_->check_seconds()->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
   return grpc::Status::OK;
 }
 
@@ -126,6 +135,7 @@ grpc::Status PolicyServiceImpl::DecideBatch(
           absl::Status(m.status().code(), absl::StrCat("checks[", i, "].", m.status().message()));
     }
   }
+  const auto start = std::chrono::steady_clock::now();
   std::vector<absl::StatusOr<Decision>> decided = engine_->CheckBatch(valid);
   results->Reserve(checks.size());
   const uint64_t first_id = ids_.Reserve(checks.size());
@@ -136,6 +146,10 @@ grpc::Status PolicyServiceImpl::DecideBatch(
     } else {
       Fill(decided[index[i]], first_id + i, r);
     }
+  }
+  if (metrics_ != nullptr) {
+    metrics_->batch_seconds()->Observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
   return grpc::Status::OK;
 }
@@ -211,6 +225,15 @@ grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse>* PolicyServiceImp
 
 grpc::Status PolicyServiceImpl::ApplyEvent(const Caller& caller, const v1::EventRequest& req,
                                            v1::EventResponse* out, PhoneNumberCache* numbers) {
+  grpc::Status s = ApplyEventUncounted(caller, req, out, numbers);
+  if (s.ok() && metrics_ != nullptr) metrics_->EventApplied(req.event_case());
+  return s;
+}
+
+grpc::Status PolicyServiceImpl::ApplyEventUncounted(const Caller& caller,
+                                                    const v1::EventRequest& req,
+                                                    v1::EventResponse* out,
+                                                    PhoneNumberCache* numbers) {
   auto bn = ParsePhoneField("business_number", req.business_number(), "", numbers);
   if (!bn.ok()) return ToGrpc(bn.status());
   if (absl::Status s = MayUse(caller, *bn); !s.ok()) return ToGrpc(s);

@@ -27,6 +27,7 @@
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
+#include "server/server_metrics.h"
 #include "server/token_authority.h"
 
 namespace wapolicy {
@@ -106,6 +107,7 @@ class InflightLimiter {
     return Slot(&inflight_);
   }
   int max() const { return max_; }
+  int inflight() const { return inflight_.load(std::memory_order_relaxed); }
 
  private:
   const int max_;
@@ -163,7 +165,14 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   grpc::Status NumberStateFor(const Caller& caller, const v1::GetNumberStateRequest& req,
                               v1::NumberState* out);
   // A slot under the same in-flight bound as gRPC calls; empty when full.
-  InflightLimiter::Slot TryAdmit() { return limiter_.Acquire(); }
+  InflightLimiter::Slot TryAdmit() {
+    InflightLimiter::Slot slot = limiter_.Acquire();
+    if (!slot && metrics_ != nullptr) metrics_->resource_exhausted()->Add();
+    return slot;
+  }
+  // Counts decisions, events and refusals there from now on (may be null).
+  void set_metrics(ServerMetrics* metrics) { metrics_ = metrics; }
+  int inflight() const { return limiter_.inflight(); }
   const TokenAuthority* auth() const { return auth_; }
   PolicyEngine* engine() const { return engine_; }
 
@@ -185,6 +194,8 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   // `numbers` may be null (a single event).
   grpc::Status ApplyEvent(const Caller& caller, const v1::EventRequest& req, v1::EventResponse* out,
                           PhoneNumberCache* numbers = nullptr);
+  grpc::Status ApplyEventUncounted(const Caller& caller, const v1::EventRequest& req,
+                                   v1::EventResponse* out, PhoneNumberCache* numbers);
   // Writes a batch entry's decision (with decision id `id`) or its error.
   void Fill(const absl::StatusOr<Decision>& d, uint64_t id, v1::CheckResult* out);
   PolicyEngine* engine_;
@@ -193,6 +204,7 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   InflightLimiter limiter_;
   const absl::Duration test_delay_before_admit_;  // Tests only; zero in production.
   DecisionIds ids_;
+  ServerMetrics* metrics_ = nullptr;
   ArenaMessageAllocator<v1::CheckBatchRequest, v1::CheckBatchResponse> batch_allocator_;
   ArenaMessageAllocator<v1::EventBatchRequest, v1::EventBatchResponse> events_allocator_;
 };

@@ -33,10 +33,11 @@ class JsonApi {
 
   HttpResponse Handle(const HttpRequest& req);
 
- private:
   // The caller behind `Authorization: Bearer <token>` (an admin when the
-  // server runs without tokens).
+  // server runs without tokens); for the listener's other routes too.
   absl::StatusOr<Caller> Who(const HttpRequest& req) const;
+
+ private:
   HttpResponse Admin(absl::string_view method, const HttpRequest& req);
 
   PolicyServiceImpl* service_;
