@@ -6,10 +6,12 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -30,6 +32,7 @@
 #include "server/metrics_registry.h"
 #include "server/policy_service.h"
 #include "server/profile_config.h"
+#include "server/proto_convert.h"
 #include "server/server_metrics.h"
 #include "server/token_authority.h"
 #include "storage/state_store.h"
@@ -265,6 +268,29 @@ int main(int argc, char** argv) {
           return static_cast<double>(webhooks.ignored_count(static_cast<WebhookIgnored>(k)));
         });
   }
+  // Numbers by status, quality and tier: each number's state, as GetNumberState
+  // answers it, at scrape time (a lock per number; fine for tens of thousands).
+  registry.AddGaugeFamily(
+      "wapolicy_numbers_by_state",
+      "Registered numbers by status, quality rating (the one the rules use) and messaging tier.",
+      [&engine] {
+        std::map<std::tuple<std::string, std::string, std::string>, double> counts;
+        for (const PhoneNumber& n : engine.Numbers()) {
+          absl::StatusOr<NumberSnapshot> s = engine.GetNumberState(n);
+          if (!s.ok()) continue;
+          v1::NumberState p;
+          ToProto(*s, engine.profile(), &p);
+          ++counts[{v1::NumberStatus_Name(p.status()), v1::QualityRating_Name(p.quality()),
+                    v1::MessagingTier_Name(p.tier())}];
+        }
+        std::vector<std::pair<MetricLabels, double>> out;
+        for (const auto& [k, v] : counts) {
+          out.push_back(
+              {{{"status", std::get<0>(k)}, {"quality", std::get<1>(k)}, {"tier", std::get<2>(k)}},
+               v});
+        }
+        return out;
+      });
   // /metrics: an admin's (any caller's without --tokens_file); no per-number labels.
   auto serve_metrics = [&json_api, &registry](const HttpRequest& r) {
     absl::StatusOr<Caller> caller = json_api.Who(r);

@@ -123,7 +123,7 @@ MetricsRegistry::Family& MetricsRegistry::FamilyOf(const std::string& name, cons
   for (auto& f : families_) {
     if (f->name == name) return *f;
   }
-  families_.push_back(std::make_unique<Family>(Family{name, help, type, {}}));
+  families_.push_back(std::make_unique<Family>(Family{name, help, type, {}, nullptr}));
   return *families_.back();
 }
 
@@ -163,6 +163,12 @@ void MetricsRegistry::AddCounterFunc(const std::string& name, const std::string&
       .series.push_back(Series{std::move(labels), nullptr, nullptr, std::move(read)});
 }
 
+void MetricsRegistry::AddGaugeFamily(const std::string& name, const std::string& help,
+                                     Collect collect) {
+  absl::MutexLock lock(&mu_);
+  FamilyOf(name, help, "gauge").collect = std::move(collect);
+}
+
 std::string MetricsRegistry::Render() const {
   absl::MutexLock lock(&mu_);
   std::string out;
@@ -186,6 +192,11 @@ std::string MetricsRegistry::Render() const {
       }
       const double v = s.counter != nullptr ? static_cast<double>(s.counter->Value()) : s.read();
       absl::StrAppend(&out, f->name, LabelText(s.labels), " ", Number(v), "\n");
+    }
+    if (f->collect) {
+      for (const auto& [labels, v] : f->collect()) {
+        absl::StrAppend(&out, f->name, LabelText(labels), " ", Number(v), "\n");
+      }
     }
   }
   return out;

@@ -82,6 +82,10 @@ class MetricsRegistry {
                 std::function<double()> read);
   void AddCounterFunc(const std::string& name, const std::string& help, MetricLabels labels,
                       std::function<double()> read);
+  // A gauge family whose series are found when rendered (e.g. numbers by
+  // status): `collect` returns each series' labels and value.
+  using Collect = std::function<std::vector<std::pair<MetricLabels, double>>()>;
+  void AddGaugeFamily(const std::string& name, const std::string& help, Collect collect);
 
   std::string Render() const;
 
@@ -95,6 +99,7 @@ class MetricsRegistry {
   struct Family {
     std::string name, help, type;  // type: counter, gauge, histogram.
     std::vector<Series> series;
+    Collect collect;  // Series found at render time, besides `series`.
   };
   Family& FamilyOf(const std::string& name, const std::string& help, const std::string& type)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);

@@ -85,5 +85,19 @@ TEST(MetricsRegistryTest, CallbacksAreReadAtRenderTime) {
   EXPECT_EQ(Samples(r.Render())["x_total"], "42");
 }
 
+TEST(MetricsRegistryTest, AGaugeFamilyRendersTheSeriesItCollects) {
+  MetricsRegistry r;
+  int calls = 0;
+  r.AddGaugeFamily("x_numbers", "By status.", [&] {
+    ++calls;
+    return std::vector<std::pair<MetricLabels, double>>{{{{"status", "CONNECTED"}}, 3},
+                                                        {{{"status", "FLAGGED"}}, 1}};
+  });
+  auto s = Samples(r.Render());
+  EXPECT_EQ(s["x_numbers{status=\"CONNECTED\"}"], "3");
+  EXPECT_EQ(s["x_numbers{status=\"FLAGGED\"}"], "1");
+  EXPECT_EQ(calls, 1);
+}
+
 }  // namespace
 }  // namespace wapolicy

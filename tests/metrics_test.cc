@@ -58,6 +58,11 @@ TEST(MetricsTest, DecisionsAndEventsAreCountedInPrometheusTextFormat) {
   EXPECT_EQ(Sample(text, R"(wapolicy_events_total{kind="opt_in"})"), 1);
   EXPECT_EQ(Sample(text, R"(wapolicy_decision_seconds_count{call="Check"})"), 3);
   EXPECT_EQ(Sample(text, R"(wapolicy_numbers)"), 1);
+  EXPECT_EQ(
+      Sample(text,
+             R"(wapolicy_numbers_by_state{status="CONNECTED",quality="HIGH",tier="TIER_1K"})"),
+      1)
+      << r.body;
   EXPECT_EQ(Sample(text, R"(wapolicy_webhook_updates_total{outcome="applied"})"), 0);
   EXPECT_TRUE(absl::StrContains(r.body, "# TYPE wapolicy_decision_seconds histogram\n"));
   // No customer or number appears in any label.
