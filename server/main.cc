@@ -268,6 +268,23 @@ int main(int argc, char** argv) {
           return static_cast<double>(webhooks.ignored_count(static_cast<WebhookIgnored>(k)));
         });
   }
+  RocksStateStore* const journal = store->get();
+  registry.AddCounterFunc("wapolicy_journal_writes_total",
+                          "RocksDB writes of the group commit (each one WAL write).", {},
+                          [journal] { return static_cast<double>(journal->write_stats().writes); });
+  registry.AddCounterFunc(
+      "wapolicy_journal_change_sets_total",
+      "Change sets those writes carried (change_sets / writes: the average group size).", {},
+      [journal] { return static_cast<double>(journal->write_stats().change_sets); });
+  registry.AddCounterFunc("wapolicy_journal_records_total", "Records written.", {}, [journal] {
+    return static_cast<double>(journal->write_stats().records);
+  });
+  registry.AddCounterFunc("wapolicy_journal_write_seconds_total",
+                          "Time in those writes (over writes: the average commit latency).", {},
+                          [journal] { return journal->write_stats().write_seconds; });
+  registry.AddGauge("wapolicy_rocksdb_estimated_bytes",
+                    "RocksDB's estimate of its live data plus memtables, all families.", {},
+                    [journal] { return static_cast<double>(journal->EstimatedBytes()); });
   // Numbers by status, quality and tier: each number's state, as GetNumberState
   // answers it, at scrape time (a lock per number; fine for tens of thousands).
   registry.AddGaugeFamily(

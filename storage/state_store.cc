@@ -1,6 +1,7 @@
 #include "storage/state_store.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <utility>
 
@@ -111,10 +112,19 @@ absl::Status RocksStateStore::Await(uint64_t ticket) {
     queue_.clear();
     const uint64_t upto = appended_;
     lock.unlock();
+    const auto start = std::chrono::steady_clock::now();
     absl::Status s = Write(group);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    uint64_t records = 0;
+    for (const StateChanges& c : group) records += c.size();
     lock.lock();
     writing_ = false;
     ++writes_;
+    ++stats_.writes;
+    stats_.change_sets += group.size();
+    stats_.records += records;
+    stats_.write_seconds += seconds;
     if (!s.ok()) {
       failed_ = s;
     } else {
@@ -144,6 +154,21 @@ absl::Status RocksStateStore::Write(const std::vector<StateChanges>& group) {
 uint64_t RocksStateStore::writes() const {
   std::lock_guard<std::mutex> lock(mu_);
   return writes_;
+}
+
+RocksStateStore::WriteStats RocksStateStore::write_stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+uint64_t RocksStateStore::EstimatedBytes() const {
+  uint64_t total = 0;
+  for (rocksdb::ColumnFamilyHandle* cf : families_) {
+    uint64_t v = 0;
+    if (db_->GetIntProperty(cf, "rocksdb.estimate-live-data-size", &v)) total += v;
+    if (db_->GetIntProperty(cf, "rocksdb.cur-size-all-mem-tables", &v)) total += v;
+  }
+  return total;
 }
 
 absl::StatusOr<int64_t> RocksStateStore::LoadInto(PolicyEngine& engine) {

@@ -72,6 +72,18 @@ class RocksStateStore final : public StateJournal {
   // Writes done so far (each covering one or more appended change sets).
   uint64_t writes() const;
 
+  // The group commit's totals since start, for metrics: average group size is
+  // change_sets / writes, average write time write_seconds / writes.
+  struct WriteStats {
+    uint64_t writes = 0;
+    uint64_t change_sets = 0;  // Appended change sets those writes carried.
+    uint64_t records = 0;
+    double write_seconds = 0;
+  };
+  WriteStats write_stats() const;
+  // RocksDB's estimate of the live data (SST) plus the memtables, all families.
+  uint64_t EstimatedBytes() const;
+
   // Compares the profile the directory was written under with `profile`,
   // before LoadInto. An empty directory records `profile`. A directory written
   // under another profile (name, revision, ladder or limit scope) is refused
@@ -108,6 +120,7 @@ class RocksStateStore final : public StateJournal {
   bool writing_ = false;
   absl::Status failed_;
   uint64_t writes_ = 0;
+  WriteStats stats_;  // Guarded by mu_.
   std::unique_ptr<rocksdb::DB> db_;
   // Indexed by StateFamily; then meta (kMetaFamily) and default.
   std::vector<rocksdb::ColumnFamilyHandle*> families_;

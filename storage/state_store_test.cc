@@ -71,6 +71,13 @@ TEST(RocksStateStoreTest, ConcurrentCommitsAreGroupedAndAllDurable) {
   EXPECT_EQ(*(*store)->Count(StateFamily::kBusiness), kThreads * kEach);
   // fsyncs are shared: fewer writes than commits.
   EXPECT_LT((*store)->writes(), static_cast<uint64_t>(kThreads * kEach));
+  // The totals for metrics: every change set and record counted once.
+  const RocksStateStore::WriteStats stats = (*store)->write_stats();
+  EXPECT_EQ(stats.writes, (*store)->writes());
+  EXPECT_EQ(stats.change_sets, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_EQ(stats.records, static_cast<uint64_t>(kThreads * kEach));
+  EXPECT_GT(stats.write_seconds, 0);
+  EXPECT_GT((*store)->EstimatedBytes(), 0u);
   std::filesystem::remove_all(dir);
 }
 

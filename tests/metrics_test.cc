@@ -65,6 +65,10 @@ TEST(MetricsTest, DecisionsAndEventsAreCountedInPrometheusTextFormat) {
       << r.body;
   EXPECT_EQ(Sample(text, R"(wapolicy_webhook_updates_total{outcome="applied"})"), 0);
   EXPECT_TRUE(absl::StrContains(r.body, "# TYPE wapolicy_decision_seconds histogram\n"));
+  EXPECT_GT(Sample(text, "wapolicy_journal_writes_total"), 0);
+  EXPECT_GE(Sample(text, "wapolicy_journal_change_sets_total"),
+            Sample(text, "wapolicy_journal_writes_total"));
+  EXPECT_GT(Sample(text, "wapolicy_rocksdb_estimated_bytes"), 0);
   // No customer or number appears in any label.
   EXPECT_FALSE(absl::StrContains(r.body, "447700900001"));
   EXPECT_FALSE(absl::StrContains(r.body, "4155550100"));
