@@ -140,6 +140,10 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
     }
   };
 
+  // The caller for events whose number resolve() found to be the WABA's
+  // business's (once per number per POST): the service need not look the
+  // number's business up again for every status.
+  const Caller ownership_checked{/*admin=*/true, ""};
   for (WebhookUpdate& u : parsed->updates) {
     if (!failed.ok()) break;
     if (auto* pref = std::get_if<MarketingPreference>(&u.request)) {
@@ -156,8 +160,6 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
       count(WebhookOutcome::kForeignWaba);
       continue;
     }
-    // As that business: the service's own checks keep it to its numbers.
-    const Caller caller{false, *business};
     if (auto* t = std::get_if<v1::UpdateTemplateQualityRequest>(&u.request)) {
       t->set_business_id(*business);
       v1::UpdateTemplateQualityResponse out;
@@ -201,7 +203,7 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
     }
     event.set_business_number(e164);
     v1::EventResponse out;
-    apply(service_->ReportEventFor(caller, event, &out));
+    apply(service_->ReportEventFor(ownership_checked, event, &out));
   }
   if (absl::Status durable = batch.Finish(); !durable.ok() && failed.ok()) {
     failed = grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -211,7 +213,8 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
     if (tally[o] != 0) outcomes_[o].fetch_add(tally[o], std::memory_order_relaxed);
   }
   if (!failed.ok()) {
-    // What was applied is durable and its event ids make the retry skip it.
+    // Nothing of this POST is known durable; on the platform's retry, what did
+    // land is answered by its event id and applied once.
     HttpResponse r = ErrorResponse(failed);
     r.status = 503;
     if (r.headers.empty()) r.headers.emplace_back("Retry-After", "1");
