@@ -74,10 +74,7 @@ TEST(EngineDefects, RestartLoadsTopicOptInsOfTwoThousandBusinesses) {
     }
   }
   PolicyEngine restored(DefaultProfile(), &clock, nullptr, 16, 4096);
-  for (const auto& [key, value] : journal.records()) {
-    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
-  }
-  restored.FinishRestore();
+  ASSERT_TRUE(journal.RestoreInto(restored).ok());
   for (int b : {0, 777, 1999}) {
     const PhoneNumber n = PhoneNumber::FromDigitsValue(14155000000ULL + b);
     EXPECT_EQ(*restored.ConsentTopics(n, Customer(b)),

@@ -151,10 +151,7 @@ TEST_F(EngineEventsTest, ARepeatedEventIdIsAnsweredAsTheFirstTimeAndChangesNothi
 TEST_F(EngineEventsTest, RememberedIdsSurviveARestartFromTheJournal) {
   ASSERT_TRUE(engine_->RecordSignal(kBiz, kCustomer, SignalKind::kBlockSpam, Id("b-1")).ok());
   PolicyEngine restored(DefaultProfile(), &clock_, nullptr, 4);
-  for (const auto& [key, value] : journal_.records()) {
-    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
-  }
-  restored.FinishRestore();
+  ASSERT_TRUE(journal_.RestoreInto(restored).ok());
   ASSERT_TRUE(restored.RecordSignal(kBiz, kCustomer, SignalKind::kBlockSpam, Id("b-1")).ok());
   EXPECT_EQ(restored.GetNumberState(kBiz)->signals_7d[static_cast<int>(SignalKind::kBlockSpam)], 1);
   EXPECT_EQ(restored.stats().event_ids, 1u);
@@ -210,10 +207,7 @@ TEST_F(EngineEventsTest, AFailureTiedToAnotherMessageLeavesTheSlotToTheAdmission
   EXPECT_EQ(State().pending, 1) << "order-1 is still in flight and keeps its slot";
   // After a restart too (the slot keeps its message's key).
   PolicyEngine restored(DefaultProfile(), &clock_, nullptr, 4);
-  for (const auto& [key, value] : journal_.records()) {
-    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
-  }
-  restored.FinishRestore();
+  ASSERT_TRUE(journal_.RestoreInto(restored).ok());
   ASSERT_TRUE(restored.RecordDeliveryFailed(kBiz, kCustomer, failed_b).ok());
   EXPECT_EQ(restored.GetNumberState(kBiz)->pending, 1);
   EventMeta failed_a;

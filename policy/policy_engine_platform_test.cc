@@ -54,10 +54,7 @@ TEST_F(EnginePlatformTest, ANumberOnboardsAtTheLimitThePlatformReported) {
   EXPECT_EQ(Admit(0, 1500), 1500) << "past the 1,000 a new number would start at";
   // It survives a restart.
   PolicyEngine restored(NoRates(DefaultProfile()), &clock_, nullptr, 4);
-  for (const auto& [key, value] : journal_.records()) {
-    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
-  }
-  restored.FinishRestore();
+  ASSERT_TRUE(journal_.RestoreInto(restored).ok());
   EXPECT_EQ(restored.GetNumberState(kBiz)->limit, 100000);
 }
 
@@ -135,10 +132,7 @@ TEST_F(EnginePlatformTest, ARedTemplateIsPausedThreeHoursThenSixAndTheThirdRedDi
   EXPECT_EQ(engine_->GetNumberState(kBiz)->used, 0) << "a paused send takes no slot";
   // The pause survives a restart.
   PolicyEngine restored(NoRates(DefaultProfile()), &clock_, nullptr, 4);
-  for (const auto& [key, value] : journal_.records()) {
-    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
-  }
-  restored.FinishRestore();
+  ASSERT_TRUE(journal_.RestoreInto(restored).ok());
   EXPECT_EQ(restored.Check(Template(Customer(1)))->reason, ReasonCode::kTemplatePaused);
   clock_.Advance(absl::Hours(3));
   EXPECT_TRUE(engine_->Check(Template(Customer(1)))->allowed);
@@ -173,10 +167,7 @@ TEST_F(EnginePlatformTest, ARejectedTemplateIsRefusedUntilApprovedAgainAndSurviv
   EXPECT_EQ(engine_->GetTemplate("acme", "order_update", "en_US")->status,
             TemplateStatus::kRejected);
   PolicyEngine restored(NoRates(DefaultProfile()), &clock_, nullptr, 4);
-  for (const auto& [key, value] : journal_.records()) {
-    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
-  }
-  restored.FinishRestore();
+  ASSERT_TRUE(journal_.RestoreInto(restored).ok());
   EXPECT_FALSE(restored.Check(Template(Customer(1)))->allowed) << "the status was journaled";
   TemplateWord approved;
   approved.status = TemplateStatus::kApproved;
@@ -204,10 +195,7 @@ TEST_F(EnginePlatformTest, AMarketingStopRefusesMarketingOnlyUntilResumedAndSurv
   ASSERT_TRUE(engine_->RecordInbound(kBiz, c, "hi").ok());
   EXPECT_EQ(engine_->Check(m)->reason, ReasonCode::kOptedOut);
   PolicyEngine restored(NoRates(DefaultProfile()), &clock_, nullptr, 4);
-  for (const auto& [key, value] : journal_.records()) {
-    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
-  }
-  restored.FinishRestore();
+  ASSERT_TRUE(journal_.RestoreInto(restored).ok());
   EXPECT_EQ(restored.Check(m)->reason, ReasonCode::kOptedOut) << "journaled";
   clock_.Advance(absl::Minutes(1));
   ASSERT_TRUE(engine_->RecordMarketingPreference(kBiz, c, /*stopped=*/false).ok());

@@ -122,10 +122,7 @@ TEST_F(ScalingPathEngine, TwoThousandUniqueCustomersWithGreenTemplatesReach2000W
   // It survives a restart, and the pool then climbs as a verified one's
   // would: high quality, half the limit used in 7 days, one level within 6 h.
   PolicyEngine restored(NoRates(Portfolio2025Profile()), &clock_, nullptr, 4);
-  for (const auto& [key, value] : journal_.records()) {
-    ASSERT_TRUE(restored.Restore(static_cast<StateFamily>(key.first), key.second, value).ok());
-  }
-  restored.FinishRestore();
+  ASSERT_TRUE(journal_.RestoreInto(restored).ok());
   EXPECT_EQ(restored.GetNumberState(kBiz)->limit, 2000);
   EXPECT_TRUE(restored.GetNumberState(kBiz)->volume_unlocked);
   clock_.Set(kT0 + absl::Hours(24 * 9));

@@ -1,10 +1,12 @@
 // Helpers for the policy core's tests only: durations in microseconds, a
 // phone number parser that expects valid input, and a StateJournal held in
-// memory that can be told to fail.
+// memory that can be told to fail, and can rebuild an engine from it.
 //
 //   MemoryJournal journal;
 //   PolicyEngine engine(profile, &clock, &journal);
 //   journal.set_fail(true);  // The next commit fails.
+//   PolicyEngine restored(profile, &clock);
+//   ASSERT_TRUE(journal.RestoreInto(restored).ok());
 #ifndef WAPOLICY_POLICY_TEST_UTIL_H_
 #define WAPOLICY_POLICY_TEST_UTIL_H_
 
@@ -14,6 +16,7 @@
 #include <string>
 #include <utility>
 
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "policy/phone_number.h"
 #include "policy/policy_profile.h"
@@ -68,6 +71,18 @@ class MemoryJournal : public StateJournal {
   // Every record, in StateFamily order (the order Restore needs). Read it
   // only when no operation is running.
   const std::map<std::pair<int, std::string>, std::string>& records() const { return records_; }
+  // Feeds every record to `engine` (a PolicyEngine made without a journal), as
+  // the store does at start, and finishes the restore: "after a restart".
+  // The first record the engine refuses, if any.
+  template <typename Engine>
+  absl::Status RestoreInto(Engine& engine) const {
+    for (const auto& [key, value] : records_) {
+      absl::Status s = engine.Restore(static_cast<StateFamily>(key.first), key.second, value);
+      if (!s.ok()) return s;
+    }
+    engine.FinishRestore();
+    return absl::OkStatus();
+  }
   void set_fail(bool f) {
     std::lock_guard<std::mutex> lock(mu_);
     fail_ = f;

@@ -58,39 +58,31 @@ double Histogram::Sum() const {
   return total;
 }
 
-std::string EscapeLabelValue(const std::string& v) {
+namespace {
+
+// Backslash and newline escaped, and (in label values) double quotes.
+std::string Escape(const std::string& v, bool quotes) {
   std::string out;
   out.reserve(v.size());
   for (char c : v) {
     if (c == '\\') {
       out += "\\\\";
-    } else if (c == '"') {
-      out += "\\\"";
     } else if (c == '\n') {
       out += "\\n";
+    } else if (c == '"' && quotes) {
+      out += "\\\"";
     } else {
       out += c;
     }
   }
   return out;
 }
+
+}  // namespace
+
+std::string EscapeLabelValue(const std::string& v) { return Escape(v, /*quotes=*/true); }
 
 namespace {
-
-// HELP text: backslash and newline escaped.
-std::string EscapeHelp(const std::string& v) {
-  std::string out;
-  for (char c : v) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
 
 std::string Number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
@@ -173,8 +165,8 @@ std::string MetricsRegistry::Render() const {
   absl::MutexLock lock(&mu_);
   std::string out;
   for (const auto& f : families_) {
-    absl::StrAppend(&out, "# HELP ", f->name, " ", EscapeHelp(f->help), "\n# TYPE ", f->name, " ",
-                    f->type, "\n");
+    absl::StrAppend(&out, "# HELP ", f->name, " ", Escape(f->help, /*quotes=*/false), "\n# TYPE ",
+                    f->name, " ", f->type, "\n");
     for (const Series& s : f->series) {
       if (s.histogram != nullptr) {
         const std::vector<int64_t> counts = s.histogram->Counts();

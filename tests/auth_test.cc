@@ -164,12 +164,8 @@ TEST_F(AuthTest, AdminCallsNeedAnAdminToken) {
 
 TEST(TlsTest, ServesTlsWithTheGivenCertificate) {
   const std::string dir = MakeTempDir("tls");
-  const std::string cert = dir + ".crt", key = dir + ".key";
-  const std::string cmd =
-      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
-      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
-      key + " -out " + cert + " >/dev/null 2>&1";
-  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::string cert, key;
+  ASSERT_TRUE(MakeTestCertificate(dir, &cert, &key));
   ServerProcess server(dir, {"--tls_cert_file=" + cert, "--tls_key_file=" + key});
   ASSERT_TRUE(server.Start());
   std::ifstream in(cert);

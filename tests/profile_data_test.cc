@@ -17,8 +17,9 @@ namespace {
 // and what it wrote to stderr.
 int RunToExit(const std::string& dir, const std::string& flags, std::string* err) {
   const std::string err_file = dir + ".stderr";
-  const std::string cmd = "server/policy_server --listen=127.0.0.1:0 --http_listen= --data_dir=" + dir + " " +
-                          flags + " 2>" + err_file + " </dev/null";
+  const std::string cmd =
+      "server/policy_server --listen=127.0.0.1:0 --http_listen= --data_dir=" + dir + " " + flags +
+      " 2>" + err_file + " </dev/null";
   const int status = std::system(cmd.c_str());
   std::ifstream in(err_file);
   std::stringstream text;

@@ -39,6 +39,18 @@ inline std::string MakeTempDir(const std::string& name) {
   return mkdtemp(buf.data());
 }
 
+// A self-signed certificate for localhost and 127.0.0.1 (openssl's CLI),
+// written to `dir`.crt and `dir`.key; false if openssl failed.
+inline bool MakeTestCertificate(const std::string& dir, std::string* cert, std::string* key) {
+  *cert = dir + ".crt";
+  *key = dir + ".key";
+  const std::string cmd =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost "
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout " +
+      *key + " -out " + *cert + " >/dev/null 2>&1";
+  return std::system(cmd.c_str()) == 0;
+}
+
 // The real policy_server binary, started on a free loopback port with its own
 // data directory, and killed when the test is done.
 class ServerProcess {
