@@ -557,6 +557,10 @@ absl::StatusOr<v1::WebhookEnvelope> ParseWebhookJsonWithProtobuf(absl::string_vi
     return absl::InvalidArgumentError(
         absl::StrCat("body: not a webhook payload: ", absl::string_view(reason).substr(0, 256)));
   }
+  // Told to ignore unknown fields, protobuf 3.21 still keeps one for an object
+  // under an empty key (""): drop it, so the reference holds known fields only,
+  // as ParseWebhookJson's message does.
+  envelope.DiscardUnknownFields();
   return envelope;
 }
 
