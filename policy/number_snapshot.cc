@@ -4,7 +4,7 @@ namespace wapolicy {
 
 NumberSnapshot MakeNumberSnapshot(const PolicyProfile& p, const BusinessNumber& n,
                                   const LimitPool& pool, bool verified, bool official,
-                                  int64_t now) {
+                                  int64_t now, SnapshotDetail detail) {
   auto from_us = [](int64_t us) { return absl::FromUnixMicros(us); };
   NumberSnapshot s;
   s.number = n.number;
@@ -25,9 +25,11 @@ NumberSnapshot MakeNumberSnapshot(const PolicyProfile& p, const BusinessNumber& 
   s.estimated_limit = p.LimitAt(pool.tier.level);
   s.limit = EffectiveLimit(p, pool);
   s.used = pool.ledger.open_slots();
-  pool.ledger.ForEach([&](uint64_t, const ConversationWindow& w) {
-    if (w.pending && w.open_at(now)) s.pending++;
-  });
+  if (detail == SnapshotDetail::kFull) {
+    pool.ledger.ForEach([&](uint64_t, const ConversationWindow& w) {
+      if (w.pending && w.open_at(now)) s.pending++;
+    });
+  }
   s.recent_unique =
       pool.ledger.recent_unique_customers(now - absl::ToInt64Microseconds(p.upgrade_lookback));
   s.flagged = n.standing.flagged();

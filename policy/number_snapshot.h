@@ -82,10 +82,16 @@ struct NumberSnapshot {
   std::vector<PausedTemplate> paused_templates;
 };
 
+// How much of a snapshot to fill: all of it, or (kWatched) without the
+// counts that walk every conversation or customer (pending, pairs in burst),
+// for the server's observer of state changes, which polls every number.
+enum class SnapshotDetail { kFull, kWatched };
+
 // The snapshot of `n` (whose pool is `pool`) at `now`; call after the
 // time-driven rules have run.
 NumberSnapshot MakeNumberSnapshot(const PolicyProfile& p, const BusinessNumber& n,
-                                  const LimitPool& pool, bool verified, bool official, int64_t now);
+                                  const LimitPool& pool, bool verified, bool official, int64_t now,
+                                  SnapshotDetail detail = SnapshotDetail::kFull);
 
 }  // namespace wapolicy
 

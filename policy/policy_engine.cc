@@ -214,9 +214,10 @@ absl::Status PolicyEngine::RecordMarketingPreference(PhoneNumber number, PhoneNu
 
 // --- Queries -----------------------------------------------------------------
 
-absl::StatusOr<NumberSnapshot> PolicyEngine::GetNumberState(PhoneNumber number) {
+absl::StatusOr<NumberSnapshot> PolicyEngine::GetNumberState(PhoneNumber number,
+                                                          SnapshotDetail detail) {
   WAPOLICY_ROUTE(number);
-  return (*shard)->GetNumberState(number);
+  return (*shard)->GetNumberState(number, detail);
 }
 
 absl::StatusOr<Consent> PolicyEngine::GetConsent(PhoneNumber number, PhoneNumber customer) {

@@ -93,7 +93,8 @@ class PolicyEngine {
                                          const EventMeta& meta = {});
 
   // --- Queries ---
-  absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);
+  absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number,
+                                                SnapshotDetail detail = SnapshotDetail::kFull);
   absl::StatusOr<Consent> GetConsent(PhoneNumber number, PhoneNumber customer);
   absl::StatusOr<std::vector<std::string>> ConsentTopics(PhoneNumber number, PhoneNumber customer);
   absl::StatusOr<MessageTemplate> GetTemplate(absl::string_view business_id, absl::string_view name,

@@ -347,11 +347,12 @@ void EngineShard::ExpireEventIds(int64_t now, ChangeSink& ch) {
 
 // --- Queries and upkeep --------------------------------------------------------------
 
-absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number) {
+absl::StatusOr<NumberSnapshot> EngineShard::GetNumberState(PhoneNumber number,
+                                                         SnapshotDetail detail) {
   // Taken under the lock; the expiries AdvanceNumber made are durable before it returns.
   return OnNumber(number,
                   [&](Number& n, int64_t now, ChangeSink&) -> absl::StatusOr<NumberSnapshot> {
-                    return state_.Snapshot(n, now);
+                    return state_.Snapshot(n, now, detail);
                   });
 }
 

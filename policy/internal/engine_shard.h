@@ -93,7 +93,7 @@ class EngineShard {
                                  ConsentWord word);
 
   // Queries.
-  absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number);
+  absl::StatusOr<NumberSnapshot> GetNumberState(PhoneNumber number, SnapshotDetail detail);
   std::vector<PhoneNumber> Numbers() const;
   // A read-only query: `body(state)` under the lock (it must change
   // nothing), answered once every change it may have read is durable.

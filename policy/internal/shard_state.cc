@@ -354,9 +354,9 @@ StateChange ThreadChange(ShardState::ThreadKey key, const ServiceWindow* w) {
                       : EncodeThread({key.first, key.second, *w});
 }
 
-NumberSnapshot ShardState::Snapshot(Number& n, int64_t now) {
+NumberSnapshot ShardState::Snapshot(Number& n, int64_t now, SnapshotDetail detail) {
   Business& b = *n.business;
-  NumberSnapshot s = MakeNumberSnapshot(profile, n, *n.pool, b.verified, b.official, now);
+  NumberSnapshot s = MakeNumberSnapshot(profile, n, *n.pool, b.verified, b.official, now, detail);
   s.volume_unlocked = n.pool->tier.volume_unlocked;
   if (OnVolumePath(profile, b.verified, n.pool->tier)) {
     s.volume_path_customers = n.pool->ledger.qualified_customers();
@@ -372,11 +372,13 @@ NumberSnapshot ShardState::Snapshot(Number& n, int64_t now) {
     s.pairs_in_burst++;
     if (PairEarliest(pair, profile.pair_rate, now) > now) s.pairs_held++;
   };
-  for (const auto& [key, pair] : pairs) {
-    if (key.first == n.number.value()) count_pair(pair);
-  }
-  for (const auto& [customer, c] : b.consents) {
-    if (n.pair_tag != 0 && c.pair_tag == n.pair_tag) count_pair(c.pair());
+  if (detail == SnapshotDetail::kFull) {
+    for (const auto& [key, pair] : pairs) {
+      if (key.first == n.number.value()) count_pair(pair);
+    }
+    for (const auto& [customer, c] : b.consents) {
+      if (n.pair_tag != 0 && c.pair_tag == n.pair_tag) count_pair(c.pair());
+    }
   }
   std::vector<NumberSnapshot::Hold> holds;
   for (auto it = b.held_customers.begin(); it != b.held_customers.end();) {

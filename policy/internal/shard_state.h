@@ -130,7 +130,7 @@ struct ShardState {
   // pair-rate burst (a walk over the shard's tracked pairs), the business's
   // marketing holds (lapsed ones are pruned from the index) and paused
   // templates.
-  NumberSnapshot Snapshot(Number& n, int64_t now);
+  NumberSnapshot Snapshot(Number& n, int64_t now, SnapshotDetail detail = SnapshotDetail::kFull);
   absl::StatusOr<std::string> BusinessOf(PhoneNumber number) const;
   // The pair rate of number `n` and `customer`, whose consent with the
   // business is `consent` (null: none): the consent's, when it is this

@@ -1,12 +1,7 @@
 #include "server/http/webhook_apps.h"
 
-#include <fcntl.h>
 #include <openssl/crypto.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
@@ -16,6 +11,7 @@
 #include "google/protobuf/text_format.h"
 #include "policy/policy_engine.h"
 #include "server/http/webhook_signature.h"
+#include "server/private_file.h"
 
 namespace wapolicy {
 namespace {
@@ -124,51 +120,9 @@ absl::StatusOr<std::unique_ptr<WebhookApps>> WebhookApps::Parse(absl::string_vie
 }
 
 absl::StatusOr<std::unique_ptr<WebhookApps>> WebhookApps::LoadFile(const std::string& path) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int err = errno;
-    const std::string why = absl::StrCat(path, ": ", std::strerror(err));
-    return err == ENOENT ? absl::NotFoundError(why) : absl::FailedPreconditionError(why);
-  }
-  // Checked on the open file, so what is checked is what is read.
-  struct stat st;
-  std::string text;
-  absl::Status status;
-  if (fstat(fd, &st) != 0) {
-    status = absl::FailedPreconditionError(absl::StrCat(path, ": ", std::strerror(errno)));
-  } else if (!S_ISREG(st.st_mode)) {
-    status = absl::FailedPreconditionError(absl::StrCat(path, ": not a regular file"));
-  } else if ((st.st_mode & 077) != 0) {
-    status = absl::FailedPreconditionError(
-        absl::StrFormat("%s: mode %04o lets group or others in; it holds app secrets: chmod 600 it",
-                        path, st.st_mode & 07777));
-  } else if (st.st_uid != geteuid()) {
-    status = absl::FailedPreconditionError(absl::StrFormat(
-        "%s: owned by uid %d, not by this server's uid %d", path, st.st_uid, geteuid()));
-  } else if (static_cast<size_t>(st.st_size) > kMaxFileBytes) {
-    status = absl::FailedPreconditionError(
-        absl::StrCat(path, ": larger than ", kMaxFileBytes, " bytes"));
-  } else {
-    char buf[8192];
-    for (;;) {
-      const ssize_t n = read(fd, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        status = absl::FailedPreconditionError(absl::StrCat(path, ": ", std::strerror(errno)));
-        break;
-      }
-      if (n == 0) break;
-      text.append(buf, static_cast<size_t>(n));
-      if (text.size() > kMaxFileBytes) {
-        status = absl::FailedPreconditionError(
-            absl::StrCat(path, ": larger than ", kMaxFileBytes, " bytes"));
-        break;
-      }
-    }
-  }
-  close(fd);
-  if (!status.ok()) return status;
-  absl::StatusOr<std::unique_ptr<WebhookApps>> apps = Parse(text);
+  absl::StatusOr<std::string> text = ReadPrivateFile(path, kMaxFileBytes, "app secrets");
+  if (!text.ok()) return text.status();
+  absl::StatusOr<std::unique_ptr<WebhookApps>> apps = Parse(*text);
   if (!apps.ok()) {
     return absl::Status(apps.status().code(), absl::StrCat(path, ": ", apps.status().message()));
   }
