@@ -96,6 +96,10 @@ ABSL_FLAG(std::string, throughput, "", "Messages per second the platform allows 
 ABSL_FLAG(std::string, restricted_until, "",
           "Business-initiated messaging restricted until (RFC 3339), or none (sync).");
 ABSL_FLAG(std::string, disabled, "", "The platform disabled the account: true or false (sync).");
+ABSL_FLAG(uint64_t, from, 0,
+          "First event position to send (watch): one past the last seen to resume; 0: new "
+          "events only.");
+ABSL_FLAG(int64_t, count, 0, "Stop after this many events (watch); 0: until interrupted.");
 ABSL_FLAG(bool, verified, true, "Business verification done (business).");
 ABSL_FLAG(bool, official, false, "Official Business Account (business).");
 ABSL_FLAG(std::string, category, "utility", "Template category (template).");
@@ -282,7 +286,7 @@ int Report(const grpc::Status& s) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "policyctl [--server=HOST:PORT] [--json] check|event|state|business|register|template|"
-      "untemplate|advance|info|link|hash-token [--flags]");
+      "untemplate|advance|info|watch|link|hash-token [--flags]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) return Usage("give exactly one command");
   const std::string cmd = args[1];
@@ -409,6 +413,43 @@ int main(int argc, char** argv) {
                     r.opted_out() ? " (opt-out keyword: customer opted out)" : "");
     }
     return Report(s);
+  }
+  if (cmd == "watch") {
+    // A stream without the per-call deadline: it runs until --count or Ctrl-C.
+    grpc::ClientContext watch_ctx;
+    if (!absl::GetFlag(FLAGS_token).empty()) {
+      watch_ctx.AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_token));
+    }
+    auto events = v1::PolicyEvents::NewStub(channel);
+    v1::WatchEventsRequest req;
+    req.set_from_position(absl::GetFlag(FLAGS_from));
+    auto reader = events->WatchEvents(&watch_ctx, req);
+    v1::StateEvent e;
+    int64_t seen = 0;
+    const int64_t count = absl::GetFlag(FLAGS_count);
+    while ((count <= 0 || seen < count) && reader->Read(&e)) {
+      ++seen;
+      if (absl::GetFlag(FLAGS_json)) {
+        Print(e);
+      } else {
+        std::printf("#%llu %s %s (%s) %s%s%s%s: %s\n",
+                    static_cast<unsigned long long>(e.position()),
+                    absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", absl::FromUnixMillis(e.time_unix_ms()),
+                                     absl::UTCTimeZone())
+                        .c_str(),
+                    e.business_number().c_str(), e.business_id().c_str(), e.kind().c_str(),
+                    e.old_value().empty() && e.new_value().empty() ? "" : " ",
+                    e.old_value().empty() ? "" : (e.old_value() + " -> ").c_str(),
+                    e.new_value().c_str(), e.reason().c_str());
+      }
+      std::fflush(stdout);
+    }
+    if (count > 0 && seen >= count) {
+      watch_ctx.TryCancel();
+      reader->Finish();
+      return 0;
+    }
+    return Report(reader->Finish());
   }
   if (cmd == "state") {
     v1::GetNumberStateRequest req;

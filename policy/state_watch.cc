@@ -98,12 +98,12 @@ WatchedNumber WatchOf(const NumberSnapshot& s, int64_t now_us) {
   return w;
 }
 
-WatchedNumber FreshWatch(const WatchedNumber& now) {
+WatchedNumber FreshWatch(const NumberSnapshot& s) {
   WatchedNumber w;
   w.status = static_cast<int>(NumberStatus::kConnected);
   w.quality = static_cast<int>(QualityRating::kHigh);
-  w.level = now.level;
-  w.limit = now.limit;
+  w.level = s.level;
+  w.limit = s.estimated_limit;
   return w;
 }
 

@@ -74,10 +74,11 @@ struct WatchedNumber {
 
 // The watched state of `s` at `now_us`.
 WatchedNumber WatchOf(const NumberSnapshot& s, int64_t now_us);
-// A number seen for the first time: a fresh one's state at `now`'s tier, so
-// what already happened to it (a number Flagged before it was first
-// observed) still makes its events, and its starting tier does not.
-WatchedNumber FreshWatch(const WatchedNumber& now);
+// The baseline of a number seen for the first time: a fresh number at the
+// engine's own tier estimate, so what already happened to it (Flagged, or
+// the platform's limit set, before it was first observed) still makes its
+// events, and the tier it started at does not.
+WatchedNumber FreshWatch(const NumberSnapshot& s);
 
 // The events that lead from `before` to `now`, in a fixed order (quality,
 // flag, tier, usage, restriction, templates, holds, account). `s` is the

@@ -11,6 +11,7 @@ NumberSnapshot Healthy() {
   NumberSnapshot s;
   s.level = 1;
   s.limit = 1000;
+  s.estimated_limit = 1000;
   s.used = 10;
   return s;
 }
@@ -130,13 +131,21 @@ TEST(StateWatchTest, MarketingHoldAndAccountRestrictionStartAndEnd) {
 TEST(StateWatchTest, AFreshBaselineReportsWhatAlreadyHappenedButNotTheStartingTier) {
   NumberSnapshot s = Healthy();
   s.level = 3;
-  s.limit = 100000;
-  EXPECT_TRUE(DiffWatched(FreshWatch(WatchOf(s, kNow)), WatchOf(s, kNow), s).empty());
+  s.limit = s.estimated_limit = 100000;
+  EXPECT_TRUE(DiffWatched(FreshWatch(s), WatchOf(s, kNow), s).empty());
   s.flagged = true;
   s.quality = QualityRating::kLow;
-  EXPECT_EQ(Kinds(DiffWatched(FreshWatch(WatchOf(s, kNow)), WatchOf(s, kNow), s)),
+  EXPECT_EQ(Kinds(DiffWatched(FreshWatch(s), WatchOf(s, kNow), s)),
             (std::vector<StateEventKind>{StateEventKind::kQualityChanged,
                                          StateEventKind::kFlagged}));
+  // The platform's limit, set before the first sight, differs from the estimate.
+  s.flagged = false;
+  s.quality = QualityRating::kHigh;
+  s.limit = 250;
+  s.platform_limit = {true, 250, kNow};
+  const std::vector<StateEvent> e = DiffWatched(FreshWatch(s), WatchOf(s, kNow), s);
+  ASSERT_EQ(Kinds(e), std::vector<StateEventKind>{StateEventKind::kTierChanged});
+  EXPECT_EQ(e[0].reason, "the platform's limit");
 }
 
 TEST(StateWatchTest, BaselineRoundTripsAndGarbageIsDataLoss) {

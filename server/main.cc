@@ -24,6 +24,8 @@
 #include "grpcpp/resource_quota.h"
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
+#include "server/alert_hooks.h"
+#include "server/events_service.h"
 #include "server/http/http_errors.h"
 #include "server/http/http_server.h"
 #include "server/http/json_api.h"
@@ -35,6 +37,8 @@
 #include "server/proto_convert.h"
 #include "server/server_metrics.h"
 #include "server/token_authority.h"
+#include "server/state_events.h"
+#include "storage/record_log.h"
 #include "storage/state_store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -89,6 +93,16 @@ ABSL_FLAG(std::string, webhook_apps, "",
 ABSL_FLAG(int, http_threads, 16, "HTTP worker threads (each serves one connection at a time).");
 ABSL_FLAG(std::string, http_port_file, "",
           "Write the bound HTTP port here once serving (for tests).");
+ABSL_FLAG(absl::Duration, state_events_interval, absl::Seconds(1),
+          "How often every number's state is observed for state-change events "
+          "(WatchEvents, alerts, the dashboard). 0: no events.");
+ABSL_FLAG(absl::Duration, state_event_retention, absl::Hours(24 * 7),
+          "State-change events older than this are dropped.");
+ABSL_FLAG(int64_t, max_state_events, 1'000'000,
+          "Most state-change events kept (the oldest go first); ~200 bytes each.");
+ABSL_FLAG(std::string, alert_hooks, "",
+          "AlertHooksConfig in text format (mode 0600): URLs that state-change events are "
+          "POSTed to, signed, per business. Empty: none.");
 ABSL_FLAG(int, test_delay_before_admit_ms, 0,
           "For tests only, never in production: every PolicyService call sleeps this long "
           "(milliseconds) after it arrives and before its deadline is checked. 0: no delay.");
@@ -218,6 +232,38 @@ int main(int argc, char** argv) {
                             absl::GetFlag(FLAGS_max_inflight),
                             absl::Milliseconds(absl::GetFlag(FLAGS_test_delay_before_admit_ms)));
   PolicyAdminImpl admin(&engine, fake_clock.get(), auth.get());
+  // State-change events (server/state_events.h): their own RocksDB beside the state's.
+  const absl::Duration events_interval = absl::GetFlag(FLAGS_state_events_interval);
+  if (events_interval < absl::ZeroDuration()) {
+    return Fail("--state_events_interval must not be negative");
+  }
+  RecordLog::Options event_log_options;
+  event_log_options.retention = absl::GetFlag(FLAGS_state_event_retention);
+  event_log_options.max_records = absl::GetFlag(FLAGS_max_state_events);
+  event_log_options.sync = durability == Durability::kMachine;
+  auto event_log = RecordLog::Open(data_dir + "/events", event_log_options);
+  if (!event_log.ok()) return Fail(absl::StrCat("--state_event_retention, --max_state_events: ",
+                                                event_log.status().message()));
+  StateEventLog state_events(&engine, event_log->get());
+  if (absl::Status s = state_events.Load(); !s.ok()) {
+    return Fail(absl::StrCat("loading state events: ", s.message()));
+  }
+  EventsServiceImpl events_service(&state_events, auth.get());
+  admin.set_on_registered([&state_events](PhoneNumber n) {
+    if (absl::StatusOr<int> s = state_events.ObserveNumber(n); !s.ok()) {
+      std::fprintf(stderr, "policy_server: observing %s: %s\n", n.E164().c_str(),
+                   std::string(s.status().message()).c_str());
+    }
+  });
+  std::vector<AlertHook> hooks;
+  if (!absl::GetFlag(FLAGS_alert_hooks).empty()) {
+    auto loaded_hooks = LoadAlertHooks(absl::GetFlag(FLAGS_alert_hooks));
+    if (!loaded_hooks.ok()) {
+      return Fail(absl::StrCat("--alert_hooks: ", loaded_hooks.status().message()));
+    }
+    hooks = *std::move(loaded_hooks);
+  }
+  AlertSender alerts(&state_events, event_log->get(), hooks, {});
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
@@ -229,11 +275,13 @@ int main(int argc, char** argv) {
   builder.SetResourceQuota(quota);
   builder.RegisterService(&service);
   builder.RegisterService(&admin);
+  builder.RegisterService(&events_service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
   }
   JsonApi json_api(&service, &admin);
+  json_api.set_events(&events_service);
   std::unique_ptr<WebhookApps> webhook_apps;
   if (!absl::GetFlag(FLAGS_webhook_apps).empty()) {
     auto apps = WebhookApps::LoadFile(absl::GetFlag(FLAGS_webhook_apps));
@@ -267,6 +315,24 @@ int main(int argc, char** argv) {
         [&webhooks, k] {
           return static_cast<double>(webhooks.ignored_count(static_cast<WebhookIgnored>(k)));
         });
+  }
+  for (int k = 1; k <= kStateEventKindMax; ++k) {
+    registry.AddCounterFunc(
+        "wapolicy_state_events_total", "State-change events observed since start, by kind.",
+        {{"kind", std::string(StateEventKindName(static_cast<StateEventKind>(k)))}},
+        [&state_events, k] {
+          return static_cast<double>(state_events.appended(static_cast<StateEventKind>(k)));
+        });
+  }
+  for (size_t h = 0; h < alerts.hooks().size(); ++h) {
+    const MetricLabels hook = {{"hook", alerts.hooks()[h].name}};
+    registry.AddCounterFunc("wapolicy_alert_posts_total", "Alert POSTs answered 2xx, by hook.",
+                            hook, [&alerts, h] { return double(alerts.posts_delivered(h)); });
+    registry.AddCounterFunc("wapolicy_alert_events_total", "Events those POSTs carried.", hook,
+                            [&alerts, h] { return double(alerts.events_delivered(h)); });
+    registry.AddCounterFunc("wapolicy_alert_failures_total",
+                            "Alert POSTs that failed (retried with back-off).", hook,
+                            [&alerts, h] { return double(alerts.posts_failed(h)); });
   }
   RocksStateStore* const journal = store->get();
   registry.AddCounterFunc("wapolicy_journal_writes_total",
@@ -370,14 +436,32 @@ int main(int argc, char** argv) {
       if (absl::Status s = engine.Sweep(); !s.ok()) {
         std::fprintf(stderr, "policy_server: sweep: %s\n", std::string(s.message()).c_str());
       }
+      if (absl::StatusOr<int64_t> t = state_events.Trim(); !t.ok()) {
+        std::fprintf(stderr, "policy_server: trimming state events: %s\n",
+                     std::string(t.status().message()).c_str());
+      }
     }
   });
+  // The observer of state changes; alerts follow what it appends.
+  std::thread observer([&] {
+    if (events_interval == absl::ZeroDuration()) return;
+    do {
+      if (absl::StatusOr<int> n = state_events.Observe(); !n.ok()) {
+        std::fprintf(stderr, "policy_server: observing state events: %s\n",
+                     std::string(n.status().message()).c_str());
+      }
+    } while (!stop.WaitForNotificationWithTimeout(events_interval));
+  });
+  alerts.Start();
   stop.WaitForNotification();
   std::fprintf(stderr, "policy_server: shutting down\n");
   // In-flight calls get up to 5 s to finish; everything they answered is in the WAL.
   http.reset();  // Waits for HTTP requests being handled.
+  events_service.Stop();  // Watches end now rather than at the shutdown deadline.
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
   signals.join();
   sweeper.join();
+  observer.join();
+  alerts.Stop();
   return 0;
 }

@@ -389,7 +389,9 @@ grpc::Status PolicyAdminImpl::RegisterNumber(grpc::ServerContext* ctx,
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   std::optional<int64_t> current_limit;
   if (req->has_current_limit()) current_limit = req->current_limit();
-  return ToGrpc(engine_->RegisterNumber(*bn, req->business_id(), current_limit));
+  absl::Status s = engine_->RegisterNumber(*bn, req->business_id(), current_limit);
+  if (s.ok() && on_registered_) on_registered_(*bn);
+  return ToGrpc(s);
 }
 
 grpc::Status PolicyAdminImpl::SyncNumber(grpc::ServerContext* ctx, const v1::SyncNumberRequest* req,

@@ -18,7 +18,9 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
+#include <utility>
 
 #include "absl/time/time.h"
 #include "google/protobuf/arena.h"
@@ -235,6 +237,9 @@ class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
                             v1::AdvanceClockResponse* out) override;
   grpc::Status GetServerInfo(grpc::ServerContext*, const v1::GetServerInfoRequest*,
                              v1::GetServerInfoResponse* out) override;
+  // Called with each number registered, after the engine took it (the state
+  // events' observer takes its first sight then: server/state_events.h).
+  void set_on_registered(std::function<void(PhoneNumber)> f) { on_registered_ = std::move(f); }
 
  private:
   // UNAUTHENTICATED / PERMISSION_DENIED unless an admin token was presented.
@@ -244,6 +249,7 @@ class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
   PolicyEngine* engine_;
   ManualClock* fake_clock_;  // Null on the wall clock.
   const TokenAuthority* auth_;
+  std::function<void(PhoneNumber)> on_registered_;
 };
 
 }  // namespace wapolicy

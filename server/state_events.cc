@@ -36,7 +36,13 @@ absl::Status StateEventLog::Load() {
   return s.ok() ? bad : s;
 }
 
-absl::StatusOr<int> StateEventLog::Observe() {
+absl::StatusOr<int> StateEventLog::Observe() { return ObserveNumbers(engine_->Numbers()); }
+
+absl::StatusOr<int> StateEventLog::ObserveNumber(PhoneNumber number) {
+  return ObserveNumbers({number});
+}
+
+absl::StatusOr<int> StateEventLog::ObserveNumbers(const std::vector<PhoneNumber>& numbers) {
   absl::MutexLock lock(&mu_);
   std::vector<std::string> values;
   std::vector<StateEventKind> kinds;
@@ -44,12 +50,12 @@ absl::StatusOr<int> StateEventLog::Observe() {
   std::vector<std::pair<uint64_t, WatchedNumber>> changed;
   const absl::Time now = engine_->Now();
   const int64_t now_us = absl::ToUnixMicros(now);
-  for (const PhoneNumber& number : engine_->Numbers()) {
+  for (const PhoneNumber& number : numbers) {
     absl::StatusOr<NumberSnapshot> s = engine_->GetNumberState(number, SnapshotDetail::kWatched);
     if (!s.ok()) continue;  // Removed since listed, or the engine refuses work.
     WatchedNumber w = WatchOf(*s, now_us);
     auto it = baselines_.find(number.value());
-    const WatchedNumber before = it == baselines_.end() ? FreshWatch(w) : it->second;
+    const WatchedNumber before = it == baselines_.end() ? FreshWatch(*s) : it->second;
     if (it != baselines_.end() && before == w) continue;
     for (const StateEvent& e : DiffWatched(before, w, *s)) {
       v1::StateEvent p;

@@ -8,7 +8,9 @@
 //
 // Events are as fine as the observation: a change that starts and ends
 // between two observations (default every second) is not seen; an event's
-// time is when it was observed, by the engine's clock.
+// time is when it was observed, by the engine's clock. A number's first
+// sight is taken when it is registered (ObserveNumber), so its starting
+// state is no event and every later change is.
 //
 //   StateEventLog events(&engine, log.get());
 //   events.Load();
@@ -46,6 +48,8 @@ class StateEventLog {
   // changed baselines in one write. Returns how many events it appended.
   // One caller at a time (the observer thread).
   absl::StatusOr<int> Observe();
+  // Observes one number (its first sight, when it is registered).
+  absl::StatusOr<int> ObserveNumber(PhoneNumber number);
 
   struct Page {
     std::vector<v1::StateEvent> events;  // Those the caller may see.
@@ -69,6 +73,8 @@ class StateEventLog {
   }
 
  private:
+  absl::StatusOr<int> ObserveNumbers(const std::vector<PhoneNumber>& numbers);
+
   PolicyEngine* const engine_;
   RecordLog* const log_;
   absl::Mutex mu_;  // Held through Observe.

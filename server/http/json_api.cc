@@ -1,8 +1,10 @@
 #include "server/http/json_api.h"
 
+#include <algorithm>
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 #include "google/protobuf/util/json_util.h"
@@ -91,6 +93,10 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
   if (!caller.ok()) return ErrorResponse(caller.status());
   const bool post = req.method == "POST";
 
+  if (path == "/v1/state-events" && events_ != nullptr) {
+    if (req.method != "GET") return MethodNotAllowed("GET");
+    return StateEvents(*caller, req);
+  }
   if (absl::ConsumePrefix(&path, "/v1/numbers/")) {
     if (req.method != "GET") return MethodNotAllowed("GET");
     v1::GetNumberStateRequest in;
@@ -164,6 +170,26 @@ HttpResponse JsonApi::Admin(absl::string_view method, const HttpRequest& req) {
                       v1::AdvanceClockResponse)
 #undef WAPOLICY_ADMIN_CALL
   return NotFound(req);
+}
+
+HttpResponse JsonApi::StateEvents(const Caller& caller, const HttpRequest& req) {
+  // ?from=<position>&limit=<n>: as ListStateEvents (from 0 or absent: the latest).
+  v1::ListStateEventsRequest in;
+  for (const char* name : {"from", "limit"}) {
+    const absl::string_view v = req.QueryParam(name);
+    if (v.empty()) continue;
+    int64_t n = 0;
+    if (!absl::SimpleAtoi(v, &n) || n < 0) {
+      return ErrorResponse(BadRequest(absl::StrCat(name, ": '", v, "' is not a whole number")));
+    }
+    if (name[0] == 'f') {
+      in.set_from_position(static_cast<uint64_t>(n));
+    } else {
+      in.set_limit(static_cast<int32_t>(std::min<int64_t>(n, 1 << 30)));
+    }
+  }
+  v1::ListStateEventsResponse out;
+  return Reply(events_->ListFor(caller, in, &out), out);
 }
 
 }  // namespace wapolicy

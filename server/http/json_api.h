@@ -7,6 +7,7 @@
 //   POST /v1/events           EventRequest        -> EventResponse
 //   POST /v1/events:batch     EventBatchRequest   -> EventBatchResponse
 //   GET  /v1/numbers/{number} (E.164, '+' optional) -> NumberState
+//   GET  /v1/state-events?from=&limit=             -> ListStateEventsResponse
 //   POST /v1/admin/{upsertBusiness, registerNumber, syncNumber, putTemplate,
 //        removeTemplate, updateTemplateQuality, getTemplate, advanceClock,
 //        serverInfo}          the PolicyAdmin calls (admin token)
@@ -20,6 +21,7 @@
 #define WAPOLICY_SERVER_HTTP_JSON_API_H_
 
 #include "absl/status/statusor.h"
+#include "server/events_service.h"
 #include "server/http/http_server.h"
 #include "server/policy_service.h"
 #include "server/token_authority.h"
@@ -32,6 +34,8 @@ class JsonApi {
   JsonApi(PolicyServiceImpl* service, PolicyAdminImpl* admin) : service_(service), admin_(admin) {}
 
   HttpResponse Handle(const HttpRequest& req);
+  // Serves /v1/state-events from `events` (may stay unset: no such path).
+  void set_events(EventsServiceImpl* events) { events_ = events; }
 
   // The caller behind `Authorization: Bearer <token>` (an admin when the
   // server runs without tokens); for the listener's other routes too.
@@ -39,9 +43,11 @@ class JsonApi {
 
  private:
   HttpResponse Admin(absl::string_view method, const HttpRequest& req);
+  HttpResponse StateEvents(const Caller& caller, const HttpRequest& req);
 
   PolicyServiceImpl* service_;
   PolicyAdminImpl* admin_;
+  EventsServiceImpl* events_ = nullptr;
 };
 
 }  // namespace wapolicy

@@ -2,7 +2,6 @@
 
 #include <openssl/crypto.h>
 
-
 #include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
