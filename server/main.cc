@@ -26,6 +26,7 @@
 #include "policy/policy_engine.h"
 #include "server/alert_hooks.h"
 #include "server/events_service.h"
+#include "server/http/dashboard.h"
 #include "server/http/http_errors.h"
 #include "server/http/http_server.h"
 #include "server/http/json_api.h"
@@ -396,7 +397,8 @@ int main(int argc, char** argv) {
         options,
         {{"/v1", [&json_api](const HttpRequest& r) { return json_api.Handle(r); }},
          {"/webhooks/whatsapp", [&webhooks](const HttpRequest& r) { return webhooks.Handle(r); }},
-         {"/metrics", serve_metrics}});
+         {"/metrics", serve_metrics},
+         {"/", ServeDashboard}});  // Exactly "/": the operator dashboard.
     if (!started.ok()) return Fail(std::string(started.status().message()));
     http = *std::move(started);
   }

@@ -1,6 +1,8 @@
 #include "server/policy_service.h"
 
+#include <algorithm>
 #include <chrono>
+#include <tuple>
 #include <vector>
 
 #include "absl/random/random.h"
@@ -351,6 +353,32 @@ grpc::Status PolicyServiceImpl::NumberStateFor(const Caller& caller,
   absl::StatusOr<NumberSnapshot> s = engine_->GetNumberState(*bn);
   if (!s.ok()) return ToGrpc(s.status());
   ToProto(*s, engine_->profile(), out);
+  return grpc::Status::OK;
+}
+
+grpc::Status PolicyServiceImpl::NumberStatesFor(
+    const Caller& caller, google::protobuf::RepeatedPtrField<v1::NumberState>* out) {
+  std::vector<PhoneNumber> numbers;
+  if (caller.admin) {
+    numbers = engine_->Numbers();
+  } else {
+    absl::StatusOr<std::vector<PhoneNumber>> mine = engine_->NumbersOf(caller.business_id);
+    if (!mine.ok()) return ToGrpc(mine.status());
+    numbers = *std::move(mine);
+  }
+  std::vector<NumberSnapshot> states;
+  states.reserve(numbers.size());
+  for (const PhoneNumber& n : numbers) {
+    absl::StatusOr<NumberSnapshot> s = engine_->GetNumberState(n);
+    if (absl::IsNotFound(s.status())) continue;  // Gone since it was listed.
+    if (!s.ok()) return ToGrpc(s.status());
+    states.push_back(*std::move(s));
+  }
+  std::sort(states.begin(), states.end(), [](const NumberSnapshot& a, const NumberSnapshot& b) {
+    return std::tie(a.business_id, a.number) < std::tie(b.business_id, b.number);
+  });
+  out->Reserve(static_cast<int>(states.size()));
+  for (const NumberSnapshot& s : states) ToProto(s, engine_->profile(), out->Add());
   return grpc::Status::OK;
 }
 

@@ -166,6 +166,10 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
                                v1::EventBatchResponse* out);
   grpc::Status NumberStateFor(const Caller& caller, const v1::GetNumberStateRequest& req,
                               v1::NumberState* out);
+  // Every number the caller may see (all for an admin, its own for a
+  // business), by business then number: the dashboard's list.
+  grpc::Status NumberStatesFor(const Caller& caller,
+                               google::protobuf::RepeatedPtrField<v1::NumberState>* out);
   // A slot under the same in-flight bound as gRPC calls; empty when full.
   InflightLimiter::Slot TryAdmit() {
     InflightLimiter::Slot slot = limiter_.Acquire();

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages the build needs (only those missing).
+# --with-tests: also what only the test suite needs (chromium, in which
+# tests/dashboard_test loads the dashboard); tools/test.sh passes it.
 set -euo pipefail
 PKGS=(bazel-bootstrap g++ pkg-config libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev
       protobuf-compiler librocksdb-dev libabsl-dev libbenchmark-dev libgtest-dev libgmock-dev
       libjemalloc-dev libssl-dev openssl libphonenumber-dev libcpp-httplib-dev
       libcurl4-openssl-dev libsimdjson-dev
       python3)
+if [ "${1:-}" = "--with-tests" ]; then
+  PKGS+=(chromium)
+fi
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

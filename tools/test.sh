@@ -5,7 +5,7 @@
 # counting test targets over all runs.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-./tools/setup.sh
+./tools/setup.sh --with-tests
 log=$(mktemp)
 rc=0
 run() {

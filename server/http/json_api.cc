@@ -44,6 +44,27 @@ HttpResponse Reply(const grpc::Status& s, const google::protobuf::Message& out) 
   return HttpResponse::Json(200, std::move(json));
 }
 
+// {"numbers": [NumberState, ...]}: each printed as Reply prints one (no
+// wrapper message in the proto, so the gRPC API is unchanged).
+HttpResponse ReplyNumbers(const grpc::Status& s,
+                          const google::protobuf::RepeatedPtrField<v1::NumberState>& numbers) {
+  if (!s.ok()) return ErrorResponse(s);
+  pbu::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  std::string json = "{\"numbers\":[";
+  for (int i = 0; i < numbers.size(); ++i) {
+    if (i > 0) json += ',';
+    std::string one;
+    if (const auto p = pbu::MessageToJsonString(numbers.Get(i), &one, options); !p.ok()) {
+      return ErrorResponse(
+          absl::InternalError(absl::StrCat("printing the answer: ", p.message().ToString())));
+    }
+    json += one;
+  }
+  json += "]}";
+  return HttpResponse::Json(200, std::move(json));
+}
+
 HttpResponse MethodNotAllowed(absl::string_view want) {
   HttpResponse r = ErrorResponse(
       grpc::Status(grpc::StatusCode::UNIMPLEMENTED, absl::StrCat("method: use ", want)));
@@ -96,6 +117,11 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
   if (path == "/v1/state-events" && events_ != nullptr) {
     if (req.method != "GET") return MethodNotAllowed("GET");
     return StateEvents(*caller, req);
+  }
+  if (path == "/v1/numbers") {
+    if (req.method != "GET") return MethodNotAllowed("GET");
+    google::protobuf::RepeatedPtrField<v1::NumberState> numbers;
+    return ReplyNumbers(service_->NumberStatesFor(*caller, &numbers), numbers);
   }
   if (absl::ConsumePrefix(&path, "/v1/numbers/")) {
     if (req.method != "GET") return MethodNotAllowed("GET");

@@ -8,6 +8,8 @@
 //   POST /v1/events:batch     EventBatchRequest   -> EventBatchResponse
 //   GET  /v1/numbers/{number} (E.164, '+' optional) -> NumberState
 //   GET  /v1/state-events?from=&limit=             -> ListStateEventsResponse
+//   GET  /v1/numbers          {"numbers": [NumberState...]}: the caller's (all
+//                             for an admin), by business then number
 //   POST /v1/admin/{upsertBusiness, registerNumber, syncNumber, putTemplate,
 //        removeTemplate, updateTemplateQuality, getTemplate, advanceClock,
 //        serverInfo}          the PolicyAdmin calls (admin token)
