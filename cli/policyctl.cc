@@ -100,6 +100,10 @@ ABSL_FLAG(uint64_t, from, 0,
           "First event position to send (watch): one past the last seen to resume; 0: new "
           "events only.");
 ABSL_FLAG(int64_t, count, 0, "Stop after this many events (watch); 0: until interrupted.");
+ABSL_FLAG(std::string, shadow, "",
+          "Reason families the business runs in shadow mode: all, or comma-separated of consent, "
+          "template, content, service_window, limit, frequency_cap, marketing, account, rates "
+          "(business).");
 ABSL_FLAG(bool, verified, true, "Business verification done (business).");
 ABSL_FLAG(bool, official, false, "Official Business Account (business).");
 ABSL_FLAG(std::string, category, "utility", "Template category (template).");
@@ -174,6 +178,10 @@ void PrintDecision(const v1::Decision& d) {
   if (absl::GetFlag(FLAGS_json)) return Print(d);
   std::printf("%s  %s\n", d.allowed() ? "ALLOW" : "HOLD", v1::ReasonCode_Name(d.reason()).c_str());
   if (!d.detail().empty()) std::printf("  why:        %s\n", d.detail().c_str());
+  if (d.shadow_reason() != v1::REASON_CODE_UNSPECIFIED) {
+    std::printf("  shadow:     would HOLD %s: %s\n", v1::ReasonCode_Name(d.shadow_reason()).c_str(),
+                d.shadow_detail().c_str());
+  }
   if (d.platform_error_code() != 0)
     std::printf("  platform:   error %d\n", d.platform_error_code());
   if (d.allowed())
@@ -464,6 +472,7 @@ int main(int argc, char** argv) {
     req.set_business_id(absl::GetFlag(FLAGS_business));
     req.set_verified(absl::GetFlag(FLAGS_verified));
     req.set_official_business_account(absl::GetFlag(FLAGS_official));
+    req.set_shadow(absl::GetFlag(FLAGS_shadow));
     v1::UpsertBusinessResponse r;
     grpc::Status s = admin->UpsertBusiness(&ctx, req, &r);
     if (s.ok()) std::printf("ok\n");

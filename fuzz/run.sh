@@ -38,7 +38,7 @@ SRCS=(policy/phone_number.cc policy/quality.cc policy/policy_profile.cc policy/c
       policy/tier_rules.cc policy/send_decision.cc policy/number_snapshot.cc
       policy/record_codec.cc policy/profile_migration.cc
       policy/event_ids.cc policy/platform_word.cc policy/template_quality.cc policy/marketing_hold.cc
-      policy/us_marketing.cc policy/scaling_path.cc
+      policy/us_marketing.cc policy/scaling_path.cc policy/shadow_mode.cc
       policy/internal/event_effects.cc
       policy/internal/engine_shard.cc policy/internal/shard_state.cc
       policy/policy_engine.cc server/proto_convert.cc

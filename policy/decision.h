@@ -69,6 +69,10 @@ struct Decision {
   absl::Time conversation_ends = absl::InfinitePast();
   absl::Time retry_after = absl::InfinitePast();  // Caps, rates, restrictions: try again then.
   absl::Time send_at = absl::InfinitePast();      // A paced message: send it no earlier than this.
+  // Shadow mode (shadow_mode.h): the first rule that would have held this
+  // allowed message, and why; kAllowed if none.
+  ReasonCode shadow_reason = ReasonCode::kAllowed;
+  std::string shadow_detail;
 };
 
 }  // namespace wapolicy

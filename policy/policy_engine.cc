@@ -59,9 +59,10 @@ absl::StatusOr<internal::EngineShard*> PolicyEngine::ShardOfNumber(PhoneNumber n
 // --- Administration -----------------------------------------------------------
 
 absl::Status PolicyEngine::UpsertBusiness(absl::string_view business_id, bool verified,
-                                          bool official) {
+                                          bool official, uint32_t shadow) {
   if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
-  return ShardOfBusiness(business_id).UpsertBusiness(business_id, verified, official);
+  if ((shadow & ~kShadowAll) != 0) return absl::InvalidArgumentError("shadow: unknown families");
+  return ShardOfBusiness(business_id).UpsertBusiness(business_id, verified, official, shadow);
 }
 
 absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view business_id,

@@ -20,6 +20,7 @@
 #include "absl/types/span.h"
 #include "policy/internal/engine_shard.h"
 #include "policy/number_directory.h"
+#include "policy/shadow_mode.h"
 
 namespace wapolicy {
 
@@ -42,7 +43,10 @@ class PolicyEngine {
   absl::Time Now() const { return clock_->Now(); }
 
   // --- Administration (see EngineShard) ---
-  absl::Status UpsertBusiness(absl::string_view business_id, bool verified, bool official);
+  // `shadow`: the reason families this business runs in shadow mode (a
+  // ShadowSet, shadow_mode.h), besides the profile's.
+  absl::Status UpsertBusiness(absl::string_view business_id, bool verified, bool official,
+                              uint32_t shadow = kShadowNone);
   // RESOURCE_EXHAUSTED past max_numbers; ALREADY_EXISTS for another business's number.
   // `current_limit`: the platform's current messaging limit of a number that
   // already sends (kUnlimited for none), so it onboards at its real tier.

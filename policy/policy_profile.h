@@ -76,6 +76,10 @@ struct PolicyProfile {
   bool downgrade_enabled = true;
   absl::Duration downgrade_low_period = absl::Hours(24 * 7);
 
+  // Shadow mode for the whole server (shadow_mode.h ShadowSet; a business
+  // may add its own): not part of the stored profile.
+  uint32_t shadow = 0;
+
   // Events as the platform reports them (event_ids.h). An event's
   // occurred_at may be at most this far ahead of the server's clock.
   absl::Duration event_time_skew = absl::Minutes(5);

@@ -269,6 +269,7 @@ StateChange EncodeBusiness(const BusinessRecord& r) {
   m.set_format_version(kRecordFormatVersion);
   m.set_verified(r.verified);
   m.set_official(r.official);
+  m.set_shadow(r.shadow);
   PutMessage(m, &c.value);
   return c;
 }
@@ -459,6 +460,7 @@ absl::StatusOr<BusinessRecord> DecodeBusiness(absl::string_view key, absl::strin
   r.business_id = std::string(key);
   r.verified = m.verified();
   r.official = m.official();
+  r.shadow = m.shadow();
   return r;
 }
 

@@ -75,6 +75,7 @@ struct BusinessRecord {
   std::string business_id;
   bool verified = false;
   bool official = false;
+  uint32_t shadow = 0;  // ShadowSet (shadow_mode.h).
 };
 struct PoolRecord {
   std::string pool_id;

@@ -26,6 +26,23 @@ SendOutcome Deny(SendOutcome out, ReasonCode reason, std::string detail) {
   return out;
 }
 
+// A rule holds the message: the denial, unless the rule's family is shadowed
+// (shadow_mode.h): then the first such reason is kept on the decision and
+// the chain goes on as if the rule had passed. True: stop here.
+bool Held(const SendContext& ctx, SendOutcome* out, ReasonCode reason, std::string detail) {
+  if (!Shadowed(ctx.shadow, reason)) {
+    *out = Deny(std::move(*out), reason, std::move(detail));
+    return true;
+  }
+  Decision& d = out->decision;
+  if (d.shadow_reason == ReasonCode::kAllowed) {
+    d.shadow_reason = reason;
+    d.shadow_detail = std::move(detail);
+  }
+  d.retry_after = absl::InfinitePast();  // Allowed: nothing to wait for.
+  return false;
+}
+
 // Template rules 1-3; null when the template may be sent (or needs no
 // registration), else the denial.
 bool TemplateRefused(const SendContext& ctx, const OutgoingMessage& m, int64_t now,
@@ -33,37 +50,36 @@ bool TemplateRefused(const SendContext& ctx, const OutgoingMessage& m, int64_t n
   const MessageTemplate* t = ctx.tmpl;
   if (t == nullptr) {
     if (!ctx.profile.require_registered_templates) return false;
-    *out = Deny(*out, ReasonCode::kTemplateUnknown,
+    return Held(ctx, out, ReasonCode::kTemplateUnknown,
                 absl::StrCat("template '", m.template_name, "' (", m.template_language,
                              ") is not registered for business ", ctx.business_id));
-    return true;
   }
   if (t->status != TemplateStatus::kApproved) {
     const ReasonCode r = t->status == TemplateStatus::kPaused ? ReasonCode::kTemplatePaused
                          : t->status == TemplateStatus::kDisabled
                              ? ReasonCode::kTemplateDisabled
                              : ReasonCode::kTemplateNotApproved;
-    *out =
-        Deny(*out, r,
+    if (Held(ctx, out, r,
              absl::StrCat("template '", m.template_name, "' (", m.template_language, ") is ",
-                          TemplateStatusName(t->status), "; only APPROVED templates may be sent"));
-    return true;
+                          TemplateStatusName(t->status), "; only APPROVED templates may be sent"))) {
+      return true;
+    }
   }
   if (PausedAt(*t, now)) {  // Its quality reached RED (template_quality.h).
-    *out = Deny(*out, ReasonCode::kTemplatePaused,
-                absl::StrCat("template '", m.template_name, "' (", m.template_language,
-                             ") is paused for its RED quality rating until ",
-                             absl::FormatTime(FromUs(t->paused_until_us), absl::UTCTimeZone())));
-    out->decision.retry_after = FromUs(t->paused_until_us);
-    return true;
+    if (Held(ctx, out, ReasonCode::kTemplatePaused,
+             absl::StrCat("template '", m.template_name, "' (", m.template_language,
+                          ") is paused for its RED quality rating until ",
+                          absl::FormatTime(FromUs(t->paused_until_us), absl::UTCTimeZone())))) {
+      out->decision.retry_after = FromUs(t->paused_until_us);
+      return true;
+    }
   }
   if (!m.template_parameters.empty()) {
     const int vars = CountVariables(t->body);
     if (static_cast<int>(m.template_parameters.size()) != vars) {
-      *out = Deny(*out, ReasonCode::kMessageInvalid,
+      return Held(ctx, out, ReasonCode::kMessageInvalid,
                   absl::StrCat("template_parameters: ", m.template_parameters.size(),
                                " given, the template body has ", vars, " variables"));
-      return true;
     }
   }
   return false;
@@ -80,14 +96,20 @@ void ApplyRateLimits(const SendContext& ctx, const OutgoingMessage& m, int64_t n
                          : pair_at;
   if (at > now && !m.pace) {
     const bool pair = pair_at > now;
-    *out = Deny(SendOutcome{}, pair ? ReasonCode::kPairRateLimited : ReasonCode::kThroughputLimited,
-                pair ? "too many messages to this customer: the platform allows one per 6 s "
-                       "after a burst (131056)"
-                     : absl::StrCat("over the number's throughput of ", ctx.throughput_mps,
-                                    " messages a second (130429)"));
-    out->decision.limit = ctx.limit;
-    out->decision.used = ctx.used;
-    out->decision.retry_after = FromUs(at);
+    const ReasonCode r = pair ? ReasonCode::kPairRateLimited : ReasonCode::kThroughputLimited;
+    std::string why = pair ? "too many messages to this customer: the platform allows one per 6 s "
+                             "after a burst (131056)"
+                           : absl::StrCat("over the number's throughput of ", ctx.throughput_mps,
+                                          " messages a second (130429)");
+    if (!Shadowed(ctx.shadow, r)) {
+      *out = Deny(SendOutcome{}, r, std::move(why));
+      out->decision.limit = ctx.limit;
+      out->decision.used = ctx.used;
+      out->decision.retry_after = FromUs(at);
+      return;
+    }
+    Held(ctx, out, r, std::move(why));  // Sent now, as if the rate allowed it.
+    if (!m.dry_run) out->take_rate_at = now;
     return;
   }
   if (at > now) out->decision.send_at = FromUs(at);
@@ -120,33 +142,43 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
   const bool opted_in = consent != nullptr && consent->opted_in();
   const bool opted_out = consent != nullptr && consent->opted_out();
 
-  if (ctx.platform != nullptr && ctx.platform->disabled) {
-    return Deny(out, ReasonCode::kAccountDisabled,
-                "the platform disabled this account: it may send nothing");
+  if (ctx.platform != nullptr && ctx.platform->disabled &&
+      Held(ctx, &out, ReasonCode::kAccountDisabled,
+           "the platform disabled this account: it may send nothing")) {
+    return out;
   }
   const MessageTemplate* tpl = nullptr;
   if (m.kind == MessageKind::kTemplate) {
     if (TemplateRefused(ctx, m, now, &out)) return out;
     tpl = ctx.tmpl;
-    if (opted_out) {  // Wins everywhere for templates, inside a service window too.
-      return Deny(out, ReasonCode::kOptedOut,
-                  "the customer opted out of messages from this business");
+    // Opting out wins everywhere for templates, inside a service window too.
+    if (opted_out && Held(ctx, &out, ReasonCode::kOptedOut,
+                          "the customer opted out of messages from this business")) {
+      return out;
     }
   } else {
     if (m.content != nullptr) {
       if (TypeOf(*m.content) != m.session_type) {
-        return Deny(out, ReasonCode::kMessageInvalid,
-                    absl::StrCat("session content is ", SessionTypeName(TypeOf(*m.content)),
-                                 " but the message type is ", SessionTypeName(m.session_type)));
-      }
-      if (absl::Status s = ValidateSessionContent(*m.content, p.message_limits); !s.ok()) {
-        return Deny(out, ReasonCode::kMessageInvalid, std::string(s.message()));
+        if (Held(ctx, &out, ReasonCode::kMessageInvalid,
+                 absl::StrCat("session content is ", SessionTypeName(TypeOf(*m.content)),
+                              " but the message type is ", SessionTypeName(m.session_type)))) {
+          return out;
+        }
+      } else if (absl::Status s = ValidateSessionContent(*m.content, p.message_limits); !s.ok()) {
+        if (Held(ctx, &out, ReasonCode::kMessageInvalid, std::string(s.message()))) return out;
       }
     }
     if (!window_open) {
-      return Deny(
-          out, ReasonCode::kOutsideServiceWindow,
-          "more than 24 hours since the customer's last message: only templates may be sent");
+      if (Held(ctx, &out, ReasonCode::kOutsideServiceWindow,
+               "more than 24 hours since the customer's last message: only templates may be "
+               "sent")) {
+        return out;
+      }
+      // Shadowed: answered allowed, but the platform refuses it (131047) and
+      // no conversation opens, so nothing changes.
+      d.allowed = true;
+      d.reason = ReasonCode::kAllowed;
+      return out;
     }
   }
   const bool marketing = tpl != nullptr ? tpl->category == TemplateCategory::kMarketing
@@ -158,21 +190,24 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
 
   // The platform refuses marketing to a customer who stopped it, in a
   // service window too (its user_preferences; 131050).
-  if (marketing && consent != nullptr && consent->recent.marketing_stopped()) {
-    return Deny(out, ReasonCode::kOptedOut,
-                "the customer stopped marketing messages from this business (the platform's "
-                "user preference): no marketing until they resume");
+  if (marketing && consent != nullptr && consent->recent.marketing_stopped() &&
+      Held(ctx, &out, ReasonCode::kOptedOut,
+           "the customer stopped marketing messages from this business (the platform's "
+           "user preference): no marketing until they resume")) {
+    return out;
   }
   if (window_open) {
-    if (marketing && opted_out) {
-      return Deny(out, ReasonCode::kOptedOut,
-                  "the customer opted out: no marketing, inside a service window either");
+    if (marketing && opted_out &&
+        Held(ctx, &out, ReasonCode::kOptedOut,
+             "the customer opted out: no marketing, inside a service window either")) {
+      return out;
     }
     if (marketing && p.scoped_opt_in &&
-        !(opted_in && ctx.topics.Covers(consent->topics, "marketing"))) {
-      return Deny(out, ReasonCode::kTopicNotConsented,
-                  "marketing inside a customer-initiated service window needs the customer's "
-                  "marketing consent");
+        !(opted_in && ctx.topics.Covers(consent->topics, "marketing")) &&
+        Held(ctx, &out, ReasonCode::kTopicNotConsented,
+             "marketing inside a customer-initiated service window needs the customer's "
+             "marketing consent")) {
+      return out;
     }
     if (bi_open) {
       d.effect = ConversationEffect::kReusesBusinessInitiated;
@@ -188,46 +223,59 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
     return out;
   }
 
-  if (marketing && p.us_marketing_blocked && IsUsAreaCode(m.customer)) {
-    return Deny(out, ReasonCode::kMarketingBlockedRegion,
-                "the platform delivers no marketing templates to US numbers (+1 with a US area "
-                "code) since April 2025 (131049)");
+  if (marketing && p.us_marketing_blocked && IsUsAreaCode(m.customer) &&
+      Held(ctx, &out, ReasonCode::kMarketingBlockedRegion,
+           "the platform delivers no marketing templates to US numbers (+1 with a US area "
+           "code) since April 2025 (131049)")) {
+    return out;
   }
-  if (!opted_in) return Deny(out, ReasonCode::kNotOptedIn, "no opt-in on record for this customer");
+  if (!opted_in &&
+      Held(ctx, &out, ReasonCode::kNotOptedIn, "no opt-in on record for this customer")) {
+    return out;
+  }
+  // Past here without a consent only in shadow mode: the consent's rules
+  // have nothing to read.
   // A consent to every topic covers any: the topic's name (a string built
   // from the category) is only needed for a scoped consent.
-  if (p.scoped_opt_in && tpl != nullptr && consent->topics != kAllTopics &&
-      !ctx.topics.Covers(consent->topics, tpl->EffectiveTopic())) {
-    return Deny(out, ReasonCode::kTopicNotConsented,
-                absl::StrCat("the customer's opt-in does not cover the template's topic '",
-                             tpl->EffectiveTopic(), "'"));
+  if (consent != nullptr && p.scoped_opt_in && tpl != nullptr && consent->topics != kAllTopics &&
+      !ctx.topics.Covers(consent->topics, tpl->EffectiveTopic()) &&
+      Held(ctx, &out, ReasonCode::kTopicNotConsented,
+           absl::StrCat("the customer's opt-in does not cover the template's topic '",
+                        tpl->EffectiveTopic(), "'"))) {
+    return out;
   }
-  if (marketing && consent->recent.marketing_held_until() > now) {
-    d.retry_after = FromUs(consent->recent.marketing_held_until());
-    return Deny(
-        out, ReasonCode::kMarketingHeld,
-        absl::StrCat("the platform's per-user marketing limit was reached for this customer "
-                     "(131049): marketing held until ",
-                     absl::FormatTime(d.retry_after, absl::UTCTimeZone())));
+  if (marketing && consent != nullptr && consent->recent.marketing_held_until() > now) {
+    const absl::Time until = FromUs(consent->recent.marketing_held_until());
+    if (Held(ctx, &out, ReasonCode::kMarketingHeld,
+             absl::StrCat("the platform's per-user marketing limit was reached for this customer "
+                          "(131049): marketing held until ",
+                          absl::FormatTime(until, absl::UTCTimeZone())))) {
+      out.decision.retry_after = until;
+      return out;
+    }
   }
   auto capped = [&](const std::vector<int64_t>& times, int cap, absl::string_view what) {
     if (cap <= 0) return false;  // Off (the usual profile): no call on the decision path.
     std::optional<int64_t> retry = CapRetryAfter(times, cap, now);
     if (!retry.has_value()) return false;
+    if (!Held(ctx, &out, ReasonCode::kFrequencyCapped,
+              absl::StrCat("at most ", cap, " ", what, " per customer in 24 hours; retry after ",
+                           absl::FormatTime(FromUs(*retry), absl::UTCTimeZone())))) {
+      return false;
+    }
     d.retry_after = FromUs(*retry);
-    out = Deny(out, ReasonCode::kFrequencyCapped,
-               absl::StrCat("at most ", cap, " ", what, " per customer in 24 hours; retry after ",
-                            absl::FormatTime(d.retry_after, absl::UTCTimeZone())));
     return true;
   };
-  if (capped(consent->recent.sends(), p.frequency_cap_per_day, "business-initiated messages")) {
+  if (consent != nullptr &&
+      capped(consent->recent.sends(), p.frequency_cap_per_day, "business-initiated messages")) {
     return out;
   }
-  if (marketing &&
+  if (marketing && consent != nullptr &&
       capped(consent->recent.marketing(), p.marketing_cap_per_day, "marketing messages")) {
     return out;
   }
-  out.record_send = p.frequency_cap_per_day > 0 || p.marketing_cap_per_day > 0;
+  out.record_send =
+      consent != nullptr && (p.frequency_cap_per_day > 0 || p.marketing_cap_per_day > 0);
   out.record_marketing = out.record_send && marketing;
   if (bi_open) {
     d.effect = ConversationEffect::kReusesBusinessInitiated;
@@ -235,11 +283,14 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
     return out;
   }
   if (ctx.platform != nullptr && ctx.platform->restricted_until_us > now) {
-    out.record_send = out.record_marketing = false;
-    d.retry_after = FromUs(ctx.platform->restricted_until_us);
-    return Deny(out, ReasonCode::kAccountRestricted,
-                absl::StrCat("the platform restricted business-initiated messaging until ",
-                             absl::FormatTime(d.retry_after, absl::UTCTimeZone())));
+    const absl::Time until = FromUs(ctx.platform->restricted_until_us);
+    if (Held(ctx, &out, ReasonCode::kAccountRestricted,
+             absl::StrCat("the platform restricted business-initiated messaging until ",
+                          absl::FormatTime(until, absl::UTCTimeZone())))) {
+      out.record_send = out.record_marketing = false;
+      out.decision.retry_after = until;
+      return out;
+    }
   }
 #ifdef WAPOLICY_INJECT_BUG
   // Deliberate off-by-one for the model test's self-check: admits limit + 1.
@@ -247,11 +298,13 @@ SendOutcome DecidePolicy(const SendContext& ctx, const OutgoingMessage& m, int64
 #else
   if (LimitReached(d.limit, d.used)) {
 #endif
-    out.record_send = out.record_marketing = false;
-    return Deny(out, ReasonCode::kLimitReached,
-                absl::StrFormat("messaging limit reached (%d unique customers in 24h): number is "
-                                "Restricted until %s",
-                                d.limit, absl::FormatTime(d.next_slot_free, absl::UTCTimeZone())));
+    if (Held(ctx, &out, ReasonCode::kLimitReached,
+             absl::StrFormat("messaging limit reached (%d unique customers in 24h): number is "
+                             "Restricted until %s",
+                             d.limit, absl::FormatTime(d.next_slot_free, absl::UTCTimeZone())))) {
+      out.record_send = out.record_marketing = false;
+      return out;
+    }
   }
   d.effect = ConversationEffect::kOpensBusinessInitiated;
   d.used += 1;

@@ -70,6 +70,7 @@
 #include "policy/policy_profile.h"
 #include "policy/rate_limits.h"
 #include "policy/service_window.h"
+#include "policy/shadow_mode.h"
 #include "policy/templates.h"
 #include "policy/topic_registry.h"
 
@@ -92,6 +93,7 @@ struct SendContext {
   const ThroughputState* throughput = nullptr;  // The number's; null: not enforced.
   int32_t throughput_mps = 0;                   // 0: not enforced.
   const PairRateState* pair = nullptr;          // The (number, customer) pair's; null if none yet.
+  ShadowSet shadow = kShadowNone;  // Families answered allowed with the would-be reason.
 };
 
 struct SendOutcome {

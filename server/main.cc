@@ -94,6 +94,10 @@ ABSL_FLAG(std::string, webhook_apps, "",
 ABSL_FLAG(int, http_threads, 16, "HTTP worker threads (each serves one connection at a time).");
 ABSL_FLAG(std::string, http_port_file, "",
           "Write the bound HTTP port here once serving (for tests).");
+ABSL_FLAG(std::string, shadow, "",
+          "Shadow mode for every business: reason families answered allowed with the would-be "
+          "reason in Decision.shadow_reason (all, or of consent, template, content, "
+          "service_window, limit, frequency_cap, marketing, account, rates; comma-separated).");
 ABSL_FLAG(absl::Duration, state_events_interval, absl::Seconds(1),
           "How often every number's state is observed for state-change events "
           "(WatchEvents, alerts, the dashboard). 0: no events.");
@@ -149,6 +153,9 @@ int main(int argc, char** argv) {
     return Fail("--event_id_retention must be at least 7 days (the platform retries that long)");
   }
   if (absl::GetFlag(FLAGS_max_event_ids) < 16) return Fail("--max_event_ids must be at least 16");
+  absl::StatusOr<ShadowSet> shadow = ParseShadowSet(absl::GetFlag(FLAGS_shadow));
+  if (!shadow.ok()) return Fail(absl::StrCat("--", shadow.status().message()));
+  profile->shadow = *shadow;
   profile->max_event_ids_per_shard = static_cast<size_t>(absl::GetFlag(FLAGS_max_event_ids) / 16);
 
   Durability durability;
@@ -411,6 +418,12 @@ int main(int argc, char** argv) {
   if (http != nullptr) write_port(absl::GetFlag(FLAGS_http_port_file), http->port());
   write_port(absl::GetFlag(FLAGS_port_file), port);
   const EngineStats stats = engine.stats();
+  if (profile->shadow != kShadowNone) {
+    std::fprintf(stderr,
+                 "policy_server: SHADOW MODE for %s: those holds are answered allowed "
+                 "(Decision.shadow_reason)\n",
+                 ShadowSetName(profile->shadow).c_str());
+  }
   if (http != nullptr) {
     std::fprintf(stderr, "policy_server: HTTP%s on %s (port %d)\n", http->tls() ? "S" : "",
                  absl::GetFlag(FLAGS_http_listen).c_str(), http->port());

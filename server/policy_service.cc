@@ -33,7 +33,7 @@ void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, uint64_t id, v1:
   v1::Decision* p = out->mutable_decision();
   ToProto(*d, engine_->profile(), p);
   ids_.Format(id, p->mutable_decision_id());
-  if (metrics_ != nullptr) metrics_->Decided(p->reason());
+  if (metrics_ != nullptr) metrics_->Decided(*p);
 }
 
 namespace {
@@ -101,7 +101,7 @@ grpc::Status PolicyServiceImpl::CheckFor(const Caller& caller, const v1::CheckRe
   ToProto(*d, engine_->profile(), out);
   ids_.Next(out->mutable_decision_id());
   if (metrics_ != nullptr) {
-    metrics_->Decided(out->reason());
+    metrics_->Decided(*out);
     metrics_->check_seconds()->Observe(
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   }
@@ -404,8 +404,10 @@ grpc::Status PolicyAdminImpl::UpsertBusiness(grpc::ServerContext* ctx,
                                              const v1::UpsertBusinessRequest* req,
                                              v1::UpsertBusinessResponse*) {
   WAPOLICY_REQUIRE_ADMIN(ctx);
+  absl::StatusOr<ShadowSet> shadow = ParseShadowSet(req->shadow());
+  if (!shadow.ok()) return ToGrpc(shadow.status());
   return ToGrpc(engine_->UpsertBusiness(req->business_id(), req->verified(),
-                                        req->official_business_account()));
+                                        req->official_business_account(), *shadow));
 }
 
 grpc::Status PolicyAdminImpl::RegisterNumber(grpc::ServerContext* ctx,

@@ -249,6 +249,10 @@ void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out)
   out->set_conversation_ends_unix_ms(UnixMillisOrZero(d.conversation_ends));
   out->set_retry_after_unix_ms(UnixMillisOrZero(d.retry_after));
   out->set_send_at_unix_ms(UnixMillisOrZero(d.send_at));
+  if (d.shadow_reason != ReasonCode::kAllowed) {
+    out->set_shadow_reason(static_cast<v1::ReasonCode>(static_cast<int>(d.shadow_reason) + 1));
+    out->set_shadow_detail(d.shadow_detail);
+  }
   out->set_profile_name(profile.name);
   out->set_profile_revision(profile.revision);
 }

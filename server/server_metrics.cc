@@ -19,11 +19,18 @@ ServerMetrics::ServerMetrics(MetricsRegistry* registry, const std::string& profi
     max_reason = std::max(max_reason, reasons->value(i)->number());
   }
   decisions_.resize(max_reason + 1);
+  shadow_held_.resize(max_reason + 1);
   for (int i = 0; i < reasons->value_count(); ++i) {
     const auto* v = reasons->value(i);
     decisions_[v->number()] = registry->AddCounter(
         "wapolicy_decisions_total", "Decisions answered, by reason and policy profile.",
         {{"reason", v->name()}, {"profile", profile_name}});
+    if (v->number() > 1) {  // Holds only (not UNSPECIFIED, ALLOWED).
+      shadow_held_[v->number()] = registry->AddCounter(
+          "wapolicy_shadow_held_total",
+          "Messages answered allowed in shadow mode that would have been held, by reason.",
+          {{"reason", v->name()}, {"profile", profile_name}});
+    }
   }
   const google::protobuf::OneofDescriptor* kinds =
       v1::EventRequest::descriptor()->FindOneofByName("event");

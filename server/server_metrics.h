@@ -1,12 +1,12 @@
 // What policy_server counts for /metrics (metrics_registry.h): decisions by
-// reason and profile, decision latency by call, events by kind, calls refused
+// reason and profile, shadow-mode holds by reason, decision latency by call, events by kind, calls refused
 // at the in-flight bound; gauges and the webhook endpoint's counters are read
 // when scraped. No per-customer or per-number labels.
 //
 //   MetricsRegistry registry;
 //   ServerMetrics metrics(&registry, engine.profile().name);
 //   service.set_metrics(&metrics);
-//   metrics.Decided(v1::ALLOWED);
+//   metrics.Decided(decision);
 #ifndef WAPOLICY_SERVER_SERVER_METRICS_H_
 #define WAPOLICY_SERVER_SERVER_METRICS_H_
 
@@ -22,8 +22,11 @@ class ServerMetrics {
  public:
   ServerMetrics(MetricsRegistry* registry, const std::string& profile_name);
 
-  void Decided(int reason) {
+  void Decided(const v1::Decision& d) {
+    const int reason = d.reason();
     if (reason >= 0 && reason < static_cast<int>(decisions_.size())) decisions_[reason]->Add();
+    const int shadow = d.shadow_reason();
+    if (shadow > 0 && shadow < static_cast<int>(shadow_held_.size())) shadow_held_[shadow]->Add();
   }
   void EventApplied(int event_case) {
     if (event_case >= 0 && event_case < static_cast<int>(events_.size()) &&
@@ -38,7 +41,8 @@ class ServerMetrics {
 
  private:
   MetricsRegistry* registry_;
-  std::vector<Counter*> decisions_;  // By ReasonCode value.
+  std::vector<Counter*> decisions_;    // By ReasonCode value.
+  std::vector<Counter*> shadow_held_;  // By ReasonCode value: allowed in shadow mode.
   std::vector<Counter*> events_;     // By EventRequest::EventCase value.
   Histogram* check_seconds_;
   Histogram* batch_seconds_;

@@ -73,11 +73,12 @@ absl::Status EngineShard::OnBusiness(absl::string_view business_id, bool create,
 }
 
 absl::Status EngineShard::UpsertBusiness(absl::string_view business_id, bool verified,
-                                         bool official) {
+                                         bool official, uint32_t shadow) {
   return OnBusiness(business_id, /*create=*/true, [&](Business& b, ChangeSink& ch) {
     b.verified = verified;
     b.official = official;
-    ch.Add(EncodeBusiness({b.id, b.verified, b.official}));
+    b.shadow = shadow;
+    ch.Add(EncodeBusiness({b.id, b.verified, b.official, b.shadow}));
     for (LimitPool* p : b.pools) {
       if (ClampToVerification(profile_, ClimbsAsVerified(verified, p->tier), p->tier)) ch.Pool(*p);
     }
@@ -182,7 +183,8 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
                         &n.platform,
                         &n.throughput,
                         EffectiveThroughput(profile_, n),
-                        pair.get()};
+                        pair.get(),
+                        profile_.shadow | b.shadow};
   SendOutcome out = DecideSend(ctx, m, now);
   if (!out.decision.allowed || m.dry_run) return std::move(out.decision);
   if (out.open_user_conversation_until != 0) {

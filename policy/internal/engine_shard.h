@@ -61,7 +61,8 @@ class EngineShard {
   EngineShard& operator=(const EngineShard&) = delete;
 
   // Administration (see PolicyEngine for the contracts).
-  absl::Status UpsertBusiness(absl::string_view business_id, bool verified, bool official);
+  absl::Status UpsertBusiness(absl::string_view business_id, bool verified, bool official,
+                              uint32_t shadow);
   bool HasBusiness(absl::string_view business_id) const;
   absl::Status RegisterNumber(PhoneNumber number, absl::string_view business_id,
                               std::optional<int64_t> current_limit);

@@ -208,6 +208,7 @@ absl::Status ShardState::Restore(StateFamily family, absl::string_view key,
       Business* b = AddBusiness(r->business_id);
       b->verified = r->verified;
       b->official = r->official;
+      b->shadow = r->shadow;
       return absl::OkStatus();
     }
     case StateFamily::kPool: {

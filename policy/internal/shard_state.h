@@ -72,6 +72,7 @@ struct ShardState {
     std::string id;
     bool verified = false;
     bool official = false;
+    uint32_t shadow = 0;  // ShadowSet (shadow_mode.h): reason families answered allowed.
     std::vector<LimitPool*> pools;
     absl::flat_hash_map<uint64_t, Consent> consents;
     // Customers given a marketing hold (marketing_hold.h), for the state
