@@ -10,9 +10,16 @@ def cc_grpc_library(name, src, grpc = True, deps = [], proto_deps = []):
     outs = [base + ".pb.h", base + ".pb.cc"]
     if grpc:
         outs += [base + ".grpc.pb.h", base + ".grpc.pb.cc"]
-    cmd = "protoc -I. --cpp_out=$(GENDIR) $(location %s)" % src
+    # Paths inside the generated code (includes, descriptor names) are from
+    # this repository's root, also when another workspace builds it as an
+    # external repository (examples/bazel_consumer): its files then sit under
+    # external/<name>/ in the exec root and bin directory.
+    repo = native.repository_name()
+    root = "." if repo == "@" else "external/" + repo[1:]
+    gendir = "$(GENDIR)" if repo == "@" else "$(GENDIR)/" + root
+    cmd = "protoc -I%s --cpp_out=%s $(location %s)" % (root, gendir, src)
     if grpc:
-        cmd += " --grpc_out=$(GENDIR) --plugin=protoc-gen-grpc=$$(command -v grpc_cpp_plugin)"
+        cmd += " --grpc_out=%s --plugin=protoc-gen-grpc=$$(command -v grpc_cpp_plugin)" % gendir
     native.genrule(
         name = name + "_gen",
         srcs = [src] + proto_deps,
