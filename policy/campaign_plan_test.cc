@@ -411,6 +411,34 @@ TEST_F(CampaignTest, APlanForALaterStartIsThePlanMadeThen) {
   RunAsPlanned(then, customers);
 }
 
+// The platform restricted business-initiated messaging for two hours: new
+// conversations wait for the restriction's end (and then for slots), open
+// ones go now.
+TEST_F(CampaignTest, UnderThePlatformsRestrictionNewConversationsWaitForItsEnd) {
+  Make(NoRates(DefaultProfile()), 10);
+  Converse(Cust(500));  // Open: free now.
+  PlatformReport r;
+  r.restricted_until_us = Us(kT0 + absl::Hours(2));
+  ASSERT_TRUE(engine_->SyncNumber(kBiz, r).ok());
+  std::vector<PhoneNumber> customers = {Cust(500)};
+  for (int i = 0; i < 12; ++i) {
+    customers.push_back(Cust(i));
+    OptIn(Cust(i));
+  }
+  const CampaignPlan plan = Plan(customers);
+  EXPECT_EQ(plan.count(CampaignOutcome::kInConversation), 1);
+  EXPECT_EQ(plan.count(CampaignOutcome::kWait), 12);
+  EXPECT_EQ(plan.customer_plans[1].reason, ReasonCode::kAccountRestricted);
+  ASSERT_EQ(plan.schedule.size(), 4u);
+  EXPECT_EQ(plan.schedule[1].at_us, Us(kT0 + absl::Hours(2)));
+  EXPECT_EQ(plan.schedule[1].count, 9);  // The limit of 10, one held by Cust(500).
+  EXPECT_EQ(plan.schedule[2].at_us, Us(kT0 + absl::Hours(24)));
+  EXPECT_EQ(plan.schedule[2].count, 1);  // Cust(500)'s slot.
+  EXPECT_EQ(plan.schedule[3].at_us, Us(kT0 + absl::Hours(26)));
+  EXPECT_EQ(plan.schedule[3].count, 2);  // The first nine's.
+  RunAsPlanned(plan, customers);
+}
+
 TEST_F(CampaignTest, BadInputIsRefusedNamingTheField) {
   Make(NoRates(DefaultProfile()));
   CampaignRequest r = Req();
