@@ -371,6 +371,38 @@ TEST_F(CampaignTest, UnderThroughputSendTimesAreThePacedChecksSendTimes) {
   RunAsPlanned(plan, customers);
 }
 
+// The platform's 2025 rules: the limit is the portfolio's, so another
+// number's conversations take its slots, and the upgrade applies 6 h later.
+TEST_F(CampaignTest, UnderPortfolioLimitsThePlanCountsEveryNumbersSlots) {
+  Make(NoRates(Portfolio2025Profile()));
+  const PhoneNumber other = Num("+14155550101");
+  ASSERT_TRUE(engine_->RegisterNumber(other, "acme").ok());
+  for (int i = 0; i < 100; ++i) {  // On the other number: the same pool.
+    OptIn(Cust(5000 + i));
+    OutgoingMessage m = Msg(Cust(5000 + i));
+    m.business_number = other;
+    ASSERT_TRUE(engine_->Check(m)->allowed);
+    ASSERT_TRUE(engine_->RecordDelivered(other, Cust(5000 + i)).ok());
+  }
+  std::vector<PhoneNumber> customers;
+  for (int i = 0; i < 2500; ++i) {
+    customers.push_back(Cust(i));
+    OptIn(Cust(i));
+  }
+  const CampaignPlan plan = Plan(customers);
+  EXPECT_EQ(plan.limit, 2000);
+  EXPECT_EQ(plan.used, 100);
+  EXPECT_EQ(plan.count(CampaignOutcome::kSendNow), 1900);
+  EXPECT_EQ(plan.count(CampaignOutcome::kWait), 600);
+  ASSERT_EQ(plan.upgrades.size(), 1u);
+  EXPECT_EQ(plan.upgrades[0].applies_at_us, Us(kT0 + absl::Hours(6)));
+  EXPECT_EQ(plan.upgrades[0].limit_after, 10000);
+  ASSERT_EQ(plan.schedule.size(), 2u);
+  EXPECT_EQ(plan.schedule[1].at_us, Us(kT0 + absl::Hours(6)));
+  EXPECT_EQ(plan.schedule[1].count, 600);
+  RunAsPlanned(plan, customers);
+}
+
 TEST_F(CampaignTest, APlanForALaterStartIsThePlanMadeThen) {
   clock_.Set(kT0 - absl::Hours(6));
   Make(NoRates(DefaultProfile()), 20);
