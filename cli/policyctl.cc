@@ -21,6 +21,9 @@
 //   template-quality --business --name --language [--template_quality=green|yellow|red]
 //             [--unpause] [--reinstate]   (the platform's word on a template)
 //   advance   --seconds          (servers started with --fake_clock only)
+//   plan      --number --template_name --customers=FILE [--start=RFC3339] [--step=1m]
+//             [--per_customer]   (a campaign's plan: cli/campaign_commands.h)
+//   reserve   --number --template_name --customers=FILE   (admit them all now, or none)
 //   info
 //   link      --number --text    (click-to-chat links; no server needed)
 //   hash-token --token           (the line to put in the server's --tokens_file)
@@ -50,6 +53,7 @@
 #include "google/protobuf/text_format.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
+#include "cli/campaign_commands.h"
 #include "policy/click_to_chat.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
 #include "server/token_authority.h"
@@ -331,6 +335,7 @@ int main(int argc, char** argv) {
   }
   ctx.set_deadline(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_timeout)));
+  if (cmd == "plan" || cmd == "reserve") return RunCampaignCommand(cmd, channel, &ctx);
 
   if (cmd == "check") {
     v1::CheckRequest req;

@@ -1,14 +1,16 @@
 // Fuzzes the policy core with random event sequences: each 3 input bytes are
 // one operation (what, which number/customer, a parameter). Checks, after
 // every step, the admission invariant (an admitted new conversation never
-// takes a number past its limit) and, at the end, that an engine rebuilt from
-// the journal reports the same state.
+// takes a number past its limit); at the end, campaign plans and a
+// reservation on the state left (campaign_plan.h), and that an engine
+// rebuilt from the journal reports the same state.
 
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
 
+#include "policy/campaign_plan.h"
 #include "policy/policy_engine.h"
 #include "policy/test_util.h"
 
@@ -85,6 +87,49 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       default:
         (void)engine.Sweep();
         break;
+    }
+  }
+  // Campaigns on the state the sequence left (after it, so the sequences keep
+  // their meaning): a plan changes nothing and its counts add up; a
+  // reservation (of the customers the last byte picks) never passes the
+  // limit and takes all its slots or none; the rebuild below covers it.
+  const uint8_t pick = size > 0 ? data[size - 1] : 0;
+  for (PhoneNumber n : numbers) {
+    std::vector<PhoneNumber> all, some;
+    for (int k = 0; k < 8; ++k) {
+      all.push_back(PhoneNumber::FromDigitsValue(447700000000ULL + k));
+      if (pick & (1 << k)) some.push_back(all.back());
+    }
+    all.push_back(all.front());  // Listed twice.
+    for (const char* name : {"m", "u"}) {
+      CampaignRequest req{n, name, "en"};
+      req.per_customer = true;
+      auto before = engine.GetNumberState(n);
+      absl::StatusOr<CampaignPlan> plan = engine.PlanCampaign(req, all);
+      auto after = engine.GetNumberState(n);
+      if (!before.ok() || !plan.ok() || !after.ok()) __builtin_trap();
+      int64_t total = 0;
+      for (int64_t c : plan->counts) total += c;
+      if (total != 9 || plan->count(CampaignOutcome::kDuplicate) != 1 ||
+          plan->used != before->used || after->used != before->used ||
+          after->pending != before->pending ||
+          (plan->limit != kUnlimited &&
+           plan->count(CampaignOutcome::kSendNow) > std::max<int64_t>(0, plan->limit - plan->used))) {
+        __builtin_trap();  // A plan changed state or its counts do not add up.
+      }
+    }
+    CampaignRequest req{n, (pick & 1) ? "m" : "u", "en"};
+    auto before = engine.GetNumberState(n);
+    absl::StatusOr<CampaignReservation> r = engine.ReserveCampaign(req, some);
+    auto after = engine.GetNumberState(n);
+    if (!before.ok() || !after.ok()) __builtin_trap();
+    if (r.ok() ? (r->reserved + r->in_conversation != static_cast<int64_t>(some.size()) ||
+                  after->used != before->used + r->reserved ||
+                  // A pool can be over a limit that fell (downgrade): then
+                  // only conversations already open may go.
+                  (r->reserved > 0 && after->limit != kUnlimited && after->used > after->limit))
+               : (after->used != before->used || after->pending != before->pending)) {
+      __builtin_trap();  // Over the limit, or not all or nothing.
     }
   }
   PolicyEngine rebuilt(profile, &clock, nullptr, /*shards=*/2, /*max_numbers=*/8);

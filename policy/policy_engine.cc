@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "policy/message_compliance.h"
 #include "policy/record_codec.h"
@@ -153,6 +154,62 @@ std::vector<absl::StatusOr<Decision>> PolicyEngine::CheckBatch(
     for (size_t j = 0; j < where.size(); ++j) out[where[j]] = std::move(decided[j]);
   }
   return out;
+}
+
+// --- Campaigns ---------------------------------------------------------------
+
+namespace {
+
+absl::Status ValidateCampaign(const CampaignRequest& req, absl::Span<const PhoneNumber> customers,
+                              int64_t now) {
+  if (req.template_name.empty()) return absl::InvalidArgumentError("template_name: required");
+  if (req.template_language.empty()) {
+    return absl::InvalidArgumentError("template_language: required");
+  }
+  constexpr int64_t kYearUs = 366LL * 24 * 3600 * 1000000;
+  if (req.start_us < 0 || req.start_us > now + kYearUs) {
+    return absl::InvalidArgumentError("start: at most a year from now");
+  }
+  if (req.step_us < 0) return absl::InvalidArgumentError("step: must not be negative");
+  for (size_t i = 0; i < customers.size(); ++i) {
+    if (!customers[i].valid()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("customers[", i, "]: not a valid E.164 number"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<CampaignPlan> PolicyEngine::PlanCampaign(const CampaignRequest& req,
+                                                        absl::Span<const PhoneNumber> customers) {
+  absl::StatusOr<internal::EngineShard*> shard = ShardOfNumber(req.business_number);
+  if (!shard.ok()) return shard.status();
+  if (absl::Status s = ValidateCampaign(req, customers, absl::ToUnixMicros(Now())); !s.ok()) {
+    return s;
+  }
+  return (*shard)->PlanCampaign(req, customers);
+}
+
+absl::StatusOr<CampaignReservation> PolicyEngine::ReserveCampaign(
+    const CampaignRequest& req, absl::Span<const PhoneNumber> customers) {
+  absl::StatusOr<internal::EngineShard*> shard = ShardOfNumber(req.business_number);
+  if (!shard.ok()) return shard.status();
+  if (absl::Status s = ValidateCampaign(req, customers, absl::ToUnixMicros(Now())); !s.ok()) {
+    return s;
+  }
+  absl::flat_hash_map<uint64_t, size_t> first;  // A customer admitted once, listed once.
+  first.reserve(customers.size());
+  for (size_t i = 0; i < customers.size(); ++i) {
+    auto [it, added] = first.try_emplace(customers[i].value(), i);
+    if (!added) {
+      return absl::InvalidArgumentError(absl::StrCat("customers[", i, "]: ", customers[i].E164(),
+                                                     " is listed twice (first at customers[",
+                                                     it->second, "])"));
+    }
+  }
+  return (*shard)->ReserveCampaign(req, customers);
 }
 
 // --- Events ------------------------------------------------------------------

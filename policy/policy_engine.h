@@ -78,6 +78,19 @@ class PolicyEngine {
   // Decides each message in order; one journal commit per shard involved.
   std::vector<absl::StatusOr<Decision>> CheckBatch(absl::Span<const OutgoingMessage> messages);
 
+  // --- Campaigns (campaign_plan.h) ---
+  // What sending the template to `customers` would do: counts by outcome,
+  // each customer's (if asked), the schedule and the upgrades. Changes no
+  // state. INVALID_ARGUMENT naming the field (customers[i], template_name,
+  // start) for bad input; NOT_FOUND for an unknown number.
+  absl::StatusOr<CampaignPlan> PlanCampaign(const CampaignRequest& req,
+                                            absl::Span<const PhoneNumber> customers);
+  // Admits every customer at once (as Check with pace), in one journal
+  // write, or none: FAILED_PRECONDITION naming those that would not be
+  // admitted now. INVALID_ARGUMENT for a customer listed twice.
+  absl::StatusOr<CampaignReservation> ReserveCampaign(const CampaignRequest& req,
+                                                      absl::Span<const PhoneNumber> customers);
+
   // --- Events ---
   absl::StatusOr<bool> RecordInbound(PhoneNumber number, PhoneNumber customer,
                                      absl::string_view text = "", const EventMeta& meta = {});

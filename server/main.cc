@@ -25,6 +25,7 @@
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
 #include "server/alert_hooks.h"
+#include "server/campaign_service.h"
 #include "server/events_service.h"
 #include "server/http/dashboard.h"
 #include "server/http/http_errors.h"
@@ -284,12 +285,15 @@ int main(int argc, char** argv) {
   builder.RegisterService(&service);
   builder.RegisterService(&admin);
   builder.RegisterService(&events_service);
+  CampaignServiceImpl campaigns(&service);  // PlanCampaign, ReserveCampaign.
+  builder.RegisterService(&campaigns);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
   }
   JsonApi json_api(&service, &admin);
   json_api.set_events(&events_service);
+  json_api.set_campaigns(&campaigns);
   std::unique_ptr<WebhookApps> webhook_apps;
   if (!absl::GetFlag(FLAGS_webhook_apps).empty()) {
     auto apps = WebhookApps::LoadFile(absl::GetFlag(FLAGS_webhook_apps));

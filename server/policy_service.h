@@ -181,6 +181,10 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   int inflight() const { return limiter_.inflight(); }
   const TokenAuthority* auth() const { return auth_; }
   PolicyEngine* engine() const { return engine_; }
+  // MayUse for the other services (campaigns): the rule stays here.
+  absl::Status MayUseNumber(const Caller& caller, PhoneNumber number) const {
+    return MayUse(caller, number);
+  }
 
   // Decides a batch in order (invalid or forbidden entries answered with
   // their error); INVALID_ARGUMENT if it is larger than max_batch.

@@ -25,6 +25,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
+#include "policy/campaign_plan.h"
 #include "policy/clock.h"
 #include "policy/consent.h"
 #include "policy/conversations.h"
@@ -77,6 +78,11 @@ class EngineShard {
   // Decisions.
   absl::StatusOr<Decision> Check(const OutgoingMessage& message);
   std::vector<absl::StatusOr<Decision>> CheckBatch(absl::Span<const OutgoingMessage> messages);
+  // Campaigns (campaign_plan.h; in engine_shard_campaign.cc).
+  absl::StatusOr<CampaignPlan> PlanCampaign(const CampaignRequest& req,
+                                            absl::Span<const PhoneNumber> customers);
+  absl::StatusOr<CampaignReservation> ReserveCampaign(const CampaignRequest& req,
+                                                      absl::Span<const PhoneNumber> customers);
 
   // Events.
   // Events (see PolicyEngine and event_ids.h for `meta`).

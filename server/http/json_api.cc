@@ -164,6 +164,17 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
         req,
         [&](const auto& in, auto* out) { return service_->ReportEventsFor(*caller, in, out); });
   }
+  if (campaigns_ != nullptr && (path == "/v1/planCampaign" || path == "/v1/reserveCampaign")) {
+    if (!post) return MethodNotAllowed("POST");
+    if (path == "/v1/planCampaign") {
+      return Unary<v1::PlanCampaignRequest, v1::PlannedCampaign>(
+          req, [&](const auto& in, auto* out) {
+            return campaigns_->PlanFor(*caller, in, kMaxPlanCustomers, out);
+          });
+    }
+    return Unary<v1::ReserveCampaignRequest, v1::ReserveCampaignResponse>(
+        req, [&](const auto& in, auto* out) { return campaigns_->ReserveFor(*caller, in, out); });
+  }
   return NotFound(req);
 }
 

@@ -10,6 +10,9 @@
 //   GET  /v1/state-events?from=&limit=             -> ListStateEventsResponse
 //   GET  /v1/numbers          {"numbers": [NumberState...]}: the caller's (all
 //                             for an admin), by business then number
+//   POST /v1/planCampaign     PlanCampaignRequest (one message, at most
+//                             10,000 customers) -> PlannedCampaign
+//   POST /v1/reserveCampaign  ReserveCampaignRequest -> ReserveCampaignResponse
 //   POST /v1/admin/{upsertBusiness, registerNumber, syncNumber, putTemplate,
 //        removeTemplate, updateTemplateQuality, getTemplate, advanceClock,
 //        serverInfo}          the PolicyAdmin calls (admin token)
@@ -23,6 +26,7 @@
 #define WAPOLICY_SERVER_HTTP_JSON_API_H_
 
 #include "absl/status/statusor.h"
+#include "server/campaign_service.h"
 #include "server/events_service.h"
 #include "server/http/http_server.h"
 #include "server/policy_service.h"
@@ -38,6 +42,9 @@ class JsonApi {
   HttpResponse Handle(const HttpRequest& req);
   // Serves /v1/state-events from `events` (may stay unset: no such path).
   void set_events(EventsServiceImpl* events) { events_ = events; }
+  // Serves /v1/planCampaign and /v1/reserveCampaign (may stay unset).
+  void set_campaigns(CampaignServiceImpl* campaigns) { campaigns_ = campaigns; }
+  static constexpr int64_t kMaxPlanCustomers = 10000;
 
   // The caller behind `Authorization: Bearer <token>` (an admin when the
   // server runs without tokens); for the listener's other routes too.
@@ -50,6 +57,7 @@ class JsonApi {
   PolicyServiceImpl* service_;
   PolicyAdminImpl* admin_;
   EventsServiceImpl* events_ = nullptr;
+  CampaignServiceImpl* campaigns_ = nullptr;
 };
 
 }  // namespace wapolicy
