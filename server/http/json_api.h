@@ -7,6 +7,7 @@
 //   POST /v1/events           EventRequest        -> EventResponse
 //   POST /v1/events:batch     EventBatchRequest   -> EventBatchResponse
 //   GET  /v1/numbers/{number} (E.164, '+' optional) -> NumberState
+//   GET  /v1/decisions/{id}   (Decision.decisionId) -> LoggedDecision
 //   POST /v1/admin/{upsertBusiness, registerNumber, syncNumber, putTemplate,
 //        removeTemplate, updateTemplateQuality, getTemplate, advanceClock,
 //        serverInfo}          the PolicyAdmin calls (admin token)
