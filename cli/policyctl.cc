@@ -210,7 +210,7 @@ void PrintLoggedDecision(const v1::LoggedDecision& r) {
   if (r.pace()) absl::StrAppend(&message, "; paced");
   if (!r.message_id().empty()) absl::StrAppend(&message, "; message id ", r.message_id());
   std::printf("  message:    %s\n", message.c_str());
-  if (!r.written()) std::printf("  (not yet written to disk: the log's writer takes ~100 ms)\n");
+  if (!r.written()) std::printf("  (not on disk yet: the log's writer takes up to a second)\n");
   PrintDecision(r.decision());
 }
 

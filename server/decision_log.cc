@@ -285,15 +285,14 @@ absl::StatusOr<Found> Find(absl::string_view bytes, uint32_t index) {
 DecisionBlockEncoder::DecisionBlockEncoder(absl::Time base_time, absl::string_view profile_name,
                                            int64_t profile_revision)
     : base_ms_(absl::ToUnixMillis(base_time)) {
-  out_.reserve(48 << 10);  // About a full block's worth.
-  out_.resize(3 + 2 * kMaxVarint + kMaxVarint + profile_name.size());
-  char* p = out_.data();
+  out_.resize(24 << 10);  // About a full block of allows; grows by doubling.
+  char* p = Reserve(3 + 3 * kMaxVarint + profile_name.size());
   *p++ = static_cast<char>(kBlockVersion);
   p = PutU16(p, 0);  // Ids used: patched by Finish.
   p = PutVarint(p, ZigZag(base_ms_));
   p = PutStr(p, profile_name);
   p = PutVarint(p, ZigZag(profile_revision));
-  out_.resize(p - out_.data());
+  size_ = p - out_.data();
 }
 
 void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMessage& m,
@@ -343,9 +342,7 @@ void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMe
   }
   if (flags & kHasMessageId) bound += kMaxVarint + m.message_id.size();
   if (flags & kHasDetail) bound += kMaxVarint + d.detail.size();
-  const size_t at = out_.size();
-  out_.resize(at + bound);
-  char* p = out_.data() + at;
+  char* p = Reserve(bound);
   p = PutVarint(p, index - static_cast<uint32_t>(prev_index_ + 1));
   p = PutVarint(p, flags);
   p = PutVarint(p, ZigZag(time_ms - base_ms_));
@@ -372,13 +369,21 @@ void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMe
   }
   if (flags & kHasMessageId) p = PutStr(p, m.message_id);
   if (flags & kHasDetail) p = PutStr(p, d.detail);
-  out_.resize(p - out_.data());
+  size_ = p - out_.data();
   prev_index_ = static_cast<int32_t>(index);
   ++entries_;
 }
 
+char* DecisionBlockEncoder::Reserve(size_t n) {
+  // out_ is kept longer than what is written (size_), so an entry does not
+  // pay for zero-filling the room it may need.
+  if (out_.size() - size_ < n) out_.resize(std::max(out_.size() * 2, size_ + n));
+  return out_.data() + size_;
+}
+
 std::string DecisionBlockEncoder::Finish(uint32_t ids_used) && {
   PutU16(out_.data() + kHeaderIdsUsedOffset, ids_used);
+  out_.resize(size_);
   return std::move(out_);
 }
 
@@ -415,16 +420,26 @@ absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string
                                                                std::string profile_name,
                                                                int64_t profile_revision) {
   if (!(options.allow_sample >= 0 && options.allow_sample <= 1)) {
-    return absl::InvalidArgumentError("decision log: allow_sample must be between 0 and 1");
+    return absl::InvalidArgumentError(
+        "decision log: allow_sample (--decision_log_allow_sample) must be between 0 and 1");
+  }
+  if (options.retention <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(
+        "decision log: retention (--decision_log_retention) must be positive");
+  }
+  if (options.max_blocks < 1) {
+    return absl::InvalidArgumentError(
+        "decision log: max_blocks (--decision_log_max_blocks) must be at least 1");
   }
   if (options.flush_after <= absl::ZeroDuration() || options.trim_interval <= absl::ZeroDuration()) {
-    return absl::InvalidArgumentError("decision log: flush_after and trim_interval must be positive");
+    return absl::InvalidArgumentError(
+        "decision log: flush_after (--decision_log_write_within) and trim_interval "
+        "(--sweep_interval) must be positive");
   }
   if (options.max_pending_blocks < 1 || options.reserve_blocks < 2) {
     return absl::InvalidArgumentError(
         "decision log: max_pending_blocks must be at least 1 and reserve_blocks at least 2");
   }
-  // RecordLog checks the retention and max_blocks.
   absl::StatusOr<std::unique_ptr<RecordLog>> log = RecordLog::Open(
       dir, {.retention = options.retention, .max_records = options.max_blocks});
   if (!log.ok()) return log.status();

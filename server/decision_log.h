@@ -22,9 +22,13 @@
 //    ordinary allow), not a protobuf. Nothing is written on the decision path.
 //  - A writer thread appends sealed blocks, kWriteRun at a time in one
 //    RocksDB write (under load a block fills in about a millisecond), and
-//    every block within `flush_after` (100 ms) of its opening, sealing the
+//    every block within `flush_after` (1 s) of its opening, sealing the
 //    open one then: a decision is on disk (RocksDB's WAL: it survives a
-//    killed process) at most about 100 ms after it was answered. The decision
+//    killed process) at most about a second after it was answered. Why not
+//    sooner: the size bound counts blocks (RecordLog's max_records), and a
+//    block sealed by age holds what came in that time, so at low load the
+//    delay sets how many blocks a week takes (at most 604,800 at 1 s; 6M at
+//    100 ms, which would need a bound far too large for full blocks). The decision
 //    path wakes the writer only when a run is ready or nothing was waiting.
 //    The queue of sealed blocks is bounded: when the writer falls behind, a
 //    new sealed block is dropped and its decisions counted as dropped, never
@@ -114,9 +118,9 @@ class DecisionBlockEncoder {
   // The block, with `ids_used` (how many of its ids were given) in its header.
   std::string Finish(uint32_t ids_used) &&;
   size_t entries() const { return entries_; }
-  size_t bytes() const { return out_.size(); }
+  size_t bytes() const { return size_; }
   // The block so far (its header's ids used not filled in yet).
-  absl::string_view view() const { return out_; }
+  absl::string_view view() const { return absl::string_view(out_.data(), size_); }
 
  private:
   // A number's place in the block's table and what its next entry is written against.
@@ -126,7 +130,11 @@ class DecisionBlockEncoder {
     int64_t limit = 0, used = 0, next_slot_ms = 0;
     bool has_next_slot = false;
   };
-  std::string out_;
+  // Room for `n` more bytes at the end of what is written; returns where it starts.
+  char* Reserve(size_t n);
+
+  std::string out_;  // Written up to size_; the rest is room.
+  size_t size_ = 0;
   int64_t base_ms_;
   size_t entries_ = 0;
   int32_t prev_index_ = -1;
@@ -156,8 +164,9 @@ class DecisionLog {
     // Allowed decisions logged: 1 = all, 0 = none, 0.25 = one in four (holds always).
     double allow_sample = 1.0;
     absl::Duration retention = absl::Hours(24 * 7);
-    int64_t max_blocks = 100'000;  // Up to kBlockIds decisions each (~40 KB).
-    absl::Duration flush_after = absl::Milliseconds(100);  // The open block's longest wait.
+    // Up to kBlockIds decisions each (~17 KB of allows, ~7 KB after RocksDB's LZ4).
+    int64_t max_blocks = 1'000'000;
+    absl::Duration flush_after = absl::Seconds(1);  // A block is written this long after it opens.
     int max_pending_blocks = 256;  // Sealed blocks waiting for the writer; more are dropped.
     absl::Duration trim_interval = absl::Seconds(60);
     uint64_t reserve_blocks = 1024;  // Positions reserved ahead (synced) at a time.

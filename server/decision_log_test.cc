@@ -408,15 +408,25 @@ TEST(DecisionLogTest, BadOptionsAreRefused) {
   ManualClock clock(kStart);
   DecisionLog::Options o;
   o.allow_sample = 1.5;
-  EXPECT_EQ(DecisionLog::Open(TempDir("dlog"), o, &clock, "p", 1).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  absl::Status s = DecisionLog::Open(TempDir("dlog"), o, &clock, "p", 1).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), "--decision_log_allow_sample")) << s;
   o.allow_sample = std::nan("");
   EXPECT_EQ(DecisionLog::Open(TempDir("dlog"), o, &clock, "p", 1).status().code(),
             absl::StatusCode::kInvalidArgument);
   o = DecisionLog::Options();
   o.max_blocks = 0;
-  EXPECT_EQ(DecisionLog::Open(TempDir("dlog"), o, &clock, "p", 1).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  s = DecisionLog::Open(TempDir("dlog"), o, &clock, "p", 1).status();
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(s.message(), "--decision_log_max_blocks")) << s;
+  o = DecisionLog::Options();
+  o.retention = absl::ZeroDuration();
+  s = DecisionLog::Open(TempDir("dlog"), o, &clock, "p", 1).status();
+  EXPECT_TRUE(absl::StrContains(s.message(), "--decision_log_retention")) << s;
+  o = DecisionLog::Options();
+  o.flush_after = -absl::Seconds(1);
+  s = DecisionLog::Open(TempDir("dlog"), o, &clock, "p", 1).status();
+  EXPECT_TRUE(absl::StrContains(s.message(), "--decision_log_write_within")) << s;
 }
 
 }  // namespace

@@ -99,9 +99,12 @@ ABSL_FLAG(double, decision_log_allow_sample, 1.0,
           "Share of allowed decisions logged: 1 all, 0 none, 0.1 one in ten (holds: all).");
 ABSL_FLAG(absl::Duration, decision_log_retention, absl::Hours(24 * 7),
           "How long logged decisions are kept (by the server's clock).");
-ABSL_FLAG(int64_t, decision_log_max_blocks, 100000,
-          "Most decision log blocks kept (each up to 1,024 decisions, ~40 KB); the oldest go "
-          "first. Trimmed every --sweep_interval.");
+ABSL_FLAG(int64_t, decision_log_max_blocks, 1000000,
+          "Most decision log blocks kept (each up to 1,024 decisions, ~7-17 KB of allows); the "
+          "oldest go first. Trimmed every --sweep_interval.");
+ABSL_FLAG(absl::Duration, decision_log_write_within, absl::Seconds(1),
+          "A logged decision is on disk within this long (a killed server loses at most this much "
+          "of the log). Shorter means more, emptier blocks at low load (at most one per interval).");
 ABSL_FLAG(int, test_delay_before_admit_ms, 0,
           "For tests only, never in production: every PolicyService call sleeps this long "
           "(milliseconds) after it arrives and before its deadline is checked. 0: no delay.");
@@ -199,6 +202,7 @@ int main(int argc, char** argv) {
     o.allow_sample = absl::GetFlag(FLAGS_decision_log_allow_sample);
     o.retention = absl::GetFlag(FLAGS_decision_log_retention);
     o.max_blocks = absl::GetFlag(FLAGS_decision_log_max_blocks);
+    o.flush_after = absl::GetFlag(FLAGS_decision_log_write_within);
     o.trim_interval = absl::GetFlag(FLAGS_sweep_interval);
     const std::string dir = absl::GetFlag(FLAGS_decision_log_dir).empty()
                                 ? data_dir + "/decisions"

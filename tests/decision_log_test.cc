@@ -106,7 +106,7 @@ class DecisionLogTest : public ::testing::Test {
     r.set_decision_id(id);
     return server_->service().GetDecision(&c, r, out);
   }
-  // Polls until the decision is in the log's RocksDB (the writer's ~100 ms).
+  // Polls until the decision is in the log's RocksDB (the writer's second at most).
   bool WaitWritten(const std::string& id) {
     for (int i = 0; i < 300; ++i) {
       v1::LoggedDecision d;
