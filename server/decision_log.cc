@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <chrono>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -464,9 +466,10 @@ absl::StatusOr<std::unique_ptr<DecisionLog>> DecisionLog::Open(const std::string
     return s;
   }
   {
-    absl::MutexLock lock(&d->mu_);
+    std::lock_guard<std::mutex> lock(d->mu_);
     d->next_position_ = start;
     d->reserved_ = reserve;
+    d->stats_.blocks_kept = d->log_->size();
   }
   d->writer_ = std::thread([p = d.get()] { p->WriterLoop(); });
   return d;
@@ -482,9 +485,9 @@ DecisionLog::DecisionLog(Options options, const Clock* clock, std::string profil
 
 DecisionLog::~DecisionLog() {
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     stop_ = true;
-    work_.Signal();
+    work_.notify_one();
   }
   if (writer_.joinable()) writer_.join();
 }
@@ -513,7 +516,7 @@ void DecisionLog::OpenBlockLocked(absl::Time now) {
   open_->encoder.emplace(now, profile_name_, profile_revision_);
   // The writer sleeps without a deadline while nothing waits, and keeps the
   // reservation ahead: wake it then, and only then (a wake-up is a syscall).
-  if (writer_idle_ || NeedReserveLocked()) work_.Signal();
+  if (writer_idle_ || NeedReserveLocked()) work_.notify_one();
 }
 
 void DecisionLog::SealLocked() {
@@ -527,7 +530,7 @@ void DecisionLog::SealLocked() {
     return;
   }
   pending_.push_back(std::move(b));
-  if (pending_.size() == kWriteRun) work_.Signal();  // Else the writer's deadline comes first.
+  if (pending_.size() == kWriteRun) work_.notify_one();  // Else the writer's deadline comes first.
 }
 
 uint64_t DecisionLog::RecordLocked(absl::Time now, const OutgoingMessage& m, const Decision& d) {
@@ -562,7 +565,7 @@ void DecisionLog::Record(absl::Span<const OutgoingMessage> messages,
                          absl::Span<const absl::StatusOr<Decision>> decisions,
                          absl::Span<uint64_t> ids) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   for (size_t i = 0; i < decisions.size(); ++i) {
     ids[i] = decisions[i].ok() ? RecordLocked(now, messages[i], *decisions[i]) : 0;
   }
@@ -570,7 +573,7 @@ void DecisionLog::Record(absl::Span<const OutgoingMessage> messages,
 
 uint64_t DecisionLog::RecordOne(const OutgoingMessage& message, const Decision& decision) {
   const absl::Time now = clock_->Now();
-  absl::MutexLock lock(&mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   return RecordLocked(now, message, decision);
 }
 
@@ -578,7 +581,7 @@ void DecisionLog::WriterLoop() {
   absl::Time next_trim = absl::Now() + options_.trim_interval;
   absl::Time reserve_retry = absl::InfinitePast();  // After a failed reservation: wait.
   pthread_setname_np(pthread_self(), "decision_log");  // For top and perf.
-  absl::MutexLock lock(&mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     // Every block is written within flush_after of its opening: sleep until
     // the oldest unwritten one is due, a trim is due or a failed reservation
@@ -594,7 +597,12 @@ void DecisionLog::WriterLoop() {
     writer_idle_ = oldest == absl::InfiniteFuture();
     while (!stop_ && pending_.size() < kWriteRun && !(NeedReserveLocked() && !reserve_backoff) &&
            !(writer_idle_ && open_.has_value())) {
-      if (work_.WaitWithDeadline(&mu_, deadline)) break;  // Timed out.
+      if (deadline == absl::InfiniteFuture()) {
+        work_.wait(lock);
+      } else if (work_.wait_until(lock, absl::ToChronoTime(deadline)) ==
+                 std::cv_status::timeout) {
+        break;
+      }
     }
     writer_idle_ = false;
     const absl::Time wall = absl::Now();
@@ -603,10 +611,10 @@ void DecisionLog::WriterLoop() {
     }
     if (NeedReserveLocked() && wall >= reserve_retry) {
       const uint64_t target = next_position_ + options_.reserve_blocks;
-      mu_.Unlock();
+      mu_.unlock();
       absl::Status s =
           log_->PutMarksSynced({{std::string(kReservedMark), absl::StrCat(target)}});
-      mu_.Lock();
+      mu_.lock();
       if (s.ok()) {
         reserved_ = std::max(reserved_, target);
         reserve_retry = absl::InfinitePast();
@@ -625,9 +633,10 @@ void DecisionLog::WriterLoop() {
       while (!pending_.empty()) WriteRunLocked();
     }
     if (wall >= next_trim) {
-      mu_.Unlock();
+      mu_.unlock();
       absl::StatusOr<int64_t> trimmed = log_->Trim(clock_->Now());
-      mu_.Lock();
+      mu_.lock();
+      stats_.blocks_kept = log_->size();
       if (trimmed.ok()) {
         stats_.blocks_trimmed += *trimmed;
       } else {
@@ -641,9 +650,9 @@ void DecisionLog::WriterLoop() {
   }
   // A clean stop: the next run starts right after the last position given.
   const uint64_t next = next_position_;
-  mu_.Unlock();
+  mu_.unlock();
   absl::Status s = log_->PutMarksSynced({{std::string(kReservedMark), absl::StrCat(next)}});
-  mu_.Lock();
+  mu_.lock();
   if (!s.ok()) {
     std::fprintf(stderr, "policy_server: decision log: %s\n", std::string(s.message()).c_str());
   }
@@ -661,10 +670,10 @@ void DecisionLog::WriteRunLocked() {
     writing_.push_back(std::move(pending_.front().bytes));
     pending_.pop_front();
   }
-  mu_.Unlock();
+  mu_.unlock();
   log_->SkipTo(writing_first_);
   absl::StatusOr<uint64_t> at = log_->Append(writing_, time);
-  mu_.Lock();
+  mu_.lock();
   if (at.ok() && *at == writing_first_) {
     stats_.blocks_written += static_cast<int64_t>(writing_.size());
     for (const std::string& b : writing_) stats_.bytes_written += static_cast<int64_t>(b.size());
@@ -677,6 +686,9 @@ void DecisionLog::WriteRunLocked() {
                          : std::string(at.status().message()).c_str());
   }
   writing_.clear();
+  // Read here, on the only thread that changes the log (RecordLog's lock is
+  // an absl::Mutex, which ThreadSanitizer cannot see).
+  stats_.blocks_kept = log_->size();
 }
 
 absl::StatusOr<DecisionRecord> DecisionLog::Lookup(uint64_t id) const {
@@ -694,7 +706,7 @@ absl::StatusOr<DecisionRecord> DecisionLog::Lookup(uint64_t id) const {
   // The open block and the queue first (under the lock), then the log.
   std::optional<absl::StatusOr<Found>> in_memory;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (open_.has_value() && open_->position == position) {
       if (index >= open_->ids_used) return never_given();
       in_memory = Find(open_->encoder->view(), index);
@@ -741,11 +753,10 @@ absl::StatusOr<DecisionRecord> DecisionLog::Lookup(uint64_t id) const {
 DecisionLog::Stats DecisionLog::stats() const {
   Stats s;
   {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     s = stats_;
     s.blocks_pending = static_cast<int64_t>(pending_.size());
   }
-  s.blocks_kept = log_->size();
   return s;
 }
 

@@ -43,9 +43,11 @@
 #ifndef WAPOLICY_SERVER_DECISION_LOG_H_
 #define WAPOLICY_SERVER_DECISION_LOG_H_
 
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -55,7 +57,6 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "policy/clock.h"
@@ -247,7 +248,9 @@ class DecisionLog {
   const int64_t profile_revision_;
   const std::unique_ptr<RecordLog> log_;
 
-  mutable absl::Mutex mu_;
+  // std::mutex rather than absl::Mutex: Debian's Abseil is not
+  // ThreadSanitizer-instrumented (policy/internal/mutex.h).
+  mutable std::mutex mu_;
   std::optional<Block> open_ ABSL_GUARDED_BY(mu_);
   std::deque<Block> pending_ ABSL_GUARDED_BY(mu_);  // Sealed, oldest first.
   // The run being written (the strings are only read while unlocked), from
@@ -259,7 +262,7 @@ class DecisionLog {
   uint64_t reserved_ ABSL_GUARDED_BY(mu_) = 1;       // Positions below it are reserved.
   double sample_credit_ ABSL_GUARDED_BY(mu_) = 0;    // Allows are logged as it reaches 1.
   bool stop_ ABSL_GUARDED_BY(mu_) = false;
-  absl::CondVar work_;  // Wakes the writer (with mu_).
+  std::condition_variable work_;  // Wakes the writer (with mu_).
   Stats stats_ ABSL_GUARDED_BY(mu_);
   std::thread writer_;
 };
