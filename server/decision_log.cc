@@ -22,28 +22,35 @@ constexpr size_t kHeaderIdsUsedOffset = 1;  // u16 after the version byte.
 // The reservation mark: positions below its value may have been given.
 constexpr absl::string_view kReservedMark = "reserved_to";
 
-// Entry flags: the bits an ordinary allow sets come first, so its flags take one byte.
+// Entry flags. Most say what differs from what came before (the previous
+// entry, or the number's previous entry), so an ordinary allow in a batch sets
+// only kAllowed and kHasConversationEnd: one byte.
 enum : uint32_t {
   kAllowed = 1u << 0,
-  kHasNextSlot = 1u << 1,
-  kHasConversationEnd = 1u << 2,
-  kSameTemplate = 1u << 3,  // The template of the last template entry.
-  kNewBusiness = 1u << 4,   // The number is written out (and joins the block's table).
-  kSameNextSlot = 1u << 5,  // The next free slot of the number's previous entry (not written).
-  kSession = 1u << 6,
-  kHasWindowEnd = 1u << 7,
-  kHasDetail = 1u << 8,
-  kHasRetryAfter = 1u << 9,
-  kHasSendAt = 1u << 10,
-  kMarketing = 1u << 11,
-  kDryRun = 1u << 12,
-  kPace = 1u << 13,
-  kHasMessageId = 1u << 14,
-  kKnownFlags = (1u << 15) - 1,
+  kIndexGap = 1u << 1,     // The gap to the previous index is written (else it is the next one).
+  kNewTime = 1u << 2,      // The time is written (else the previous entry's).
+  kNewReason = 1u << 3,    // Reason and effect are written (else the previous entry's).
+  kNewCounts = 1u << 4,    // Limit and used are written (else the number's previous ones).
+  kNewNextSlot = 1u << 5,  // The next free slot is written (else the number's previous one).
+  kHasConversationEnd = 1u << 6,
+  kNoNextSlot = 1u << 7,   // No next free slot.
+  kNewTemplate = 1u << 8,  // Name and language are written (else the last template entry's).
+  kNewBusiness = 1u << 9,  // The number is written out (and joins the block's table).
+  kSession = 1u << 10,
+  kHasWindowEnd = 1u << 11,
+  kHasDetail = 1u << 12,
+  kHasRetryAfter = 1u << 13,
+  kHasSendAt = 1u << 14,
+  kMarketing = 1u << 15,
+  kDryRun = 1u << 16,
+  kPace = 1u << 17,
+  kHasMessageId = 1u << 18,
+  kKnownFlags = (1u << 19) - 1,
 };
-// The decision's times in Decision's order, and the flag saying each is there.
-constexpr uint32_t kTimeFlags[5] = {kHasNextSlot, kHasWindowEnd, kHasConversationEnd,
-                                    kHasRetryAfter, kHasSendAt};
+// The times after the next free slot, in Decision's order, and their flags.
+constexpr uint32_t kTimeFlags[4] = {kHasWindowEnd, kHasConversationEnd, kHasRetryAfter,
+                                    kHasSendAt};
+constexpr int kNoReason = 0xff;  // Before the first entry: no previous reason.
 constexpr int kEffectCount = 5;
 constexpr int kSessionTypeCount = 12;
 
@@ -163,22 +170,28 @@ struct DecodeState {
   bool have_template = false;
   std::string prev_template_name, prev_template_language;
   int64_t prev_index = -1;
+  int64_t prev_time_ms = 0;  // The block's base time before the first entry.
+  int prev_reason = kNoReason;
 };
 
 absl::Status ReadEntry(Reader* r, const BlockHeader& h, DecodeState* st, uint32_t* index,
                        DecisionRecord* out) {
-  uint64_t gap;
-  if (!r->Varint(&gap) || gap >= kBlockIds ||
+  uint64_t flags;
+  if (!r->Varint(&flags) || (flags & ~uint64_t{kKnownFlags}) != 0) return Corrupt("entry flags");
+  uint64_t gap = 0;
+  if ((flags & kIndexGap) && !r->Varint(&gap)) return Corrupt("entry index");
+  if (gap >= kBlockIds ||
       st->prev_index + 1 + static_cast<int64_t>(gap) >= static_cast<int64_t>(kBlockIds)) {
     return Corrupt("entry index");
   }
   *index = static_cast<uint32_t>(st->prev_index + 1 + static_cast<int64_t>(gap));
   st->prev_index = *index;
-  uint64_t flags;
-  if (!r->Varint(&flags) || (flags & ~uint64_t{kKnownFlags}) != 0) return Corrupt("entry flags");
-  int64_t delta;
-  if (!r->ZigZag(&delta)) return Corrupt("entry time");
-  const int64_t time_ms = WrapAdd(h.base_ms, delta);
+  if (flags & kNewTime) {
+    int64_t delta;
+    if (!r->ZigZag(&delta)) return Corrupt("entry time");
+    st->prev_time_ms = WrapAdd(h.base_ms, delta);
+  }
+  const int64_t time_ms = st->prev_time_ms;
   out->time = absl::FromUnixMillis(time_ms);
   uint64_t business;
   if (!r->Varint(&business)) return Corrupt("business number");
@@ -194,15 +207,19 @@ absl::Status ReadEntry(Reader* r, const BlockHeader& h, DecodeState* st, uint32_
   if (!r->Varint(&customer)) return Corrupt("customer");
   out->business_number = PhoneNumber::FromDigitsValue(b.number);
   out->customer = PhoneNumber::FromDigitsValue(customer);
-  uint8_t reason_effect;
-  if (!r->U8(&reason_effect) || reason_effect / 8 >= kReasonCodeCount ||
-      reason_effect % 8 >= kEffectCount) {
+  if (flags & kNewReason) {
+    uint8_t reason_effect;
+    if (!r->U8(&reason_effect)) return Corrupt("reason");
+    st->prev_reason = reason_effect;
+  }
+  if (st->prev_reason == kNoReason || st->prev_reason / 8 >= kReasonCodeCount ||
+      st->prev_reason % 8 >= kEffectCount) {
     return Corrupt("reason");
   }
   Decision& d = out->decision;
   d.allowed = (flags & kAllowed) != 0;
-  d.reason = static_cast<ReasonCode>(reason_effect / 8);
-  d.effect = static_cast<ConversationEffect>(reason_effect % 8);
+  d.reason = static_cast<ReasonCode>(st->prev_reason / 8);
+  d.effect = static_cast<ConversationEffect>(st->prev_reason % 8);
   out->kind = (flags & kSession) ? MessageKind::kSession : MessageKind::kTemplate;
   if (flags & kSession) {
     uint8_t type;
@@ -212,32 +229,39 @@ absl::Status ReadEntry(Reader* r, const BlockHeader& h, DecodeState* st, uint32_
   out->marketing = (flags & kMarketing) != 0;
   out->dry_run = (flags & kDryRun) != 0;
   out->pace = (flags & kPace) != 0;
-  int64_t limit_delta, used_delta;
-  if (!r->ZigZag(&limit_delta)) return Corrupt("limit");
-  if (!r->ZigZag(&used_delta)) return Corrupt("used");
-  d.limit = b.limit = WrapAdd(b.limit, limit_delta);
-  d.used = b.used = WrapAdd(b.used, used_delta);
-  absl::Time* const times[5] = {&d.next_slot_free, &d.service_window_ends, &d.conversation_ends,
-                                &d.retry_after, &d.send_at};
-  if ((flags & kSameNextSlot) && (!(flags & kHasNextSlot) || !b.has_next_slot)) {
-    return Corrupt("next slot");
+  if (flags & kNewCounts) {
+    int64_t limit_delta, used_delta;
+    if (!r->ZigZag(&limit_delta) || !r->ZigZag(&used_delta)) return Corrupt("limit or used");
+    b.limit = WrapAdd(b.limit, limit_delta);
+    b.used = WrapAdd(b.used, used_delta);
   }
-  for (int i = 0; i < 5; ++i) {
-    if (!(flags & kTimeFlags[i])) continue;
-    if (i == 0 && (flags & kSameNextSlot)) {
-      d.next_slot_free = absl::FromUnixMillis(b.next_slot_ms);
-      continue;
+  d.limit = b.limit;
+  d.used = b.used;
+  if (flags & kNoNextSlot) {
+    if (flags & kNewNextSlot) return Corrupt("next slot");
+  } else {
+    if (flags & kNewNextSlot) {
+      int64_t t;
+      if (!r->ZigZag(&t)) return Corrupt("next slot");
+      b.next_slot_ms = WrapAdd(time_ms, t);
+      b.has_next_slot = true;
+    } else if (!b.has_next_slot) {
+      return Corrupt("next slot");
     }
+    d.next_slot_free = absl::FromUnixMillis(b.next_slot_ms);
+  }
+  absl::Time* const times[4] = {&d.service_window_ends, &d.conversation_ends, &d.retry_after,
+                                &d.send_at};
+  for (int i = 0; i < 4; ++i) {
+    if (!(flags & kTimeFlags[i])) continue;
     int64_t t;
     if (!r->ZigZag(&t)) return Corrupt("a time");
     *times[i] = absl::FromUnixMillis(WrapAdd(time_ms, t));
-    if (i == 0) {
-      b.next_slot_ms = WrapAdd(time_ms, t);
-      b.has_next_slot = true;
-    }
   }
-  if (!(flags & kSession)) {
-    if (!(flags & kSameTemplate)) {
+  if (flags & kSession) {
+    if (flags & kNewTemplate) return Corrupt("template");
+  } else {
+    if (flags & kNewTemplate) {
       if (!r->Str(&st->prev_template_name) || !r->Str(&st->prev_template_language)) {
         return Corrupt("template");
       }
@@ -267,6 +291,7 @@ absl::StatusOr<Found> Find(absl::string_view bytes, uint32_t index) {
   Found found;
   found.ids_used = h.ids_used;
   DecodeState st;
+  st.prev_time_ms = h.base_ms;
   while (!r.done()) {
     uint32_t i;
     DecisionRecord rec;
@@ -286,7 +311,7 @@ absl::StatusOr<Found> Find(absl::string_view bytes, uint32_t index) {
 
 DecisionBlockEncoder::DecisionBlockEncoder(absl::Time base_time, absl::string_view profile_name,
                                            int64_t profile_revision)
-    : base_ms_(absl::ToUnixMillis(base_time)) {
+    : base_ms_(absl::ToUnixMillis(base_time)), last_ms_(base_ms_) {
   out_.resize(24 << 10);  // About a full block of allows; grows by doubling.
   char* p = Reserve(3 + 3 * kMaxVarint + profile_name.size());
   *p++ = static_cast<char>(kBlockVersion);
@@ -299,70 +324,82 @@ DecisionBlockEncoder::DecisionBlockEncoder(absl::Time base_time, absl::string_vi
 
 void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMessage& m,
                                const Decision& d) {
-  if (time != last_time_) {  // A batch's decisions share their time: convert it once.
+  uint32_t flags = 0;
+  if (d.allowed) flags |= kAllowed;
+  if (static_cast<int32_t>(index) != prev_index_ + 1) flags |= kIndexGap;
+  if (time != last_time_) {  // A batch's decisions share their time.
     last_time_ = time;
-    last_ms_ = absl::ToUnixMillis(time);
+    const int64_t ms = absl::ToUnixMillis(time);
+    if (ms != last_ms_) flags |= kNewTime;
+    last_ms_ = ms;
   }
   const int64_t time_ms = last_ms_;
-  const bool session = m.kind == MessageKind::kSession;
-  const bool same_template = !session && have_template_ &&
-                             m.template_name == prev_template_name_ &&
-                             m.template_language == prev_template_language_;
+  const int reason =
+      static_cast<uint8_t>(d.reason) * 8 + static_cast<uint8_t>(d.effect);
+  if (reason != prev_reason_) flags |= kNewReason;
   // The number's place in the block's table, through a direct-mapped cache: a
   // miss (new, or evicted by another number) writes the number out again.
   const uint64_t business = m.business_number.value();
   BusinessSlot& slot = businesses_[(business * 0x9E3779B97F4A7C15ull) >> 56];
-  const bool new_business = slot.number != business;
-  if (new_business) slot = {.number = business, .index = next_business_++};
-  uint32_t flags = 0;
-  if (d.allowed) flags |= kAllowed;
+  if (slot.number != business) {
+    slot = {.number = business, .index = next_business_++};
+    flags |= kNewBusiness;
+  }
+  if (d.limit != slot.limit || d.used != slot.used) flags |= kNewCounts;
+  // A number's next free slot moves only when one of its conversations opens or ends.
+  int64_t next_slot_ms = 0;
+  if (!Finite(d.next_slot_free)) {
+    flags |= kNoNextSlot;
+  } else {
+    next_slot_ms = absl::ToUnixMillis(d.next_slot_free);
+    if (!slot.has_next_slot || slot.next_slot_ms != next_slot_ms) flags |= kNewNextSlot;
+  }
+  const bool session = m.kind == MessageKind::kSession;
   if (session) flags |= kSession;
+  if (!session && !(have_template_ && m.template_name == prev_template_name_ &&
+                    m.template_language == prev_template_language_)) {
+    flags |= kNewTemplate;
+  }
   if (m.marketing) flags |= kMarketing;
   if (m.dry_run) flags |= kDryRun;
   if (m.pace) flags |= kPace;
-  if (new_business) flags |= kNewBusiness;
-  if (same_template) flags |= kSameTemplate;
   if (!m.message_id.empty()) flags |= kHasMessageId;
   if (!d.detail.empty()) flags |= kHasDetail;
-  const absl::Time times[5] = {d.next_slot_free, d.service_window_ends, d.conversation_ends,
-                               d.retry_after, d.send_at};
-  for (int i = 0; i < 5; ++i) {
+  const absl::Time times[4] = {d.service_window_ends, d.conversation_ends, d.retry_after,
+                               d.send_at};
+  for (int i = 0; i < 4; ++i) {
     if (Finite(times[i])) flags |= kTimeFlags[i];
   }
-  // The number's next free slot moves only when one of its conversations ends or opens.
-  int64_t next_slot_ms = 0;
-  if (flags & kHasNextSlot) {
-    next_slot_ms = absl::ToUnixMillis(d.next_slot_free);
-    if (slot.has_next_slot && slot.next_slot_ms == next_slot_ms) flags |= kSameNextSlot;
-    slot.next_slot_ms = next_slot_ms;
-    slot.has_next_slot = true;
-  }
   // An upper bound of the entry's size, then raw writes.
-  size_t bound = 2 + 12 * kMaxVarint;
-  if (!session && !same_template) {
+  size_t bound = 3 + 12 * kMaxVarint;
+  if (flags & kNewTemplate) {
     bound += 2 * kMaxVarint + m.template_name.size() + m.template_language.size();
   }
   if (flags & kHasMessageId) bound += kMaxVarint + m.message_id.size();
   if (flags & kHasDetail) bound += kMaxVarint + d.detail.size();
   char* p = Reserve(bound);
-  p = PutVarint(p, index - static_cast<uint32_t>(prev_index_ + 1));
   p = PutVarint(p, flags);
-  p = PutVarint(p, ZigZag(time_ms - base_ms_));
-  p = PutVarint(p, new_business ? business : slot.index);
+  if (flags & kIndexGap) p = PutVarint(p, index - static_cast<uint32_t>(prev_index_ + 1));
+  if (flags & kNewTime) p = PutVarint(p, ZigZag(time_ms - base_ms_));
+  p = PutVarint(p, (flags & kNewBusiness) ? business : slot.index);
   p = PutVarint(p, m.customer.value());
-  *p++ = static_cast<char>(static_cast<uint8_t>(d.reason) * 8 + static_cast<uint8_t>(d.effect));
+  if (flags & kNewReason) *p++ = static_cast<char>(reason);
   if (session) *p++ = static_cast<char>(static_cast<uint8_t>(m.session_type));
-  p = PutVarint(p, ZigZag(d.limit - slot.limit));
-  p = PutVarint(p, ZigZag(d.used - slot.used));
-  slot.limit = d.limit;
-  slot.used = d.used;
-  if ((flags & kHasNextSlot) && !(flags & kSameNextSlot)) {
-    p = PutVarint(p, ZigZag(next_slot_ms - time_ms));
+  if (flags & kNewCounts) {
+    p = PutVarint(p, ZigZag(d.limit - slot.limit));
+    p = PutVarint(p, ZigZag(d.used - slot.used));
+    slot.limit = d.limit;
+    slot.used = d.used;
   }
-  for (int i = 1; i < 5; ++i) {
+  if (flags & kNewNextSlot) {
+    p = PutVarint(p, ZigZag(next_slot_ms - time_ms));
+    slot.next_slot_ms = next_slot_ms;
+    slot.has_next_slot = true;
+  }
+  for (int i = 0; i < 4; ++i) {
     if (flags & kTimeFlags[i]) p = PutVarint(p, ZigZag(absl::ToUnixMillis(times[i]) - time_ms));
   }
-  if (!session && !same_template) {
+  if (flags & kNewTemplate) {
     p = PutStr(p, m.template_name);
     p = PutStr(p, m.template_language);
     prev_template_name_ = m.template_name;
@@ -373,6 +410,7 @@ void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMe
   if (flags & kHasDetail) p = PutStr(p, d.detail);
   size_ = p - out_.data();
   prev_index_ = static_cast<int32_t>(index);
+  prev_reason_ = reason;
   ++entries_;
 }
 
@@ -398,6 +436,7 @@ absl::StatusOr<DecodedBlock> DecodeDecisionBlock(absl::string_view bytes) {
   out.profile_name = h.profile_name;
   out.profile_revision = h.profile_revision;
   DecodeState st;
+  st.prev_time_ms = h.base_ms;
   while (!r.done()) {
     uint32_t i;
     DecisionRecord rec;

@@ -96,20 +96,25 @@ struct DecisionRecord {
 //   header  u8 version (1), u16 ids used (patched by Finish), zz base time (ms
 //           since the epoch), str profile name, zz profile revision
 //   entries in increasing index order, each:
-//           index - previous index - 1, flags, zz(time - base) ms,
+//           flags (most of them say what differs from what came before),
+//           [index - previous index - 1: kIndexGap; else the next index],
+//           [zz(time - base) ms: kNewTime; else the previous entry's time],
 //           the business number (kNewBusiness: it also joins the block's
 //           table) or its place in the table, the customer,
-//           u8 reason * 8 + effect, [u8 session type, sessions],
-//           zz(limit - the number's previous limit in the block),
-//           zz(used - the number's previous used),
-//           for each time flagged present, in Decision's order (next slot,
-//           unless kSameNextSlot: the number's previous one; window end,
-//           conversation end, retry after, send at): zz(t - time) ms,
-//           [str template name, str language: templates, unless kSameTemplate],
+//           [u8 reason * 8 + effect: kNewReason; else the previous entry's],
+//           [u8 session type: kSession],
+//           [zz(limit - the number's previous), zz(used - the number's
+//           previous): kNewCounts; else the number's previous ones],
+//           [zz(next free slot - time) ms: kNewNextSlot; else the number's
+//           previous one, or none: kNoNextSlot],
+//           for each of window end, conversation end, retry after, send at
+//           flagged present: zz(t - time) ms,
+//           [str template name, str language: kNewTemplate; else the last
+//           template entry's, for templates],
 //           [str message id], [str detail]
 //   str = varint length + bytes.
-// An ordinary allow takes about 17 bytes, 6 of them the customer; the flags
-// a template allow sets fit one byte.
+// An ordinary allow in a batch is about 12 bytes: flags (1), its number's
+// place (1), the customer (6) and its conversation's end (4).
 class DecisionBlockEncoder {
  public:
   DecisionBlockEncoder(absl::Time base_time, absl::string_view profile_name,
@@ -139,6 +144,7 @@ class DecisionBlockEncoder {
   int64_t base_ms_;
   size_t entries_ = 0;
   int32_t prev_index_ = -1;
+  int prev_reason_ = 0xff;  // None yet.
   absl::Time last_time_ = absl::InfinitePast();
   int64_t last_ms_ = 0;
   BusinessSlot businesses_[256];  // Direct-mapped: number -> its place in the table.
@@ -170,7 +176,10 @@ class DecisionLog {
     absl::Duration flush_after = absl::Seconds(1);  // A block is written this long after it opens.
     int max_pending_blocks = 256;  // Sealed blocks waiting for the writer; more are dropped.
     absl::Duration trim_interval = absl::Seconds(60);
-    uint64_t reserve_blocks = 1024;  // Positions reserved ahead (synced) at a time.
+    // Positions reserved ahead at a time, in a synced write (an fsync of the
+    // log's WAL, so not too often: every ~2 s at a million decisions a
+    // second); a crash skips at most this many.
+    uint64_t reserve_blocks = 4096;
   };
   struct Stats {
     int64_t logged = 0;       // Decisions put in blocks.

@@ -170,8 +170,8 @@ TEST(DecisionBlockTest, ARunOfTwoNumbersDecisionsIsSmall) {
             Template(numbers[i % 2], "+4477009" + std::to_string(10000 + i)), decision(i));
   }
   // The numbers, the template, the limit and the next free slot are written
-  // once: an allow is then ~17 bytes, 6 of them the customer.
-  EXPECT_LE((enc.bytes() - first) / 100.0, 18) << enc.bytes();
+  // once: an allow is then ~14 bytes (with its own time), 6 of them the customer.
+  EXPECT_LE((enc.bytes() - first) / 100.0, 15) << enc.bytes();
   absl::StatusOr<DecodedBlock> got = DecodeDecisionBlock(std::move(enc).Finish(102));
   ASSERT_TRUE(got.ok()) << got.status();
   ASSERT_EQ(got->entries.size(), 102u);
@@ -184,6 +184,31 @@ TEST(DecisionBlockTest, ARunOfTwoNumbersDecisionsIsSmall) {
     ExpectSameDecision(decision(i), r.decision);
   }
   EXPECT_EQ(got->entries[101].second.customer.E164(), "+447700910101");
+}
+
+TEST(DecisionBlockTest, ABatchOfAllowsIsTwelveBytesEach) {
+  DecisionBlockEncoder enc(kStart, "brief-2023", 1);
+  const absl::Time now = kStart + absl::Seconds(1);  // A batch shares its time.
+  Decision d = Allow();
+  d.conversation_ends = now + absl::Hours(20);
+  for (uint32_t i = 0; i < 2; ++i) {
+    enc.Add(i, now, Template("+1415555010" + std::to_string(i), "+447700900000"), d);
+  }
+  const size_t first = enc.bytes();
+  for (uint32_t i = 2; i < 102; ++i) {
+    d.conversation_ends = now + absl::Hours(20) - absl::Milliseconds(i * 997);
+    enc.Add(i, now, Template("+1415555010" + std::to_string(i % 2),
+                             "+4477009" + std::to_string(10000 + i)), d);
+  }
+  EXPECT_LE((enc.bytes() - first) / 100.0, 12) << enc.bytes();
+  absl::StatusOr<DecodedBlock> got = DecodeDecisionBlock(std::move(enc).Finish(102));
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->entries.size(), 102u);
+  const DecisionRecord& last = got->entries[101].second;
+  EXPECT_EQ(last.time, now);
+  EXPECT_EQ(last.decision.conversation_ends, now + absl::Hours(20) - absl::Milliseconds(101 * 997));
+  EXPECT_EQ(last.decision.used, 17);
+  EXPECT_EQ(last.business_number.E164(), "+14155550101");
 }
 
 TEST(DecisionBlockTest, FindsAnEntryByIndex) {
