@@ -10,6 +10,7 @@
 //             [--source=sms|missed_call|website|in_app|ivr|email|whatsapp_thread]
 //             [--at=2026-11-30T09:15:00Z] [--event_id=ID] [--message_id=ID] [--error_code=N]
 //   state     --number
+//   explain   ID                 (a decision from the decision log, by its decision id)
 //   business  --business --verified --official
 //   register  --number --business [--current_limit=N]  (N: the platform's limit; -1 unlimited)
 //   sync      --number [--limit=N] [--quality=green|yellow|red] [--flagged=true|false]
@@ -204,6 +205,31 @@ void PrintDecision(const v1::Decision& d) {
               static_cast<long long>(d.profile_revision()));
 }
 
+// A decision from the decision log: what was asked, when, and the answer.
+void PrintLoggedDecision(const v1::LoggedDecision& r) {
+  if (absl::GetFlag(FLAGS_json)) return Print(r);
+  std::printf("decision %s at %s\n", r.decision().decision_id().c_str(),
+              WhenMs(r.decided_at_unix_ms()).c_str());
+  std::printf("  number:     %s to %s\n", r.business_number().c_str(), r.customer().c_str());
+  std::string message;
+  if (!r.template_name().empty()) {
+    message = absl::StrCat("template ", r.template_name(), " (", r.template_language(), ")");
+    if (r.template_category() != v1::TEMPLATE_CATEGORY_UNSPECIFIED) {
+      absl::StrAppend(&message, ", ", v1::TemplateCategory_Name(r.template_category()),
+                      " as registered now");
+    }
+  } else {
+    message = absl::StrCat("session ", v1::SessionType_Name(r.session_type()),
+                           r.marketing() ? ", declared marketing" : "");
+  }
+  if (r.dry_run()) absl::StrAppend(&message, "; dry run");
+  if (r.pace()) absl::StrAppend(&message, "; paced");
+  if (!r.message_id().empty()) absl::StrAppend(&message, "; message id ", r.message_id());
+  std::printf("  message:    %s\n", message.c_str());
+  if (!r.written()) std::printf("  (not on disk yet: the log's writer takes up to a second)\n");
+  PrintDecision(r.decision());
+}
+
 void PrintState(const v1::NumberState& s) {
   if (absl::GetFlag(FLAGS_json)) return Print(s);
   std::printf("%s  (business %s%s%s)\n", s.business_number().c_str(), s.business_id().c_str(),
@@ -297,11 +323,14 @@ int Report(const grpc::Status& s) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "policyctl [--server=HOST:PORT] [--json] check|event|state|business|register|template|"
-      "untemplate|advance|info|watch|link|hash-token [--flags]");
+      "policyctl [--server=HOST:PORT] [--json] check|event|state|explain ID|business|register|"
+      "template|untemplate|advance|info|watch|link|hash-token [--flags]");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
-  if (args.size() != 2) return Usage("give exactly one command");
-  const std::string cmd = args[1];
+  const std::string cmd = args.size() >= 2 ? args[1] : "";
+  if (args.size() != (cmd == "explain" ? 3u : 2u)) {
+    return Usage(cmd == "explain" ? "explain takes one decision id: policyctl explain ID"
+                                  : "give exactly one command");
+  }
 
   if (cmd == "hash-token") {
     if (absl::GetFlag(FLAGS_token).empty()) return Usage("hash-token needs --token");
@@ -470,6 +499,14 @@ int main(int argc, char** argv) {
     v1::NumberState st;
     grpc::Status s = svc->GetNumberState(&ctx, req, &st);
     if (s.ok()) PrintState(st);
+    return Report(s);
+  }
+  if (cmd == "explain") {
+    v1::GetDecisionRequest req;
+    req.set_decision_id(args[2]);
+    v1::LoggedDecision r;
+    grpc::Status s = svc->GetDecision(&ctx, req, &r);
+    if (s.ok()) PrintLoggedDecision(r);
     return Report(s);
   }
   if (cmd == "business") {

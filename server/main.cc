@@ -33,6 +33,7 @@
 #include "server/http/json_api.h"
 #include "server/http/webhook_apps.h"
 #include "server/http/webhook_endpoint.h"
+#include "server/decision_log.h"
 #include "server/metrics_registry.h"
 #include "server/policy_service.h"
 #include "server/profile_config.h"
@@ -109,6 +110,21 @@ ABSL_FLAG(int64_t, max_state_events, 1'000'000,
 ABSL_FLAG(std::string, alert_hooks, "",
           "AlertHooksConfig in text format (mode 0600): URLs that state-change events are "
           "POSTed to, signed, per business. Empty: none.");
+ABSL_FLAG(bool, decision_log, true,
+          "Keep the decision log (every hold, allows at --decision_log_allow_sample) for "
+          "GetDecision, GET /v1/decisions/{id} and policyctl explain; decision ids are its ids.");
+ABSL_FLAG(std::string, decision_log_dir, "",
+          "The decision log's RocksDB directory. Empty: <data_dir>/decisions.");
+ABSL_FLAG(double, decision_log_allow_sample, 1.0,
+          "Share of allowed decisions logged: 1 all, 0 none, 0.1 one in ten (holds: all).");
+ABSL_FLAG(absl::Duration, decision_log_retention, absl::Hours(24 * 7),
+          "How long logged decisions are kept (by the server's clock).");
+ABSL_FLAG(int64_t, decision_log_max_blocks, 1000000,
+          "Most decision log blocks kept (each up to 1,024 decisions, ~7-17 KB of allows); the "
+          "oldest go first. Trimmed every --sweep_interval.");
+ABSL_FLAG(absl::Duration, decision_log_write_within, absl::Seconds(1),
+          "A logged decision is on disk within this long (a killed server loses at most this much "
+          "of the log). Shorter means more, emptier blocks at low load (at most one per interval).");
 ABSL_FLAG(int, test_delay_before_admit_ms, 0,
           "For tests only, never in production: every PolicyService call sleeps this long "
           "(milliseconds) after it arrives and before its deadline is checked. 0: no delay.");
@@ -202,6 +218,22 @@ int main(int argc, char** argv) {
                       static_cast<size_t>(absl::GetFlag(FLAGS_max_numbers)));
   absl::StatusOr<int64_t> loaded = (*store)->LoadInto(engine);
   if (!loaded.ok()) return Fail(absl::StrCat("loading state: ", loaded.status().message()));
+  // Declared before the service, so it outlives it and writes the last blocks at exit.
+  std::unique_ptr<DecisionLog> decision_log;
+  if (absl::GetFlag(FLAGS_decision_log)) {
+    DecisionLog::Options o;
+    o.allow_sample = absl::GetFlag(FLAGS_decision_log_allow_sample);
+    o.retention = absl::GetFlag(FLAGS_decision_log_retention);
+    o.max_blocks = absl::GetFlag(FLAGS_decision_log_max_blocks);
+    o.flush_after = absl::GetFlag(FLAGS_decision_log_write_within);
+    o.trim_interval = absl::GetFlag(FLAGS_sweep_interval);
+    const std::string dir = absl::GetFlag(FLAGS_decision_log_dir).empty()
+                                ? data_dir + "/decisions"
+                                : absl::GetFlag(FLAGS_decision_log_dir);
+    auto opened = DecisionLog::Open(dir, o, clock, profile->name, profile->revision);
+    if (!opened.ok()) return Fail(absl::StrCat("--decision_log: ", opened.status().message()));
+    decision_log = *std::move(opened);
+  }
 
   std::unique_ptr<TokenAuthority> auth;
   if (!absl::GetFlag(FLAGS_tokens_file).empty()) {
@@ -240,6 +272,7 @@ int main(int argc, char** argv) {
   PolicyServiceImpl service(&engine, absl::GetFlag(FLAGS_max_batch), auth.get(),
                             absl::GetFlag(FLAGS_max_inflight),
                             absl::Milliseconds(absl::GetFlag(FLAGS_test_delay_before_admit_ms)));
+  service.set_decision_log(decision_log.get());  // Before serving: every id is the log's.
   PolicyAdminImpl admin(&engine, fake_clock.get(), auth.get());
   // State-change events (server/state_events.h): their own RocksDB beside the state's.
   const absl::Duration events_interval = absl::GetFlag(FLAGS_state_events_interval);
@@ -304,6 +337,7 @@ int main(int argc, char** argv) {
   MetricsRegistry registry;
   ServerMetrics metrics(&registry, profile->name);
   service.set_metrics(&metrics);
+  if (decision_log != nullptr) AddDecisionLogMetrics(decision_log.get(), &registry);
   registry.AddGauge("wapolicy_calls_in_flight", "Calls being worked on (gRPC and HTTP).", {},
                     [&service] { return static_cast<double>(service.inflight()); });
   registry.AddGauge("wapolicy_numbers", "Registered business numbers.", {},

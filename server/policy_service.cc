@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "policy/durable_batch.h"
+#include "server/decision_api.h"
 #include "server/proto_convert.h"
 
 namespace wapolicy {
@@ -32,7 +33,11 @@ void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, uint64_t id, v1:
   }
   v1::Decision* p = out->mutable_decision();
   ToProto(*d, engine_->profile(), p);
-  ids_.Format(id, p->mutable_decision_id());
+  if (decision_log_ != nullptr) {
+    FormatDecisionId(id, p->mutable_decision_id());
+  } else {
+    ids_.Format(id, p->mutable_decision_id());
+  }
   if (metrics_ != nullptr) metrics_->Decided(*p);
 }
 
@@ -99,7 +104,11 @@ grpc::Status PolicyServiceImpl::CheckFor(const Caller& caller, const v1::CheckRe
   absl::StatusOr<Decision> d = engine_->Check(*m);
   if (!d.ok()) return ToGrpc(d.status());
   ToProto(*d, engine_->profile(), out);
-  ids_.Next(out->mutable_decision_id());
+  if (decision_log_ != nullptr) {
+    FormatDecisionId(decision_log_->RecordOne(*m, *d), out->mutable_decision_id());
+  } else {
+    ids_.Next(out->mutable_decision_id());
+  }
   if (metrics_ != nullptr) {
     metrics_->Decided(*out);
     metrics_->check_seconds()->Observe(
@@ -140,13 +149,21 @@ grpc::Status PolicyServiceImpl::DecideBatch(
   const auto start = std::chrono::steady_clock::now();
   std::vector<absl::StatusOr<Decision>> decided = engine_->CheckBatch(valid);
   results->Reserve(checks.size());
-  const uint64_t first_id = ids_.Reserve(checks.size());
+  // Ids: the decision log's (one lock for the batch, which also logs it), or a block of boot ids.
+  std::vector<uint64_t> logged_ids;
+  uint64_t first_id = 0;
+  if (decision_log_ != nullptr) {
+    logged_ids.resize(valid.size());
+    decision_log_->Record(valid, decided, absl::MakeSpan(logged_ids));
+  } else {
+    first_id = ids_.Reserve(checks.size());
+  }
   for (int i = 0; i < checks.size(); ++i) {
     v1::CheckResult* r = results->Add();
     if (index[i] < 0) {
       Fill(errors[i], first_id + i, r);
     } else {
-      Fill(decided[index[i]], first_id + i, r);
+      Fill(decided[index[i]], decision_log_ != nullptr ? logged_ids[index[i]] : first_id + i, r);
     }
   }
   if (metrics_ != nullptr) {
@@ -380,6 +397,22 @@ grpc::Status PolicyServiceImpl::NumberStatesFor(
   out->Reserve(static_cast<int>(states.size()));
   for (const NumberSnapshot& s : states) ToProto(s, engine_->profile(), out->Add());
   return grpc::Status::OK;
+}
+
+grpc::ServerUnaryReactor* PolicyServiceImpl::GetDecision(grpc::CallbackServerContext* ctx,
+                                                         const v1::GetDecisionRequest* req,
+                                                         v1::LoggedDecision* out) {
+  InflightLimiter::Slot slot(nullptr);
+  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
+  absl::StatusOr<Caller> caller = Who(ctx);
+  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
+  return Done(ctx, GetDecisionFor(*caller, *req, out));
+}
+
+grpc::Status PolicyServiceImpl::GetDecisionFor(const Caller& caller,
+                                               const v1::GetDecisionRequest& req,
+                                               v1::LoggedDecision* out) {
+  return wapolicy::GetDecisionFor(decision_log_, engine_, caller, req, out);
 }
 
 grpc::Status PolicyAdminImpl::RequireAdmin(const grpc::ServerContext* ctx) const {

@@ -29,6 +29,7 @@
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
+#include "server/decision_log.h"
 #include "server/server_metrics.h"
 #include "server/token_authority.h"
 
@@ -154,6 +155,9 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   grpc::ServerUnaryReactor* GetNumberState(grpc::CallbackServerContext* ctx,
                                            const v1::GetNumberStateRequest* req,
                                            v1::NumberState* out) override;
+  grpc::ServerUnaryReactor* GetDecision(grpc::CallbackServerContext* ctx,
+                                        const v1::GetDecisionRequest* req,
+                                        v1::LoggedDecision* out) override;
 
   // The calls without gRPC around them, for the other doors (the HTTP face):
   // the caller is known and the call admitted (TryAdmit) by the door.
@@ -170,6 +174,8 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   // business), by business then number: the dashboard's list.
   grpc::Status NumberStatesFor(const Caller& caller,
                                google::protobuf::RepeatedPtrField<v1::NumberState>* out);
+  grpc::Status GetDecisionFor(const Caller& caller, const v1::GetDecisionRequest& req,
+                              v1::LoggedDecision* out);
   // A slot under the same in-flight bound as gRPC calls; empty when full.
   InflightLimiter::Slot TryAdmit() {
     InflightLimiter::Slot slot = limiter_.Acquire();
@@ -178,6 +184,9 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   }
   // Counts decisions, events and refusals there from now on (may be null).
   void set_metrics(ServerMetrics* metrics) { metrics_ = metrics; }
+  // Logs decisions there from now on, and decision ids become its ids (may
+  // be null: ids then have a per-boot prefix and GetDecision is refused).
+  void set_decision_log(DecisionLog* log) { decision_log_ = log; }
   int inflight() const { return limiter_.inflight(); }
   const TokenAuthority* auth() const { return auth_; }
   PolicyEngine* engine() const { return engine_; }
@@ -213,7 +222,8 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   const TokenAuthority* auth_;
   InflightLimiter limiter_;
   const absl::Duration test_delay_before_admit_;  // Tests only; zero in production.
-  DecisionIds ids_;
+  DecisionIds ids_;  // Without a decision log.
+  DecisionLog* decision_log_ = nullptr;
   ServerMetrics* metrics_ = nullptr;
   ArenaMessageAllocator<v1::CheckBatchRequest, v1::CheckBatchResponse> batch_allocator_;
   ArenaMessageAllocator<v1::EventBatchRequest, v1::EventBatchResponse> events_allocator_;

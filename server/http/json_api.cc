@@ -132,6 +132,13 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
     v1::NumberState out;
     return Reply(service_->NumberStateFor(*caller, in, &out), out);
   }
+  if (absl::ConsumePrefix(&path, "/v1/decisions/")) {
+    if (req.method != "GET") return MethodNotAllowed("GET");
+    v1::GetDecisionRequest in;
+    in.set_decision_id(std::string(path));
+    v1::LoggedDecision out;
+    return Reply(service_->GetDecisionFor(*caller, in, &out), out);
+  }
   if (absl::ConsumePrefix(&path, "/v1/admin/")) {
     if (!caller->admin) {
       return ErrorResponse(

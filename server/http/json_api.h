@@ -13,6 +13,7 @@
 //   POST /v1/planCampaign     PlanCampaignRequest (one message, at most
 //                             10,000 customers) -> PlannedCampaign
 //   POST /v1/reserveCampaign  ReserveCampaignRequest -> ReserveCampaignResponse
+//   GET  /v1/decisions/{id}   (Decision.decisionId) -> LoggedDecision
 //   POST /v1/admin/{upsertBusiness, registerNumber, syncNumber, putTemplate,
 //        removeTemplate, updateTemplateQuality, getTemplate, advanceClock,
 //        serverInfo}          the PolicyAdmin calls (admin token)
