@@ -45,7 +45,8 @@ enum : uint32_t {
   kDryRun = 1u << 16,
   kPace = 1u << 17,
   kHasMessageId = 1u << 18,
-  kKnownFlags = (1u << 19) - 1,
+  kShadow = 1u << 19,  // Shadow mode: u8 the would-be reason, str its detail.
+  kKnownFlags = (1u << 20) - 1,
 };
 // The times after the next free slot, in Decision's order, and their flags.
 constexpr uint32_t kTimeFlags[4] = {kHasWindowEnd, kHasConversationEnd, kHasRetryAfter,
@@ -274,6 +275,14 @@ absl::Status ReadEntry(Reader* r, const BlockHeader& h, DecodeState* st, uint32_
   }
   if ((flags & kHasMessageId) && !r->Str(&out->message_id)) return Corrupt("message id");
   if ((flags & kHasDetail) && !r->Str(&d.detail)) return Corrupt("detail");
+  if (flags & kShadow) {
+    uint8_t shadow = 0;
+    if (!r->U8(&shadow) || shadow == 0 || shadow >= kReasonCodeCount ||
+        !r->Str(&d.shadow_detail)) {
+      return Corrupt("shadow reason");
+    }
+    d.shadow_reason = static_cast<ReasonCode>(shadow);
+  }
   out->profile_name = h.profile_name;
   out->profile_revision = h.profile_revision;
   return absl::OkStatus();
@@ -365,6 +374,7 @@ void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMe
   if (m.pace) flags |= kPace;
   if (!m.message_id.empty()) flags |= kHasMessageId;
   if (!d.detail.empty()) flags |= kHasDetail;
+  if (d.shadow_reason != ReasonCode::kAllowed) flags |= kShadow;
   const absl::Time times[4] = {d.service_window_ends, d.conversation_ends, d.retry_after,
                                d.send_at};
   for (int i = 0; i < 4; ++i) {
@@ -377,6 +387,7 @@ void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMe
   }
   if (flags & kHasMessageId) bound += kMaxVarint + m.message_id.size();
   if (flags & kHasDetail) bound += kMaxVarint + d.detail.size();
+  if (flags & kShadow) bound += 1 + kMaxVarint + d.shadow_detail.size();
   char* p = Reserve(bound);
   p = PutVarint(p, flags);
   if (flags & kIndexGap) p = PutVarint(p, index - static_cast<uint32_t>(prev_index_ + 1));
@@ -408,6 +419,10 @@ void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMe
   }
   if (flags & kHasMessageId) p = PutStr(p, m.message_id);
   if (flags & kHasDetail) p = PutStr(p, d.detail);
+  if (flags & kShadow) {
+    *p++ = static_cast<char>(static_cast<uint8_t>(d.shadow_reason));
+    p = PutStr(p, d.shadow_detail);
+  }
   size_ = p - out_.data();
   prev_index_ = static_cast<int32_t>(index);
   prev_reason_ = reason;
@@ -578,7 +593,8 @@ uint64_t DecisionLog::RecordLocked(absl::Time now, const OutgoingMessage& m, con
   Block& b = *open_;
   const uint32_t index = b.ids_used++;
   if (now > b.last_time) b.last_time = now;
-  bool log = !d.allowed;
+  // A hold is always logged; so is an allow that shadow mode let through.
+  bool log = !d.allowed || d.shadow_reason != ReasonCode::kAllowed;
   if (!log) {
     if (options_.allow_sample >= 1) {
       log = true;

@@ -111,7 +111,8 @@ struct DecisionRecord {
 //           flagged present: zz(t - time) ms,
 //           [str template name, str language: kNewTemplate; else the last
 //           template entry's, for templates],
-//           [str message id], [str detail]
+//           [str message id], [str detail],
+//           [u8 shadow reason, str its detail: kShadow (shadow mode)]
 //   str = varint length + bytes.
 // An ordinary allow in a batch is about 12 bytes: flags (1), its number's
 // place (1), the customer (6) and its conversation's end (4).

@@ -91,6 +91,8 @@ void ExpectSameDecision(const Decision& want, const Decision& got) {
   EXPECT_EQ(ms(got.conversation_ends), ms(want.conversation_ends));
   EXPECT_EQ(ms(got.retry_after), ms(want.retry_after));
   EXPECT_EQ(ms(got.send_at), ms(want.send_at));
+  EXPECT_EQ(got.shadow_reason, want.shadow_reason);
+  EXPECT_EQ(got.shadow_detail, want.shadow_detail);
 }
 
 // --- The block codec ---
@@ -109,6 +111,8 @@ std::string SampleBlock(std::vector<std::pair<OutgoingMessage, Decision>>* entri
   Decision window = Allow();
   window.effect = ConversationEffect::kReusesUserInitiated;
   window.service_window_ends = kStart + absl::Hours(23);
+  paced.shadow_reason = ReasonCode::kLimitReached;  // Shadow mode let it through.
+  paced.shadow_detail = "messaging limit reached";
   *entries = {{a, Allow()}, {b, Hold()}, {c, window}, {e, paced}};
   uint32_t index = 0;
   for (const auto& [m, d] : *entries) {
@@ -353,6 +357,14 @@ TEST(DecisionLogTest, AllowsAreSampledHoldsAlwaysLogged) {
   EXPECT_EQ(r.status().code(), absl::StatusCode::kNotFound);
   EXPECT_TRUE(absl::StrContains(r.status().message(), "sample rate")) << r.status();
   EXPECT_TRUE(log->Lookup(held).ok());
+  // An allow that shadow mode let through is logged like a hold, with its would-be reason.
+  Decision shadowed = Allow();
+  shadowed.shadow_reason = ReasonCode::kNotOptedIn;
+  shadowed.shadow_detail = "no opt-in on record for this customer";
+  const uint64_t shadow_id = log->RecordOne(Template("+14155550100", "+447700900002"), shadowed);
+  absl::StatusOr<DecisionRecord> s = log->Lookup(shadow_id);
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_EQ(s->decision.shadow_reason, ReasonCode::kNotOptedIn);
   ASSERT_TRUE(WaitWritten(*log, held));
   r = log->Lookup(allowed);  // From the log now: still "not sampled".
   EXPECT_TRUE(absl::StrContains(r.status().message(), "sample rate")) << r.status();

@@ -85,6 +85,13 @@ TEST_F(ShadowServerTest, ABusinessShadowingConsentIsAnsweredAllowedWithTheWouldB
   EXPECT_EQ(acme.shadow_reason(), v1::NOT_OPTED_IN);
   EXPECT_FALSE(acme.shadow_detail().empty());
   EXPECT_EQ(Used(kAcme), 1);  // As if sent: the conversation counts.
+  // Logged like a hold, with the would-be reason: policyctl explain shows it.
+  grpc::ClientContext c;
+  v1::GetDecisionRequest g;
+  g.set_decision_id(acme.decision_id());
+  v1::LoggedDecision logged;
+  ASSERT_TRUE(server_->service().GetDecision(&c, g, &logged).ok());
+  EXPECT_EQ(logged.decision().shadow_reason(), v1::NOT_OPTED_IN);
   // Globex does not shadow consent: held.
   const v1::Decision globex = Check(kGlobex, "+447700900001");
   EXPECT_FALSE(globex.allowed());
