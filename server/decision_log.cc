@@ -52,6 +52,7 @@ enum : uint32_t {
 constexpr uint32_t kTimeFlags[4] = {kHasWindowEnd, kHasConversationEnd, kHasRetryAfter,
                                     kHasSendAt};
 constexpr int kNoReason = 0xff;  // Before the first entry: no previous reason.
+constexpr int64_t kDayMs = 24 * 3600 * 1000;
 constexpr int kEffectCount = 5;
 constexpr int kSessionTypeCount = 12;
 
@@ -60,6 +61,10 @@ int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>((v >> 1) ^ (~(v & 1) 
 // a + b without signed overflow (garbage bytes may hold any value).
 int64_t WrapAdd(int64_t a, int64_t b) {
   return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+// a - b without signed overflow; WrapAdd(b, WrapSub(a, b)) == a for any values.
+int64_t WrapSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
 }
 
 bool Finite(absl::Time t) { return t != absl::InfinitePast() && t != absl::InfiniteFuture(); }
@@ -173,6 +178,8 @@ struct DecodeState {
   int64_t prev_index = -1;
   int64_t prev_time_ms = 0;  // The block's base time before the first entry.
   int prev_reason = kNoReason;
+  uint64_t prev_customer = 0;
+  int64_t prev_conversation_end_ms = 0;  // Base time + 24 h before the first entry.
 };
 
 absl::Status ReadEntry(Reader* r, const BlockHeader& h, DecodeState* st, uint32_t* index,
@@ -204,10 +211,11 @@ absl::Status ReadEntry(Reader* r, const BlockHeader& h, DecodeState* st, uint32_
     return Corrupt("business number");
   }
   DecodeState::Business& b = st->businesses[business];
-  uint64_t customer;
-  if (!r->Varint(&customer)) return Corrupt("customer");
+  int64_t customer_delta;
+  if (!r->ZigZag(&customer_delta)) return Corrupt("customer");
+  st->prev_customer += static_cast<uint64_t>(customer_delta);
   out->business_number = PhoneNumber::FromDigitsValue(b.number);
-  out->customer = PhoneNumber::FromDigitsValue(customer);
+  out->customer = PhoneNumber::FromDigitsValue(st->prev_customer);
   if (flags & kNewReason) {
     uint8_t reason_effect;
     if (!r->U8(&reason_effect)) return Corrupt("reason");
@@ -257,7 +265,12 @@ absl::Status ReadEntry(Reader* r, const BlockHeader& h, DecodeState* st, uint32_
     if (!(flags & kTimeFlags[i])) continue;
     int64_t t;
     if (!r->ZigZag(&t)) return Corrupt("a time");
-    *times[i] = absl::FromUnixMillis(WrapAdd(time_ms, t));
+    if (kTimeFlags[i] == kHasConversationEnd) {
+      st->prev_conversation_end_ms = WrapAdd(st->prev_conversation_end_ms, t);
+      *times[i] = absl::FromUnixMillis(st->prev_conversation_end_ms);
+    } else {
+      *times[i] = absl::FromUnixMillis(WrapAdd(time_ms, t));
+    }
   }
   if (flags & kSession) {
     if (flags & kNewTemplate) return Corrupt("template");
@@ -301,6 +314,7 @@ absl::StatusOr<Found> Find(absl::string_view bytes, uint32_t index) {
   found.ids_used = h.ids_used;
   DecodeState st;
   st.prev_time_ms = h.base_ms;
+  st.prev_conversation_end_ms = WrapAdd(h.base_ms, kDayMs);
   while (!r.done()) {
     uint32_t i;
     DecisionRecord rec;
@@ -320,14 +334,30 @@ absl::StatusOr<Found> Find(absl::string_view bytes, uint32_t index) {
 
 DecisionBlockEncoder::DecisionBlockEncoder(absl::Time base_time, absl::string_view profile_name,
                                            int64_t profile_revision)
-    : base_ms_(absl::ToUnixMillis(base_time)), last_ms_(base_ms_) {
-  out_.resize(24 << 10);  // About a full block of allows; grows by doubling.
-  char* p = Reserve(3 + 3 * kMaxVarint + profile_name.size());
+    : profile_name_(profile_name), profile_revision_(profile_revision) {
+  Reset(base_time);
+}
+
+void DecisionBlockEncoder::Reset(absl::Time base_time) {
+  base_ms_ = absl::ToUnixMillis(base_time);
+  size_ = 0;
+  entries_ = 0;
+  prev_index_ = -1;
+  prev_reason_ = kNoReason;
+  last_time_ = absl::InfinitePast();
+  last_ms_ = base_ms_;
+  prev_customer_ = 0;
+  prev_conversation_end_ms_ = WrapAdd(base_ms_, kDayMs);
+  ++generation_;  // Every slot of the number table is stale now.
+  next_business_ = 0;
+  have_template_ = false;
+  out_.resize(16 << 10);  // About a full block of allows; grows by doubling.
+  char* p = Reserve(3 + 3 * kMaxVarint + profile_name_.size());
   *p++ = static_cast<char>(kBlockVersion);
   p = PutU16(p, 0);  // Ids used: patched by Finish.
   p = PutVarint(p, ZigZag(base_ms_));
-  p = PutStr(p, profile_name);
-  p = PutVarint(p, ZigZag(profile_revision));
+  p = PutStr(p, profile_name_);
+  p = PutVarint(p, ZigZag(profile_revision_));
   size_ = p - out_.data();
 }
 
@@ -350,18 +380,16 @@ void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMe
   // miss (new, or evicted by another number) writes the number out again.
   const uint64_t business = m.business_number.value();
   BusinessSlot& slot = businesses_[(business * 0x9E3779B97F4A7C15ull) >> 56];
-  if (slot.number != business) {
-    slot = {.number = business, .index = next_business_++};
+  if (slot.number != business || slot.generation != generation_) {
+    slot = {.number = business, .generation = generation_, .index = next_business_++};
     flags |= kNewBusiness;
   }
   if (d.limit != slot.limit || d.used != slot.used) flags |= kNewCounts;
   // A number's next free slot moves only when one of its conversations opens or ends.
-  int64_t next_slot_ms = 0;
   if (!Finite(d.next_slot_free)) {
     flags |= kNoNextSlot;
-  } else {
-    next_slot_ms = absl::ToUnixMillis(d.next_slot_free);
-    if (!slot.has_next_slot || slot.next_slot_ms != next_slot_ms) flags |= kNewNextSlot;
+  } else if (!slot.has_next_slot || slot.next_slot != d.next_slot_free) {
+    flags |= kNewNextSlot;
   }
   const bool session = m.kind == MessageKind::kSession;
   if (session) flags |= kSession;
@@ -391,24 +419,36 @@ void DecisionBlockEncoder::Add(uint32_t index, absl::Time time, const OutgoingMe
   char* p = Reserve(bound);
   p = PutVarint(p, flags);
   if (flags & kIndexGap) p = PutVarint(p, index - static_cast<uint32_t>(prev_index_ + 1));
-  if (flags & kNewTime) p = PutVarint(p, ZigZag(time_ms - base_ms_));
+  if (flags & kNewTime) p = PutVarint(p, ZigZag(WrapSub(time_ms, base_ms_)));
   p = PutVarint(p, (flags & kNewBusiness) ? business : slot.index);
-  p = PutVarint(p, m.customer.value());
+  // Against the previous customer: a business's customers share country codes and prefixes.
+  p = PutVarint(p, ZigZag(static_cast<int64_t>(m.customer.value() - prev_customer_)));
+  prev_customer_ = m.customer.value();
   if (flags & kNewReason) *p++ = static_cast<char>(reason);
   if (session) *p++ = static_cast<char>(static_cast<uint8_t>(m.session_type));
   if (flags & kNewCounts) {
-    p = PutVarint(p, ZigZag(d.limit - slot.limit));
-    p = PutVarint(p, ZigZag(d.used - slot.used));
+    p = PutVarint(p, ZigZag(WrapSub(d.limit, slot.limit)));
+    p = PutVarint(p, ZigZag(WrapSub(d.used, slot.used)));
     slot.limit = d.limit;
     slot.used = d.used;
   }
   if (flags & kNewNextSlot) {
-    p = PutVarint(p, ZigZag(next_slot_ms - time_ms));
-    slot.next_slot_ms = next_slot_ms;
+    slot.next_slot = d.next_slot_free;
+    slot.next_slot_ms = absl::ToUnixMillis(d.next_slot_free);
     slot.has_next_slot = true;
+    p = PutVarint(p, ZigZag(WrapSub(slot.next_slot_ms, time_ms)));
   }
   for (int i = 0; i < 4; ++i) {
-    if (flags & kTimeFlags[i]) p = PutVarint(p, ZigZag(absl::ToUnixMillis(times[i]) - time_ms));
+    if (!(flags & kTimeFlags[i])) continue;
+    const int64_t t = absl::ToUnixMillis(times[i]);
+    if (kTimeFlags[i] == kHasConversationEnd) {
+      // Against the previous conversation end: conversations a batch opens
+      // end together, and those it reuses are spread over one day.
+      p = PutVarint(p, ZigZag(WrapSub(t, prev_conversation_end_ms_)));
+      prev_conversation_end_ms_ = t;
+    } else {
+      p = PutVarint(p, ZigZag(WrapSub(t, time_ms)));
+    }
   }
   if (flags & kNewTemplate) {
     p = PutStr(p, m.template_name);
@@ -452,6 +492,7 @@ absl::StatusOr<DecodedBlock> DecodeDecisionBlock(absl::string_view bytes) {
   out.profile_revision = h.profile_revision;
   DecodeState st;
   st.prev_time_ms = h.base_ms;
+  st.prev_conversation_end_ms = WrapAdd(h.base_ms, kDayMs);
   while (!r.done()) {
     uint32_t i;
     DecisionRecord rec;
@@ -567,7 +608,12 @@ void DecisionLog::OpenBlockLocked(absl::Time now) {
   open_->position = next_position_++;
   open_->opened = absl::Now();
   open_->last_time = now;
-  open_->encoder.emplace(now, profile_name_, profile_revision_);
+  if (spare_encoder_ != nullptr) {
+    open_->encoder = std::move(spare_encoder_);
+    open_->encoder->Reset(now);
+  } else {
+    open_->encoder = std::make_unique<DecisionBlockEncoder>(now, profile_name_, profile_revision_);
+  }
   // The writer sleeps without a deadline while nothing waits, and keeps the
   // reservation ahead: wake it then, and only then (a wake-up is a syscall).
   if (writer_idle_ || NeedReserveLocked()) work_.notify_one();
@@ -578,7 +624,7 @@ void DecisionLog::SealLocked() {
   open_.reset();
   b.entries = b.encoder->entries();
   b.bytes = std::move(*b.encoder).Finish(b.ids_used);
-  b.encoder.reset();
+  spare_encoder_ = std::move(b.encoder);
   if (pending_.size() >= static_cast<size_t>(options_.max_pending_blocks)) {
     stats_.dropped += static_cast<int64_t>(b.entries);  // The writer is behind: never wait.
     return;

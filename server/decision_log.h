@@ -100,7 +100,8 @@ struct DecisionRecord {
 //           [index - previous index - 1: kIndexGap; else the next index],
 //           [zz(time - base) ms: kNewTime; else the previous entry's time],
 //           the business number (kNewBusiness: it also joins the block's
-//           table) or its place in the table, the customer,
+//           table) or its place in the table, zz(customer - the previous
+//           entry's customer),
 //           [u8 reason * 8 + effect: kNewReason; else the previous entry's],
 //           [u8 session type: kSession],
 //           [zz(limit - the number's previous), zz(used - the number's
@@ -108,18 +109,22 @@ struct DecisionRecord {
 //           [zz(next free slot - time) ms: kNewNextSlot; else the number's
 //           previous one, or none: kNoNextSlot],
 //           for each of window end, conversation end, retry after, send at
-//           flagged present: zz(t - time) ms,
+//           flagged present: zz(t - time) ms (the conversation end: zz(t -
+//           the previous entry's conversation end, base time + 24 h at first)),
 //           [str template name, str language: kNewTemplate; else the last
 //           template entry's, for templates],
 //           [str message id], [str detail],
 //           [u8 shadow reason, str its detail: kShadow (shadow mode)]
 //   str = varint length + bytes.
-// An ordinary allow in a batch is about 12 bytes: flags (1), its number's
-// place (1), the customer (6) and its conversation's end (4).
+// An ordinary allow in a batch is about 10 bytes: flags (1), its number's
+// place (1), the customer (~4) and its conversation's end (~4).
 class DecisionBlockEncoder {
  public:
   DecisionBlockEncoder(absl::Time base_time, absl::string_view profile_name,
                        int64_t profile_revision);
+  // Starts another block (after Finish): the encoder is reused, its table of
+  // numbers invalidated rather than cleared.
+  void Reset(absl::Time base_time);
   // Appends an entry; indexes must increase and be below kBlockIds.
   void Add(uint32_t index, absl::Time time, const OutgoingMessage& m, const Decision& d);
   // The block, with `ids_used` (how many of its ids were given) in its header.
@@ -133,23 +138,31 @@ class DecisionBlockEncoder {
   // A number's place in the block's table and what its next entry is written against.
   struct BusinessSlot {
     uint64_t number = 0;
-    uint64_t index = 0;
-    int64_t limit = 0, used = 0, next_slot_ms = 0;
+    uint32_t generation = 0;  // Valid in the block of this generation only.
+    uint32_t index = 0;
+    int64_t limit = 0, used = 0;
+    absl::Time next_slot;  // Compared as a time: converted only when it moves.
+    int64_t next_slot_ms = 0;
     bool has_next_slot = false;
   };
   // Room for `n` more bytes at the end of what is written; returns where it starts.
   char* Reserve(size_t n);
 
+  std::string profile_name_;
+  int64_t profile_revision_;
   std::string out_;  // Written up to size_; the rest is room.
   size_t size_ = 0;
-  int64_t base_ms_;
+  int64_t base_ms_ = 0;
   size_t entries_ = 0;
   int32_t prev_index_ = -1;
   int prev_reason_ = 0xff;  // None yet.
   absl::Time last_time_ = absl::InfinitePast();
   int64_t last_ms_ = 0;
+  uint64_t prev_customer_ = 0;
+  int64_t prev_conversation_end_ms_ = 0;
   BusinessSlot businesses_[256];  // Direct-mapped: number -> its place in the table.
-  uint64_t next_business_ = 0;
+  uint32_t generation_ = 0;
+  uint32_t next_business_ = 0;
   bool have_template_ = false;
   std::string prev_template_name_, prev_template_language_;
 };
@@ -228,7 +241,7 @@ class DecisionLog {
     absl::Time last_time;     // The newest decision's time: the record's time.
     absl::Time opened;        // Wall time: when it must be sealed.
     uint32_t ids_used = 0;
-    std::optional<DecisionBlockEncoder> encoder;  // While open.
+    std::unique_ptr<DecisionBlockEncoder> encoder;  // While open.
     std::string bytes;                            // Once sealed.
     size_t entries = 0;
   };
@@ -262,6 +275,8 @@ class DecisionLog {
   // ThreadSanitizer-instrumented (policy/internal/mutex.h).
   mutable std::mutex mu_;
   std::optional<Block> open_ ABSL_GUARDED_BY(mu_);
+  // The last sealed block's encoder, for the next block (its number table is big).
+  std::unique_ptr<DecisionBlockEncoder> spare_encoder_ ABSL_GUARDED_BY(mu_);
   std::deque<Block> pending_ ABSL_GUARDED_BY(mu_);  // Sealed, oldest first.
   // The run being written (the strings are only read while unlocked), from
   // writing_first_: lookups find its blocks here until they are in the log.
