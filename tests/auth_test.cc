@@ -27,21 +27,8 @@ class AuthTest : public ::testing::Test {
     server_ =
         std::make_unique<ServerProcess>(dir_, std::vector<std::string>{"--tokens_file=" + tokens_});
     ASSERT_TRUE(server_->Start());
-    for (auto [business, number] :
-         {std::pair{"acme", kAcmeNumber}, std::pair{"globex", kGlobexNumber}}) {
-      grpc::ClientContext c1, c2;
-      As(&c1, "root-token");
-      As(&c2, "root-token");
-      v1::UpsertBusinessRequest b;
-      b.set_business_id(business);
-      b.set_verified(true);
-      v1::UpsertBusinessResponse br;
-      ASSERT_TRUE(server_->admin().UpsertBusiness(&c1, b, &br).ok());
-      v1::RegisterNumberRequest r;
-      r.set_business_number(number);
-      r.set_business_id(business);
-      v1::RegisterNumberResponse rr;
-      ASSERT_TRUE(server_->admin().RegisterNumber(&c2, r, &rr).ok());
+    for (auto [business, number] : {std::pair{"acme", kAcmeNumber}, std::pair{"globex", kGlobexNumber}}) {
+      ASSERT_TRUE(SetUpBusiness(*server_, business, {number}, "", "root-token").ok());
     }
   }
   static void As(grpc::ClientContext* c, const std::string& token) {

@@ -45,28 +45,7 @@ class DecisionLogTest : public ::testing::Test {
     server_ = std::make_unique<ServerProcess>(dir_, flags);
     ASSERT_TRUE(server_->Start());
     for (auto [business, number] : {std::pair{"acme", kAcme}, std::pair{"globex", kGlobex}}) {
-      grpc::ClientContext c1, c2, c3;
-      As(&c1, "root-token");
-      As(&c2, "root-token");
-      As(&c3, "root-token");
-      v1::UpsertBusinessRequest b;
-      b.set_business_id(business);
-      b.set_verified(true);
-      v1::UpsertBusinessResponse br;
-      ASSERT_TRUE(server_->admin().UpsertBusiness(&c1, b, &br).ok());
-      v1::RegisterNumberRequest r;
-      r.set_business_number(number);
-      r.set_business_id(business);
-      v1::RegisterNumberResponse rr;
-      ASSERT_TRUE(server_->admin().RegisterNumber(&c2, r, &rr).ok());
-      v1::Template t;
-      t.set_business_id(business);
-      t.set_name("t");
-      t.set_language("en");
-      t.set_category(v1::UTILITY);
-      t.set_status(v1::APPROVED);
-      v1::PutTemplateResponse tr;
-      ASSERT_TRUE(server_->admin().PutTemplate(&c3, t, &tr).ok());
+      ASSERT_TRUE(SetUpBusiness(*server_, business, {number}, "t", "root-token").ok());
     }
   }
   static void As(grpc::ClientContext* c, const std::string& token) {

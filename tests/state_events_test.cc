@@ -100,19 +100,7 @@ class StateEventsTest : public ::testing::Test {
     server_ = MakeServer();
     ASSERT_TRUE(server_->Start());
     for (auto [business, number] : {std::pair{"acme", kAcme}, std::pair{"globex", kGlobex}}) {
-      grpc::ClientContext c1, c2;
-      As(&c1, "root-token");
-      As(&c2, "root-token");
-      v1::UpsertBusinessRequest b;
-      b.set_business_id(business);
-      b.set_verified(true);
-      v1::UpsertBusinessResponse br;
-      ASSERT_TRUE(server_->admin().UpsertBusiness(&c1, b, &br).ok());
-      v1::RegisterNumberRequest r;
-      r.set_business_number(number);
-      r.set_business_id(business);
-      v1::RegisterNumberResponse rr;
-      ASSERT_TRUE(server_->admin().RegisterNumber(&c2, r, &rr).ok());
+      ASSERT_TRUE(SetUpBusiness(*server_, business, {number}, "", "root-token").ok());
     }
   }
 
