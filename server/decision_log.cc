@@ -306,12 +306,13 @@ struct Found {
   std::optional<DecisionRecord> record;
 };
 
-absl::StatusOr<Found> Find(absl::string_view bytes, uint32_t index) {
+// Reads a block's header, then each entry in order, calling `f(index,
+// record)` until it returns false; the header is returned.
+template <typename F>
+absl::StatusOr<BlockHeader> WalkBlock(absl::string_view bytes, F f) {
   Reader r(bytes);
   BlockHeader h;
   if (absl::Status s = ReadHeader(&r, &h); !s.ok()) return s;
-  Found found;
-  found.ids_used = h.ids_used;
   DecodeState st;
   st.prev_time_ms = h.base_ms;
   st.prev_conversation_end_ms = WrapAdd(h.base_ms, kDayMs);
@@ -319,12 +320,19 @@ absl::StatusOr<Found> Find(absl::string_view bytes, uint32_t index) {
     uint32_t i;
     DecisionRecord rec;
     if (absl::Status s = ReadEntry(&r, h, &st, &i, &rec); !s.ok()) return s;
-    if (i == index) {
-      found.record = std::move(rec);
-      break;
-    }
-    if (i > index) break;
+    if (!f(i, rec)) break;
   }
+  return h;
+}
+
+absl::StatusOr<Found> Find(absl::string_view bytes, uint32_t index) {
+  Found found;
+  absl::StatusOr<BlockHeader> h = WalkBlock(bytes, [&](uint32_t i, DecisionRecord& rec) {
+    if (i == index) found.record = std::move(rec);
+    return i < index;  // Entries are in index order.
+  });
+  if (!h.ok()) return h.status();
+  found.ids_used = h->ids_used;
   return found;
 }
 
@@ -483,22 +491,15 @@ std::string DecisionBlockEncoder::Finish(uint32_t ids_used) && {
 }
 
 absl::StatusOr<DecodedBlock> DecodeDecisionBlock(absl::string_view bytes) {
-  Reader r(bytes);
-  BlockHeader h;
-  if (absl::Status s = ReadHeader(&r, &h); !s.ok()) return s;
   DecodedBlock out;
-  out.ids_used = h.ids_used;
-  out.profile_name = h.profile_name;
-  out.profile_revision = h.profile_revision;
-  DecodeState st;
-  st.prev_time_ms = h.base_ms;
-  st.prev_conversation_end_ms = WrapAdd(h.base_ms, kDayMs);
-  while (!r.done()) {
-    uint32_t i;
-    DecisionRecord rec;
-    if (absl::Status s = ReadEntry(&r, h, &st, &i, &rec); !s.ok()) return s;
+  absl::StatusOr<BlockHeader> h = WalkBlock(bytes, [&](uint32_t i, DecisionRecord& rec) {
     out.entries.emplace_back(i, std::move(rec));
-  }
+    return true;
+  });
+  if (!h.ok()) return h.status();
+  out.ids_used = h->ids_used;
+  out.profile_name = h->profile_name;
+  out.profile_revision = h->profile_revision;
   return out;
 }
 
