@@ -6,6 +6,12 @@
 #
 #   bench/compare.sh [SECONDS=10] [THREADS=2] [INFLIGHT=8] [ROUNDS=3]
 #   MEMORY=0 bench/compare.sh 5 2 8 1    # rates only, one short round
+#   B_FLAGS=--decision_log=false bench/compare.sh   # plus a second server, in the same rounds
+#
+# B_FLAGS starts a second policy_server with those extra flags beside the
+# first and runs Check, CheckBatch and Decide on it too (rows "Check (B)",
+# ...), each right after the first server's in every round: what a flag costs,
+# measured in one run against one floor.
 #
 # The shapes run in ROUNDS interleaved rounds (floor, Redis, ..., Decide, then
 # again), and each shape reports its median round: on a shared, noisy machine
@@ -36,7 +42,7 @@ if ((${#missing[@]})); then
 fi
 bash "$SHARED/bench-peers/build.sh" >&2
 bazel build -c opt //server:policy_server //bench:make_requests //bench:stream_load \
-  //bench:http_load //bench:http_floor >&2
+  //bench:http_load //bench:http_floor //bench:event_load >&2
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -61,6 +67,16 @@ HTTP_FLOOR_PID=$!
   --webhook_apps="$WORK/apps" --data_dir="$WORK/data" \
   --config=bench/bench_profile.textproto 2>"$WORK/policy.log" & PIDS+=($!)
 POLICY_PID=$!
+if [ -n "${B_FLAGS:-}" ]; then
+  B_PORT=$(free_port)
+  mkdir -p "$WORK/data_b"
+  # shellcheck disable=SC2086  # B_FLAGS is a list of flags.
+  "$BIN/server/policy_server" --listen="127.0.0.1:$B_PORT" --http_listen= --data_dir="$WORK/data_b" \
+    --config=bench/bench_profile.textproto $B_FLAGS 2>"$WORK/policy_b.log" & PIDS+=($!)
+  B_PID=$!
+  wait_port "$B_PORT"
+  "$BIN/bench/make_requests" --server="127.0.0.1:$B_PORT" --seed >&2
+fi
 wait_port "$REDIS_PORT"; wait_port "$FLOOR_PORT"; wait_port "$POLICY_PORT"; wait_port "$HTTP_PORT"
 wait_port "$HTTP_FLOOR_PORT"
 
@@ -95,6 +111,15 @@ for round in $(seq "$ROUNDS"); do
   run Check 1 "$POLICY_PID" "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   run CheckBatch 100 "$POLICY_PID" "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   run Decide 100 "$POLICY_PID" "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  if [ -n "${B_FLAGS:-}" ]; then
+    run "Check (B)" 1 "$B_PID" "$PEERS/load" "127.0.0.1:$B_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+    run "CheckBatch (B)" 100 "$B_PID" "$PEERS/load" "127.0.0.1:$B_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+    run "Decide (B)" 100 "$B_PID" "$BIN/bench/stream_load" "127.0.0.1:$B_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  fi
+  # Events: ReportEvents batches of 100 customer messages, plain and with a
+  # webhook's id and time on each (issue 12's "within 20%").
+  run events 100 "$POLICY_PID" "$BIN/bench/event_load" "127.0.0.1:$POLICY_PORT" "$THREADS" "$SECS" "$INFLIGHT" plain
+  run events_ids 100 "$POLICY_PID" "$BIN/bench/event_load" "127.0.0.1:$POLICY_PORT" "$THREADS" "$SECS" "$INFLIGHT" ids
   # JSON over HTTP: the same checks as Check; signed 1,000-status webhook POSTs
   # (4 connections, as the platform keeps few), and the HTTP floor on the same bodies.
   run json_check 1 "$POLICY_PID" "$BIN/bench/http_load" --mode=check --url="http://127.0.0.1:$HTTP_PORT/v1/check" \
@@ -126,6 +151,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 echo
 echo "Machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(uname -sr); load: $THREADS threads x $INFLIGHT in flight, ${SECS}s per shape and round, median of $ROUNDS rounds."
 echo
+echo "(events, events_ids: decisions/s are events/s, 100 customer messages a ReportEvents call; events_ids: each with an id and the platform's time.)"
+echo
 echo "(webhooks and http_floor: decisions/s are statuses/s, 1,000 a POST; the same bodies, so the calls/s ratio is the bytes/s ratio.)"
 echo
 echo "Server CPU: the server process's user + system time over the round (/proc/PID/stat) per call and per"
@@ -134,22 +161,28 @@ echo "floor server's per record (Check: per call vs the floor's; CheckBatch, Dec
 echo
 echo "| shape | calls/s | decisions/s | p50 µs | p99 µs | vs floor | vs Redis peer | server CPU µs/call | server CPU ns/decision | client CPU µs/call | CPU vs floor |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-for n in floor redis floor_batched Check CheckBatch Decide json_check http_floor webhooks; do
+SHAPES=(floor redis floor_batched Check CheckBatch Decide)
+[ -n "${B_FLAGS:-}" ] && SHAPES+=("Check (B)" "CheckBatch (B)" "Decide (B)")
+SHAPES+=(events events_ids json_check http_floor webhooks)
+[ -n "${B_FLAGS:-}" ] && echo "(B): a second policy_server started with $B_FLAGS, run in the same rounds." && echo
+for n in "${SHAPES[@]}"; do
   d=$(dec "${RPS[$n]}" "${PER[$n]}")
   vs_floor=-; vs_peer=-
   case $n in
-    Check) vs_floor=$(ratio "${RPS[$n]}" "${RPS[floor]}");;
+    CheckBatch*|Decide*) vs_floor=$(ratio "$d" "$(dec "${RPS[floor_batched]}" 100)");;
+    Check*) vs_floor=$(ratio "${RPS[$n]}" "${RPS[floor]}");;
     json_check) vs_floor="$(ratio "${RPS[$n]}" "${RPS[Check]}") of Check";;
+    events_ids) vs_floor="$(ratio "${RPS[$n]}" "${RPS[events]}") of events";;
     webhooks) vs_floor="$(ratio "${RPS[$n]}" "${RPS[http_floor]}") of HTTP floor";;
-    CheckBatch|Decide) vs_floor=$(ratio "$d" "$(dec "${RPS[floor_batched]}" 100)");;
   esac
-  case $n in Check|CheckBatch|Decide) vs_peer=$(ratio "$d" "${RPS[redis]}");; esac
+  case $n in Check*|Decide*) vs_peer=$(ratio "$d" "${RPS[redis]}");; esac
   ns_dec=$(awk -v u="${SRV[$n]}" -v p="${PER[$n]}" 'BEGIN { printf "%.0f", u * 1000 / p }')
   cpu_vs=-
   case $n in
-    Check) cpu_vs=$(ratio "${SRV[$n]}" "${SRV[floor]}");;
-    CheckBatch|Decide) cpu_vs=$(ratio "${SRV[$n]}" "${SRV[floor_batched]}");;
+    CheckBatch*|Decide*) cpu_vs=$(ratio "${SRV[$n]}" "${SRV[floor_batched]}");;
+    Check*) cpu_vs=$(ratio "${SRV[$n]}" "${SRV[floor]}");;
     webhooks) cpu_vs=$(ratio "${SRV[$n]}" "${SRV[http_floor]}");;
+    events_ids) cpu_vs="$(ratio "${SRV[$n]}" "${SRV[events]}") of events";;
   esac
   echo "| $n | ${RPS[$n]} | $d | ${P50[$n]} | ${P99[$n]} | $vs_floor | $vs_peer | ${SRV[$n]} | $ns_dec | ${CLI[$n]} | $cpu_vs |"
 done
