@@ -159,12 +159,12 @@ echo "Server CPU: the server process's user + system time over the round (/proc/
 echo "decision (record); client CPU: the load client's, per call. CPU vs floor: server CPU per decision over the"
 echo "floor server's per record (Check: per call vs the floor's; CheckBatch, Decide: vs the batched floor's)."
 echo
+if [ -n "${B_FLAGS:-}" ]; then echo "(B): a second policy_server started with $B_FLAGS, run in the same rounds."; echo; fi
 echo "| shape | calls/s | decisions/s | p50 µs | p99 µs | vs floor | vs Redis peer | server CPU µs/call | server CPU ns/decision | client CPU µs/call | CPU vs floor |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
 SHAPES=(floor redis floor_batched Check CheckBatch Decide)
 [ -n "${B_FLAGS:-}" ] && SHAPES+=("Check (B)" "CheckBatch (B)" "Decide (B)")
 SHAPES+=(events events_ids json_check http_floor webhooks)
-[ -n "${B_FLAGS:-}" ] && echo "(B): a second policy_server started with $B_FLAGS, run in the same rounds." && echo
 for n in "${SHAPES[@]}"; do
   d=$(dec "${RPS[$n]}" "${PER[$n]}")
   vs_floor=-; vs_peer=-
