@@ -45,22 +45,27 @@ const EventIdLog::Entry* EventIdLog::Find(const EventKey& key) const {
 void EventIdLog::Remember(const EventKey& key, int64_t seen_at_us, uint32_t answer) {
   if (ids_.try_emplace(key, Entry{seen_at_us, answer}).second) {
     by_age_.emplace_back(seen_at_us, key);
+    Count(1);
   }
 }
 
 void EventIdLog::Expire(int64_t now, int64_t retention_us, size_t max_ids,
                         absl::FunctionRef<void(int64_t, const EventKey&)> dropped) {
   while (!by_age_.empty() &&
-         (by_age_.front().first <= now - retention_us || by_age_.size() > max_ids)) {
+         (by_age_.front().first <= now - retention_us || OverBound(max_ids))) {
     const EventKey& key = by_age_.front().second;
     dropped(by_age_.front().first, key);
     ids_.erase(key);
     by_age_.pop_front();
+    Count(-1);
   }
 }
 
 void EventIdLog::Restore(const EventKey& key, Entry e) {
-  if (ids_.try_emplace(key, e).second) by_age_.emplace_back(e.seen_at_us, key);
+  if (ids_.try_emplace(key, e).second) {
+    by_age_.emplace_back(e.seen_at_us, key);
+    Count(1);
+  }
 }
 
 void EventIdLog::FinishRestore() {

@@ -20,6 +20,7 @@
 #ifndef WAPOLICY_POLICY_EVENT_IDS_H_
 #define WAPOLICY_POLICY_EVENT_IDS_H_
 
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <string>
@@ -70,8 +71,37 @@ struct EventKey {
   }
 };
 
+// The ids all of an engine's logs keep together. Every log may keep `floor`
+// ids whatever the others hold; beyond that it uses what the others leave
+// free, up to `total` in all. A business lives on one shard, so without
+// sharing, one busy business would get a sixteenth of the budget.
+//
+//   EventIdBudget budget(/*total=*/4 << 20, /*floor=*/(4 << 20) / 16);
+//   log.set_budget(&budget);  // Each shard's log; the budget outlives them.
+class EventIdBudget {
+ public:
+  EventIdBudget(size_t total, size_t floor) : total_(total), floor_(floor) {}
+  size_t total() const { return total_; }
+  size_t floor() const { return floor_; }
+  size_t used() const { return used_.load(std::memory_order_relaxed); }
+
+ private:
+  friend class EventIdLog;
+  const size_t total_, floor_;
+  std::atomic<size_t> used_{0};  // Relaxed: a bound, not a synchronisation.
+};
+
 class EventIdLog {
  public:
+  EventIdLog() = default;
+  EventIdLog(const EventIdLog&) = delete;
+  EventIdLog& operator=(const EventIdLog&) = delete;
+  ~EventIdLog() { Count(-static_cast<int64_t>(ids_.size())); }
+
+  // Shares `budget` (set before the first id): Expire's bound is then the
+  // budget's, not its own `max_ids`.
+  void set_budget(EventIdBudget* budget) { budget_ = budget; }
+
   struct Entry {
     int64_t seen_at_us = 0;  // When the event was first applied (server time).
     uint32_t answer = 0;     // What it was answered (the event kind's own code).
@@ -89,7 +119,9 @@ class EventIdLog {
     Remember(EventKey::Of(number, id), seen_at_us, answer);
   }
   // Forgets ids first applied at or before `now - retention_us`, and the
-  // oldest beyond `max_ids`, telling `dropped` each with when it was seen.
+  // oldest beyond `max_ids` (with a budget: the oldest of this log's beyond
+  // its floor while all logs together hold more than the total), telling
+  // `dropped` each with when it was seen.
   void Expire(int64_t now, int64_t retention_us, size_t max_ids,
               absl::FunctionRef<void(int64_t seen_at_us, const EventKey&)> dropped);
   // Loads a stored id (restart); call FinishRestore after the last.
@@ -99,6 +131,15 @@ class EventIdLog {
   size_t size() const { return ids_.size(); }
 
  private:
+  void Count(int64_t delta) {
+    if (budget_ != nullptr) budget_->used_.fetch_add(static_cast<size_t>(delta), std::memory_order_relaxed);
+  }
+  bool OverBound(size_t max_ids) const {
+    if (budget_ == nullptr) return by_age_.size() > max_ids;
+    return by_age_.size() > budget_->floor_ && budget_->used() > budget_->total_;
+  }
+
+  EventIdBudget* budget_ = nullptr;
   absl::flat_hash_map<EventKey, Entry> ids_;
   std::deque<std::pair<int64_t, EventKey>> by_age_;  // Oldest first.
 };

@@ -88,5 +88,60 @@ TEST(EventIdLogTest, RestoredIdsExpireByAgeNotByKeyOrder) {
   EXPECT_EQ(log.Find(1, "a-new")->answer, 2u);
 }
 
+TEST(EventIdBudgetTest, OneBusyLogUsesWhatTheOthersLeaveAndRecyclesItsOwnOldestAtTheTotal) {
+  EventIdBudget budget(/*total=*/8, /*floor=*/2);
+  EventIdLog busy, quiet;
+  busy.set_budget(&budget);
+  quiet.set_budget(&budget);
+  std::vector<std::string> dropped;
+  auto note = [&](int64_t, const EventKey&) { dropped.push_back("x"); };
+  quiet.Remember(7, "q", kNow, 0);
+  for (int i = 0; i < 7; ++i) {  // Far beyond its even share of 2: the total is not reached.
+    busy.Remember(1, std::to_string(i), kNow + i, 0);
+    busy.Expire(kNow + i, kWeek, 0, note);
+  }
+  EXPECT_TRUE(dropped.empty());
+  EXPECT_EQ(budget.used(), 8u);
+  busy.Remember(1, "7", kNow + 7, 0);  // Nine in all: the busy log's oldest goes.
+  busy.Expire(kNow + 7, kWeek, 0, note);
+  EXPECT_EQ(dropped.size(), 1u);
+  EXPECT_EQ(busy.Find(1, "0"), nullptr);
+  EXPECT_NE(busy.Find(1, "1"), nullptr);
+  EXPECT_NE(quiet.Find(7, "q"), nullptr);  // Never another log's.
+  EXPECT_EQ(budget.used(), 8u);
+}
+
+TEST(EventIdBudgetTest, ALogKeepsItsFloorWhenOthersHoldTheRest) {
+  EventIdBudget budget(/*total=*/4, /*floor=*/2);
+  EventIdLog hog, other;
+  hog.set_budget(&budget);
+  other.set_budget(&budget);
+  auto ignore = [](int64_t, const EventKey&) {};
+  for (int i = 0; i < 4; ++i) hog.Remember(1, std::to_string(i), kNow + i, 0);
+  other.Remember(2, "a", kNow + 10, 0);
+  other.Remember(2, "b", kNow + 11, 0);
+  other.Expire(kNow + 11, kWeek, 0, ignore);  // Over the total, but within its floor.
+  EXPECT_EQ(other.size(), 2u);
+  other.Remember(2, "c", kNow + 12, 0);
+  other.Expire(kNow + 12, kWeek, 0, ignore);  // Beyond its floor: its own oldest goes.
+  EXPECT_EQ(other.size(), 2u);
+  EXPECT_EQ(other.Find(2, "a"), nullptr);
+  hog.Expire(kNow + 12, kWeek, 0, ignore);  // The hog, beyond its floor, gives back to the total.
+  EXPECT_EQ(hog.size(), 2u);
+  EXPECT_EQ(budget.used(), 4u);
+}
+
+TEST(EventIdBudgetTest, ALogGivesItsIdsBackWhenDestroyed) {
+  EventIdBudget budget(10, 1);
+  {
+    EventIdLog log;
+    log.set_budget(&budget);
+    log.Remember(1, "a", kNow, 0);
+    log.Restore(EventKey::Of(1, "b"), {kNow, 0});
+    EXPECT_EQ(budget.used(), 2u);
+  }
+  EXPECT_EQ(budget.used(), 0u);
+}
+
 }  // namespace
 }  // namespace wapolicy

@@ -27,12 +27,15 @@ PolicyEngine::PolicyEngine(PolicyProfile profile, const Clock* clock, StateJourn
                            int shards, size_t max_numbers)
     : profile_(std::move(profile)),
       clock_(clock),
+      event_id_budget_(profile_.max_event_ids,
+                       std::max<size_t>(1, profile_.max_event_ids / std::max(shards, 1))),
       max_numbers_(max_numbers),
       directory_(2 * max_numbers) {
   if (profile_.us_marketing_blocked) WarmUsAreaCodes();  // Not on the first decision.
   shards_.reserve(std::max(shards, 1));
   for (int i = 0; i < std::max(shards, 1); ++i) {
-    shards_.push_back(std::make_unique<EngineShard>(profile_, clock, journal));  // Shares profile_.
+    // Share profile_ and the event-id budget.
+    shards_.push_back(std::make_unique<EngineShard>(profile_, clock, journal, &event_id_budget_));
   }
 }
 

@@ -143,6 +143,8 @@ class PolicyEngine {
 
   const PolicyProfile profile_;
   const Clock* const clock_;
+  // The shards' event ids together (before shards_: it outlives them).
+  EventIdBudget event_id_budget_;
   std::vector<std::unique_ptr<EngineShard>> shards_;
   const size_t max_numbers_;
   NumberDirectory directory_;

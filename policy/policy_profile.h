@@ -84,9 +84,11 @@ struct PolicyProfile {
   // occurred_at may be at most this far ahead of the server's clock.
   absl::Duration event_time_skew = absl::Minutes(5);
   // Applied event ids are remembered this long (the platform retries for up
-  // to 7 days), and at most this many per engine shard (the oldest go first).
+  // to 7 days), and at most this many in all (the oldest of the shard that
+  // adds one go first; event_ids.h EventIdBudget: any shard may use what the
+  // others leave, each is sure of its even share).
   absl::Duration event_id_retention = absl::Hours(24 * 7);
-  size_t max_event_ids_per_shard = 1 << 20;
+  size_t max_event_ids = size_t{4} << 20;
 
   // The platform's per-second limits (rate_limits.h): messages a second per
   // number unless the platform reported another (SyncNumber throughput_mps:

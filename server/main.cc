@@ -65,8 +65,8 @@ ABSL_FLAG(absl::Duration, event_time_skew, absl::Minutes(5),
 ABSL_FLAG(absl::Duration, event_id_retention, absl::Hours(24 * 7),
           "How long applied event ids are remembered (the platform retries for up to 7 days).");
 ABSL_FLAG(int64_t, max_event_ids, int64_t{4} << 20,
-          "Most event ids remembered (over 16 shards; the oldest are forgotten first). About 120 "
-          "bytes each, whatever the id's length.");
+          "Most event ids remembered in all (a busy business may use what others leave; the "
+          "oldest are forgotten first). About 120 bytes each, whatever the id's length.");
 ABSL_FLAG(int, max_numbers, 65536, "Most business phone numbers the server will register.");
 ABSL_FLAG(int64_t, memtable_budget_mb, 256,
           "Memory for RocksDB's memtables, all families together (MiB).");
@@ -173,7 +173,7 @@ int main(int argc, char** argv) {
   absl::StatusOr<ShadowSet> shadow = ParseShadowSet(absl::GetFlag(FLAGS_shadow));
   if (!shadow.ok()) return Fail(absl::StrCat("--", shadow.status().message()));
   profile->shadow = *shadow;
-  profile->max_event_ids_per_shard = static_cast<size_t>(absl::GetFlag(FLAGS_max_event_ids) / 16);
+  profile->max_event_ids = static_cast<size_t>(absl::GetFlag(FLAGS_max_event_ids));
 
   Durability durability;
   if (absl::GetFlag(FLAGS_durability) == "process") {

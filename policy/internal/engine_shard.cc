@@ -18,13 +18,16 @@ namespace {
 int64_t Us(absl::Duration d) { return absl::ToInt64Microseconds(d); }
 }  // namespace
 
-EngineShard::EngineShard(const PolicyProfile& profile, const Clock* clock, StateJournal* journal)
+EngineShard::EngineShard(const PolicyProfile& profile, const Clock* clock, StateJournal* journal,
+                         EventIdBudget* event_ids)
     : profile_(profile),
       clock_(clock),
       journal_(journal),
       opt_out_keywords_(profile.opt_out_keywords),
       commit_(journal),
-      state_(profile) {}
+      state_(profile) {
+  state_.event_ids.set_budget(event_ids);
+}
 
 // --- Look-ups and plumbing ---------------------------------------------------
 
@@ -341,7 +344,7 @@ absl::Status EngineShard::RecordConsentWord(PhoneNumber number, PhoneNumber cust
 }
 
 void EngineShard::ExpireEventIds(int64_t now, ChangeSink& ch) {
-  state_.event_ids.Expire(now, Us(profile_.event_id_retention), profile_.max_event_ids_per_shard,
+  state_.event_ids.Expire(now, Us(profile_.event_id_retention), profile_.max_event_ids,
                           [&](int64_t seen_at_us, const EventKey& key) {
                             if (ch.on()) ch.Add(EraseEventId(seen_at_us, key));
                           });

@@ -57,7 +57,10 @@ namespace internal {
 class EngineShard {
  public:
   // `profile`, `clock` and `journal` must outlive the shard; `journal` may be null.
-  EngineShard(const PolicyProfile& profile, const Clock* clock, StateJournal* journal);
+  // `event_ids` (may be null: the profile's bound alone) is shared by the
+  // engine's shards.
+  EngineShard(const PolicyProfile& profile, const Clock* clock, StateJournal* journal,
+              EventIdBudget* event_ids = nullptr);
   EngineShard(const EngineShard&) = delete;
   EngineShard& operator=(const EngineShard&) = delete;
 
