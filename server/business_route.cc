@@ -41,8 +41,7 @@ std::string FieldName(const Path& path, const pb::FieldDescriptor* leaf) {
 // Walks `m` along `plan`, calling visit(path, leaf field, value) for every
 // business_id and business_number set; stops at the first non-OK.
 template <typename Visit>
-absl::Status Walk(const pb::Message& m, const BusinessRoute::Plan& plan, Path* path,
-                  Visit& visit) {
+absl::Status Walk(const pb::Message& m, const BusinessRoute::Plan& plan, Path* path, Visit& visit) {
   const pb::Reflection* r = m.GetReflection();
   std::string scratch;
   for (const auto& step : plan.steps) {
@@ -224,8 +223,7 @@ grpc::Status BusinessRoute::Refuse(grpc::ServerContextBase* ctx, const absl::Sta
       ctx->AddTrailingMetadata(kOwnerTrailer, *owner);
     }
     if (std::optional<absl::Duration> wait = RetryAfterOf(s)) {
-      ctx->AddTrailingMetadata(kRetryAfterTrailer,
-                               absl::StrCat(absl::ToInt64Milliseconds(*wait)));
+      ctx->AddTrailingMetadata(kRetryAfterTrailer, absl::StrCat(absl::ToInt64Milliseconds(*wait)));
     }
   }
   return ToGrpc(s);

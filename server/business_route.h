@@ -99,8 +99,7 @@ class BusinessRoute {
   // The header against a number found only once the call has looked
   // something up (GetDecision's decision): OK without a header, for a
   // business token (its own rule answers), or for an unknown number.
-  absl::Status MatchNumber(const Caller& caller, absl::string_view field,
-                           PhoneNumber number) const;
+  absl::Status MatchNumber(const Caller& caller, absl::string_view field, PhoneNumber number) const;
 
   bool require_header() const { return options_.require_header; }
   const PortfolioGate& gate() const { return *gate_; }

@@ -9,8 +9,8 @@
 #include <string>
 
 #include "absl/strings/match.h"
-#include "gtest/gtest.h"
 #include "grpcpp/grpcpp.h"
+#include "gtest/gtest.h"
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
 #include "policy/test_util.h"
@@ -62,8 +62,8 @@ Caller Admin(const std::string& header = "") {
 class RouteTest : public ::testing::Test {
  protected:
   RouteTest() : engine_(DefaultProfile(), &clock_, &journal_) {
-    for (auto [business, number] : {std::pair{"acme", kAcme}, std::pair{"globex", kGlobex},
-                                    std::pair{"initech", kInitech}}) {
+    for (auto [business, number] :
+         {std::pair{"acme", kAcme}, std::pair{"globex", kGlobex}, std::pair{"initech", kInitech}}) {
       EXPECT_TRUE(engine_.UpsertBusiness(business, true, false).ok());
       EXPECT_TRUE(engine_.RegisterNumber(Num(number), business).ok());
     }
@@ -107,8 +107,9 @@ TEST_F(RouteTest, CheckMatchesEveryBusinessFieldAndNamesTheFirstThatDiffers) {
   *batch.add_checks() = CheckOf("+1 415 555 0100");  // The same number, formatted.
   *batch.add_checks() = CheckOf(kGlobex);
   s = route.Check(Admin("acme"), batch);
-  EXPECT_EQ(s.message(), "x-wapolicy-business: 'acme' but checks[2].business_number "
-                         "+14155550200 belongs to 'globex'");
+  EXPECT_EQ(s.message(),
+            "x-wapolicy-business: 'acme' but checks[2].business_number "
+            "+14155550200 belongs to 'globex'");
   EXPECT_TRUE(route.Check(Admin(), batch).ok()) << "no header: a batch may span businesses";
 
   v1::PlanCampaignRequest plan;
@@ -210,8 +211,7 @@ class GateDoorsTest : public RouteTest {
     if (it == c.GetServerTrailingMetadata().end()) return "";
     return std::string(it->second.data(), it->second.size());
   }
-  HttpResponse Json(const std::string& path, const std::string& body,
-                    const std::string& business) {
+  HttpResponse Json(const std::string& path, const std::string& body, const std::string& business) {
     HttpRequest r;
     r.method = "POST";
     r.path = path;
@@ -225,13 +225,11 @@ class GateDoorsTest : public RouteTest {
     }
     return "";
   }
-  HttpResponse Hook(const std::string& path, const std::string& waba,
-                    const std::string& display) {
+  HttpResponse Hook(const std::string& path, const std::string& waba, const std::string& display) {
     body_ = absl::StrCat(
         R"({"object":"whatsapp_business_account","entry":[{"id":")", waba,
         R"(","changes":[{"field":"messages","value":{"metadata":{"display_phone_number":")",
-        display,
-        R"("},"statuses":[{"id":"wamid.A","status":"delivered","timestamp":"1767225600",)",
+        display, R"("},"statuses":[{"id":"wamid.A","status":"delivered","timestamp":"1767225600",)",
         R"("recipient_id":"447700900001"}]}}]}]})");
     HttpRequest r;
     r.method = "POST";
@@ -343,25 +341,24 @@ TEST_F(GateDoorsTest, ADecideStreamStopsWhenItsPortfolioStartsMoving) {
 }
 
 TEST_F(GateDoorsTest, JsonRefusalsAre421WithTheOwnerAnd503WithRetryAfter) {
-  const std::string check = absl::StrCat(R"({"businessNumber":")", kGlobex,
-                                         R"(","customer":"+447700900001",)",
-                                         R"("templateMessage":{"name":"t","language":"en"}})");
+  const std::string check =
+      absl::StrCat(R"({"businessNumber":")", kGlobex, R"(","customer":"+447700900001",)",
+                   R"("templateMessage":{"name":"t","language":"en"}})");
   HttpResponse r = Json("/v1/check", check, "globex");
   EXPECT_EQ(r.status, 421) << r.body;
   EXPECT_EQ(HeaderOf(r, "X-Wapolicy-Owner"), "10.0.0.2:50051");
   EXPECT_TRUE(absl::StrContains(r.body, "FAILED_PRECONDITION")) << r.body;
   r = Json("/v1/check", check, "");  // Without the header: the number's business.
   EXPECT_EQ(r.status, 421) << r.body;
-  const std::string opt_in = absl::StrCat(R"({"businessNumber":")", kInitech,
-                                          R"(","customer":"+447700900001",)",
-                                          R"("optIn":{"source":"WEBSITE"}})");
+  const std::string opt_in =
+      absl::StrCat(R"({"businessNumber":")", kInitech, R"(","customer":"+447700900001",)",
+                   R"("optIn":{"source":"WEBSITE"}})");
   r = Json("/v1/events", opt_in, "initech");
   EXPECT_EQ(r.status, 503) << r.body;
   EXPECT_EQ(HeaderOf(r, "Retry-After"), "2");
   EXPECT_EQ(HeaderOf(r, "X-Wapolicy-Retry-After-Ms"), "1500");
   r = Json("/v1/admin/putTemplate",
-           R"({"businessId":"globex","name":"t2","language":"en","category":"UTILITY"})",
-           "globex");
+           R"({"businessId":"globex","name":"t2","language":"en","category":"UTILITY"})", "globex");
   EXPECT_EQ(r.status, 421) << r.body;
   HttpRequest get;
   get.method = "GET";

@@ -463,8 +463,8 @@ grpc::Status PolicyAdminImpl::Enter(grpc::ServerContext* ctx,
   return grpc::Status::OK;
 }
 
-#define WAPOLICY_ENTER(ctx, req)                            \
-  do {                                                      \
+#define WAPOLICY_ENTER(ctx, req)                             \
+  do {                                                       \
     if (grpc::Status s = Enter(ctx, req); !s.ok()) return s; \
   } while (0)
 

@@ -32,9 +32,9 @@ absl::Status NotOwnerError(absl::string_view business, absl::string_view owner_a
 
 absl::Status PortfolioMovingError(absl::string_view business, absl::Duration retry_after) {
   const int64_t ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(retry_after));
-  absl::Status s = absl::UnavailableError(
-      absl::StrCat("x-wapolicy-business: business '", business,
-                   "' is moving between nodes; retry after ", ms, " ms"));
+  absl::Status s =
+      absl::UnavailableError(absl::StrCat("x-wapolicy-business: business '", business,
+                                          "' is moving between nodes; retry after ", ms, " ms"));
   s.SetPayload(kRetryPayload, absl::Cord(absl::StrCat(ms)));
   return s;
 }

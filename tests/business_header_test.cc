@@ -86,9 +86,10 @@ class BusinessHeaderTest : public ::testing::Test {
   void Start(std::vector<std::string> flags) {
     dir_ = MakeTempDir("business_header");
     const std::string apps = dir_ + ".apps";  // One app, both businesses' WABAs.
-    std::ofstream(apps) << "app { name: \"bsp\" app_secret: \"s3cret\" verify_token: \"vt\"\n"
-                        << "  business { business_id: \"acme\" waba_id: \"300000000000001\" }\n"
-                        << "  business { business_id: \"globex\" waba_id: \"300000000000002\" } }\n";
+    std::ofstream(apps)
+        << "app { name: \"bsp\" app_secret: \"s3cret\" verify_token: \"vt\"\n"
+        << "  business { business_id: \"acme\" waba_id: \"300000000000001\" }\n"
+        << "  business { business_id: \"globex\" waba_id: \"300000000000002\" } }\n";
     chmod(apps.c_str(), 0600);
     flags.push_back(kClock);
     flags.push_back("--webhook_apps=" + apps);
@@ -160,7 +161,8 @@ TEST_F(BusinessHeaderTest, GrpcHeaderMatchesOrIsRefusedNamingTheFieldWithNothing
   EXPECT_FALSE(stream->Read(&resp));
   s = stream->Finish();
   EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-  EXPECT_TRUE(absl::StrContains(s.error_message(), "checks[0].business_number")) << s.error_message();
+  EXPECT_TRUE(absl::StrContains(s.error_message(), "checks[0].business_number"))
+      << s.error_message();
   EXPECT_EQ(Used(*server_, kGlobex), 0);
 
   // Admin calls name their business too.
@@ -195,9 +197,9 @@ TEST_F(BusinessHeaderTest, GrpcHeaderMatchesOrIsRefusedNamingTheFieldWithNothing
 
 TEST_F(BusinessHeaderTest, JsonApiChecksTheHeaderTheSameWay) {
   Start({});
-  const std::string check = absl::StrCat(R"({"businessNumber":")", kGlobex,
-                                         R"(","customer":"+447700900001",)",
-                                         R"("templateMessage":{"name":"t","language":"en"}})");
+  const std::string check =
+      absl::StrCat(R"({"businessNumber":")", kGlobex, R"(","customer":"+447700900001",)",
+                   R"("templateMessage":{"name":"t","language":"en"}})");
   HttpClient::Response r = http_->Post("/v1/check", check, {"X-Wapolicy-Business: acme"});
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_TRUE(absl::StrContains(
@@ -260,9 +262,9 @@ TEST_F(BusinessHeaderTest, RequireBusinessHeaderRefusesCallsWithoutItAndTheTools
   EXPECT_TRUE(server_->admin().GetServerInfo(As("").get(), {}, &info).ok());
 
   // HTTP.
-  const std::string check = absl::StrCat(R"({"businessNumber":")", kAcme,
-                                         R"(","customer":"+447700900001",)",
-                                         R"("templateMessage":{"name":"t","language":"en"}})");
+  const std::string check =
+      absl::StrCat(R"({"businessNumber":")", kAcme, R"(","customer":"+447700900001",)",
+                   R"("templateMessage":{"name":"t","language":"en"}})");
   HttpClient::Response r = http_->Post("/v1/check", check);
   EXPECT_EQ(r.status, 400) << r.body;
   EXPECT_TRUE(absl::StrContains(r.body, "x-wapolicy-business: required")) << r.body;

@@ -183,8 +183,9 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
   }
   if (path == "/v1/check") {
     if (!post) return MethodNotAllowed("POST");
-    return Unary<v1::CheckRequest, v1::Decision>(
-        req, &routed, [&](const auto& in, auto* out) { return service_->CheckFor(*caller, in, out); });
+    return Unary<v1::CheckRequest, v1::Decision>(req, &routed, [&](const auto& in, auto* out) {
+      return service_->CheckFor(*caller, in, out);
+    });
   }
   if (path == "/v1/checkBatch") {
     if (!post) return MethodNotAllowed("POST");
@@ -195,8 +196,9 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
   }
   if (path == "/v1/events") {
     if (!post) return MethodNotAllowed("POST");
-    return Unary<v1::EventRequest, v1::EventResponse>(
-        req, &routed, [&](const auto& in, auto* out) { return service_->ReportEventFor(*caller, in, out); });
+    return Unary<v1::EventRequest, v1::EventResponse>(req, &routed, [&](const auto& in, auto* out) {
+      return service_->ReportEventFor(*caller, in, out);
+    });
   }
   if (path == "/v1/events:batch") {
     if (!post) return MethodNotAllowed("POST");
@@ -213,7 +215,8 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
           });
     }
     return Unary<v1::ReserveCampaignRequest, v1::ReserveCampaignResponse>(
-        req, &routed, [&](const auto& in, auto* out) { return campaigns_->ReserveFor(*caller, in, out); });
+        req, &routed,
+        [&](const auto& in, auto* out) { return campaigns_->ReserveFor(*caller, in, out); });
   }
   return NotFound(req);
 }
@@ -229,12 +232,11 @@ HttpResponse JsonApi::Admin(absl::string_view method, const HttpRequest& req,
     return Reply(admin_->GetServerInfo(ctx, &in, &out), out);
   }
   if (req.method != "POST") return MethodNotAllowed("POST");
-#define WAPOLICY_ADMIN_CALL(name, Method, Req, Resp)                                   \
-  if (method == name) {                                                                \
-    return Unary<Req, Resp>(req, method == "advanceClock" ? nullptr : &routed,       \
-                            [&](const Req& in, Resp* out) {                            \
-                              return admin_->Method(ctx, &in, out);                    \
-                            });                                                        \
+#define WAPOLICY_ADMIN_CALL(name, Method, Req, Resp)                              \
+  if (method == name) {                                                           \
+    return Unary<Req, Resp>(                                                      \
+        req, method == "advanceClock" ? nullptr : &routed,                        \
+        [&](const Req& in, Resp* out) { return admin_->Method(ctx, &in, out); }); \
   }
   WAPOLICY_ADMIN_CALL("upsertBusiness", UpsertBusiness, v1::UpsertBusinessRequest,
                       v1::UpsertBusinessResponse)

@@ -79,9 +79,9 @@ HttpResponse WebhookEndpoint::Handle(const HttpRequest& req) {
   std::optional<std::string> business;
   if (!rest.empty()) {
     if (!ValidateBusinessId(rest).ok()) {
-      return ErrorResponse(absl::NotFoundError(absl::StrCat(
-          "path: want ", kWebhookPath, " or ", kWebhookPath,
-          "/{business} (a business id: 1 to 64 of A-Z a-z 0-9 _ - .)")));
+      return ErrorResponse(absl::NotFoundError(
+          absl::StrCat("path: want ", kWebhookPath, " or ", kWebhookPath,
+                       "/{business} (a business id: 1 to 64 of A-Z a-z 0-9 _ - .)")));
     }
     business = std::string(rest);
   }
@@ -121,9 +121,9 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req,
     // The gate's word before anything is applied (421 / 503: nothing is).
     if (absl::Status s = route.Gate(*path_business); !s.ok()) return ErrorResponse(s);
   } else if (route.require_header()) {
-    return ErrorResponse(absl::InvalidArgumentError(absl::StrCat(
-        "path: this server needs each business's webhooks at ", kWebhookPath,
-        "/{business} (--require_business_header)")));
+    return ErrorResponse(absl::InvalidArgumentError(
+        absl::StrCat("path: this server needs each business's webhooks at ", kWebhookPath,
+                     "/{business} (--require_business_header)")));
   }
   absl::StatusOr<ParsedWebhook> parsed = ParseWhatsAppWebhook(req.body);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
