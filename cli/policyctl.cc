@@ -30,6 +30,9 @@
 //   hash-token --token           (the line to put in the server's --tokens_file)
 //
 // --token sends 'authorization: Bearer <token>'; --tls_ca_file connects with TLS.
+// --business, when given, is also sent with every command as
+// 'x-wapolicy-business: <id>' (the business the call is for; servers with
+// --require_business_header refuse calls on a business without it).
 //
 // check also takes --params (template parameters), --text (session text),
 // --mime/--bytes/--caption (session media) and --marketing; event takes
@@ -86,7 +89,10 @@ ABSL_FLAG(std::string, event_id, "",
           "The event's id (event): a repeat is answered as the first time and changes nothing.");
 ABSL_FLAG(std::string, reason, "no_reason", "Block reason (event --type=blocked).");
 ABSL_FLAG(std::string, source, "website", "Opt-in source (event --type=opt_in).");
-ABSL_FLAG(std::string, business, "", "Business id.");
+ABSL_FLAG(std::string, business, "",
+          "Business id (business, register, template...). When set it is also sent with every "
+          "command as the x-wapolicy-business header: the server checks the command's number "
+          "is that business's, and --require_business_header servers need it.");
 ABSL_FLAG(std::string, template_quality, "",
           "The platform's quality rating of a template: green, yellow, red (template-quality).");
 ABSL_FLAG(bool, unpause, false, "The platform lifted a template's pause (template-quality).");
@@ -323,8 +329,9 @@ int Report(const grpc::Status& s) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "policyctl [--server=HOST:PORT] [--json] check|event|state|explain ID|business|register|"
-      "template|untemplate|advance|info|watch|link|hash-token [--flags]");
+      "policyctl [--server=HOST:PORT] [--json] [--business=ID] check|event|state|explain ID|"
+      "business|register|template|untemplate|advance|info|watch|link|hash-token [--flags]\n"
+      "--business is sent with every command as the x-wapolicy-business header.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string cmd = args.size() >= 2 ? args[1] : "";
   if (args.size() != (cmd == "explain" ? 3u : 2u)) {
@@ -358,10 +365,17 @@ int main(int argc, char** argv) {
   auto channel = grpc::CreateChannel(absl::GetFlag(FLAGS_server), creds);
   auto svc = v1::PolicyService::NewStub(channel);
   auto admin = v1::PolicyAdmin::NewStub(channel);
+  // Every call's metadata: the token, and the business the call is for.
+  auto add_metadata = [](grpc::ClientContext* c) {
+    if (!absl::GetFlag(FLAGS_token).empty()) {
+      c->AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_token));
+    }
+    if (!absl::GetFlag(FLAGS_business).empty()) {
+      c->AddMetadata("x-wapolicy-business", absl::GetFlag(FLAGS_business));
+    }
+  };
   grpc::ClientContext ctx;
-  if (!absl::GetFlag(FLAGS_token).empty()) {
-    ctx.AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_token));
-  }
+  add_metadata(&ctx);
   ctx.set_deadline(std::chrono::system_clock::now() +
                    absl::ToChronoMicroseconds(absl::GetFlag(FLAGS_timeout)));
   if (cmd == "plan" || cmd == "reserve") return RunCampaignCommand(cmd, channel, &ctx);
@@ -459,9 +473,7 @@ int main(int argc, char** argv) {
   if (cmd == "watch") {
     // A stream without the per-call deadline: it runs until --count or Ctrl-C.
     grpc::ClientContext watch_ctx;
-    if (!absl::GetFlag(FLAGS_token).empty()) {
-      watch_ctx.AddMetadata("authorization", "Bearer " + absl::GetFlag(FLAGS_token));
-    }
+    add_metadata(&watch_ctx);
     auto events = v1::PolicyEvents::NewStub(channel);
     v1::WatchEventsRequest req;
     req.set_from_position(absl::GetFlag(FLAGS_from));

@@ -258,6 +258,7 @@ bool PolicyClient::SendOnce(std::vector<PendingPtr>& batch) {
   context.set_deadline(
       absl::ToChronoTime(std::min(latest, absl::Now() + options_.attempt_timeout)));
   if (!options_.token.empty()) context.AddMetadata("authorization", "Bearer " + options_.token);
+  if (!options_.business.empty()) context.AddMetadata("x-wapolicy-business", options_.business);
   {
     absl::MutexLock lock(&mu_);
     if (stopping_) {

@@ -28,6 +28,7 @@
 //
 //   wapolicy::PolicyClientOptions options;
 //   options.token = "...";                       // authorization: Bearer <token>
+//   options.business = "acme";                   // x-wapolicy-business: acme
 //   std::unique_ptr<wapolicy::PolicyClient> client =
 //       wapolicy::PolicyClient::Connect("127.0.0.1:50051", options);
 //   wapolicy::v1::CheckRequest req;              // business_number, customer, template...
@@ -67,6 +68,13 @@ enum class FailureMode {
 
 struct PolicyClientOptions {
   std::string token;  // Sent as "authorization: Bearer <token>"; empty: no header.
+  // The business every check is for, sent as "x-wapolicy-business: <id>"
+  // (empty: no header). A server checks it against each check's number
+  // (a check of another business's number fails the whole batch with
+  // INVALID_ARGUMENT) and a cluster's router routes by it, so a client
+  // serves one business: make one per business. Needed by servers started
+  // with --require_business_header.
+  std::string business;
   // Checks per CheckBatch call; at most the server's --max_batch (10,000).
   int max_batch = 256;
   // How long a check waits for others to share its call.

@@ -126,8 +126,11 @@ void ToProto(const CampaignPlan& plan, size_t begin, size_t end, v1::CustomerOut
 }
 
 absl::StatusOr<Caller> CampaignServiceImpl::Who(const grpc::ServerContext* ctx) const {
-  if (policy_->auth() == nullptr) return Caller{true, ""};
-  return policy_->auth()->Authenticate(ctx->client_metadata());
+  absl::StatusOr<Caller> caller = Caller{true, ""};
+  if (policy_->auth() != nullptr) caller = policy_->auth()->Authenticate(ctx->client_metadata());
+  if (!caller.ok()) return caller;
+  if (absl::Status s = policy_->route().Name(*ctx, &*caller); !s.ok()) return s;
+  return caller;
 }
 
 absl::StatusOr<CampaignRequest> CampaignServiceImpl::SpecOf(const Caller& caller,
@@ -188,6 +191,9 @@ grpc::Status CampaignServiceImpl::PlanCampaign(
   if (!caller.ok()) return ToGrpc(caller.status());
   v1::PlanCampaignRequest msg;
   if (!stream->Read(&msg)) return Invalid("campaign: the first message must name the campaign");
+  if (absl::Status s = policy_->route().Check(*caller, msg); !s.ok()) {
+    return BusinessRoute::Refuse(ctx, s);
+  }
   absl::StatusOr<CampaignRequest> req = SpecOf(*caller, msg);
   if (!req.ok()) return ToGrpc(req.status());
   std::vector<PhoneNumber> customers;
@@ -241,6 +247,9 @@ grpc::Status CampaignServiceImpl::ReserveCampaign(grpc::ServerContext* ctx,
   }
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return ToGrpc(caller.status());
+  if (absl::Status s = policy_->route().Check(*caller, *req); !s.ok()) {
+    return BusinessRoute::Refuse(ctx, s);
+  }
   return ReserveFor(*caller, *req, out);
 }
 

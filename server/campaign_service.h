@@ -10,7 +10,9 @@
 //    first refused).
 // A business token may plan and reserve on its own numbers only (the rule
 // of PolicyServiceImpl::MayUse); calls count against the same in-flight
-// bound. Sync API: a plan holds one of gRPC's sync threads while it reads.
+// bound; x-wapolicy-business is checked by the policy service's route
+// (server/business_route.h; the plan's first message names the number).
+// Sync API: a plan holds one of gRPC's sync threads while it reads.
 //
 //   CampaignServiceImpl campaigns(&service);
 //   builder.RegisterService(&campaigns);

@@ -59,7 +59,8 @@ void ToProto(const DecisionRecord& r, PolicyEngine* engine, v1::LoggedDecision* 
 }
 
 grpc::Status GetDecisionFor(const DecisionLog* log, PolicyEngine* engine, const Caller& caller,
-                            const v1::GetDecisionRequest& req, v1::LoggedDecision* out) {
+                            const v1::GetDecisionRequest& req, v1::LoggedDecision* out,
+                            const BusinessRoute* route) {
   absl::StatusOr<uint64_t> id = ParseDecisionId(req.decision_id());
   if (!id.ok()) return ToGrpc(id.status());
   if (log == nullptr) {
@@ -85,6 +86,12 @@ grpc::Status GetDecisionFor(const DecisionLog* log, PolicyEngine* engine, const 
     }
   }
   if (!r.ok()) return ToGrpc(r.status());
+  if (route != nullptr) {
+    const std::string field = absl::StrCat("decision_id ", *id, "'s business_number");
+    if (absl::Status s = route->MatchNumber(caller, field, r->business_number); !s.ok()) {
+      return ToGrpc(s);
+    }
+  }
   ToProto(*r, engine, out);
   return grpc::Status::OK;
 }

@@ -17,6 +17,7 @@
 #include "grpcpp/grpcpp.h"
 #include "policy/policy_engine.h"
 #include "proto/wapolicy/v1/policy.pb.h"
+#include "server/business_route.h"
 #include "server/decision_log.h"
 #include "server/token_authority.h"
 
@@ -28,8 +29,12 @@ void FormatDecisionId(uint64_t id, std::string* out);
 absl::StatusOr<uint64_t> ParseDecisionId(absl::string_view text);
 
 // `log` null: FAILED_PRECONDITION (the server runs with --decision_log=false).
+// With `route` and a caller whose x-wapolicy-business names a business, a
+// decision of another business's number is INVALID_ARGUMENT naming it
+// (BusinessRoute::MatchNumber).
 grpc::Status GetDecisionFor(const DecisionLog* log, PolicyEngine* engine, const Caller& caller,
-                            const v1::GetDecisionRequest& req, v1::LoggedDecision* out);
+                            const v1::GetDecisionRequest& req, v1::LoggedDecision* out,
+                            const BusinessRoute* route = nullptr);
 
 void ToProto(const DecisionRecord& r, PolicyEngine* engine, v1::LoggedDecision* out);
 

@@ -9,11 +9,6 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
-absl::StatusOr<Caller> Who(const TokenAuthority* auth, const grpc::ServerContext* ctx) {
-  if (auth == nullptr) return Caller{true, ""};
-  return auth->Authenticate(ctx->client_metadata());
-}
-
 // Events sent per read while catching up, and how long a caught-up watch
 // sleeps before it checks for cancellation again.
 constexpr size_t kWatchPage = 256;
@@ -21,11 +16,19 @@ constexpr absl::Duration kWatchPoll = absl::Milliseconds(200);
 
 }  // namespace
 
+absl::StatusOr<Caller> EventsServiceImpl::Who(grpc::ServerContext* ctx) const {
+  absl::StatusOr<Caller> caller = Caller{true, ""};
+  if (auth_ != nullptr) caller = auth_->Authenticate(ctx->client_metadata());
+  if (!caller.ok() || route_ == nullptr) return caller;
+  if (absl::Status s = route_->Name(*ctx, &*caller); !s.ok()) return s;
+  return route_->ListScope(*caller);
+}
+
 grpc::Status EventsServiceImpl::WatchEvents(grpc::ServerContext* ctx,
                                             const v1::WatchEventsRequest* req,
                                             grpc::ServerWriter<v1::StateEvent>* out) {
-  absl::StatusOr<Caller> caller = Who(auth_, ctx);
-  if (!caller.ok()) return ToGrpc(caller.status());
+  absl::StatusOr<Caller> caller = Who(ctx);
+  if (!caller.ok()) return BusinessRoute::Refuse(ctx, caller.status());
   uint64_t position = req->from_position() == 0 ? events_->next_position() : req->from_position();
   while (!ctx->IsCancelled() && !stopping_.load()) {
     absl::StatusOr<StateEventLog::Page> page = events_->Read(position, kWatchPage, *caller);
@@ -43,8 +46,8 @@ grpc::Status EventsServiceImpl::WatchEvents(grpc::ServerContext* ctx,
 grpc::Status EventsServiceImpl::ListStateEvents(grpc::ServerContext* ctx,
                                                 const v1::ListStateEventsRequest* req,
                                                 v1::ListStateEventsResponse* out) {
-  absl::StatusOr<Caller> caller = Who(auth_, ctx);
-  if (!caller.ok()) return ToGrpc(caller.status());
+  absl::StatusOr<Caller> caller = Who(ctx);
+  if (!caller.ok()) return BusinessRoute::Refuse(ctx, caller.status());
   return ListFor(*caller, *req, out);
 }
 

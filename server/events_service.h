@@ -15,6 +15,7 @@
 #include <atomic>
 
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
+#include "server/business_route.h"
 #include "server/state_events.h"
 #include "server/token_authority.h"
 
@@ -36,10 +37,19 @@ class EventsServiceImpl final : public v1::PolicyEvents::Service {
                        v1::ListStateEventsResponse* out);
   // Ends every watch (they return OK) and refuses new ones.
   void Stop() { stopping_.store(true); }
+  // Reads each call's x-wapolicy-business with `route` from now on: a watch
+  // or list that names a business sees that business's events only (the
+  // gate consulted); one that names none sees what it saw before (the
+  // node's, for an admin) even with --require_business_header. Unset: the
+  // header is ignored.
+  void set_route(const BusinessRoute* route) { route_ = route; }
 
  private:
+  // The caller, and what it may read (BusinessRoute::ListScope).
+  absl::StatusOr<Caller> Who(grpc::ServerContext* ctx) const;
   StateEventLog* const events_;
   const TokenAuthority* const auth_;
+  const BusinessRoute* route_ = nullptr;
   std::atomic<bool> stopping_{false};
 };
 

@@ -25,6 +25,7 @@
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
 #include "server/alert_hooks.h"
+#include "server/business_route.h"
 #include "server/campaign_service.h"
 #include "server/events_service.h"
 #include "server/http/dashboard.h"
@@ -125,6 +126,10 @@ ABSL_FLAG(int64_t, decision_log_max_blocks, 1000000,
 ABSL_FLAG(absl::Duration, decision_log_write_within, absl::Seconds(1),
           "A logged decision is on disk within this long (a killed server loses at most this much "
           "of the log). Shorter means more, emptier blocks at low load (at most one per interval).");
+ABSL_FLAG(bool, require_business_header, false,
+          "Refuse (INVALID_ARGUMENT) every call on a business or its numbers that does not name "
+          "its business in x-wapolicy-business (gRPC metadata or HTTP header), and webhooks not "
+          "at /webhooks/whatsapp/{business}: for a node behind a router that routes by it.");
 ABSL_FLAG(int, test_delay_before_admit_ms, 0,
           "For tests only, never in production: every PolicyService call sleeps this long "
           "(milliseconds) after it arrives and before its deadline is checked. 0: no delay.");
@@ -273,7 +278,14 @@ int main(int argc, char** argv) {
                             absl::GetFlag(FLAGS_max_inflight),
                             absl::Milliseconds(absl::GetFlag(FLAGS_test_delay_before_admit_ms)));
   service.set_decision_log(decision_log.get());  // Before serving: every id is the log's.
+  // x-wapolicy-business on every call (server/business_route.h); one node
+  // serves every business (SingleNodeGate) until a cluster brings its gate.
+  BusinessRoute::Options route_options;
+  route_options.require_header = absl::GetFlag(FLAGS_require_business_header);
+  BusinessRoute route(&engine, route_options);
+  service.set_route(&route);
   PolicyAdminImpl admin(&engine, fake_clock.get(), auth.get());
+  admin.set_route(&route);
   // State-change events (server/state_events.h): their own RocksDB beside the state's.
   const absl::Duration events_interval = absl::GetFlag(FLAGS_state_events_interval);
   if (events_interval < absl::ZeroDuration()) {
@@ -291,6 +303,7 @@ int main(int argc, char** argv) {
     return Fail(absl::StrCat("loading state events: ", s.message()));
   }
   EventsServiceImpl events_service(&state_events, auth.get());
+  events_service.set_route(&route);
   admin.set_on_registered([&state_events](PhoneNumber n) {
     if (absl::StatusOr<int> s = state_events.ObserveNumber(n); !s.ok()) {
       std::fprintf(stderr, "policy_server: observing %s: %s\n", n.E164().c_str(),

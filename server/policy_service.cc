@@ -72,8 +72,11 @@ grpc::Status PolicyServiceImpl::Admit(const grpc::CallbackServerContext* ctx,
 }
 
 absl::StatusOr<Caller> PolicyServiceImpl::Who(const grpc::CallbackServerContext* ctx) const {
-  if (auth_ == nullptr) return Caller{true, ""};
-  return auth_->Authenticate(ctx->client_metadata());
+  absl::StatusOr<Caller> caller = Caller{true, ""};
+  if (auth_ != nullptr) caller = auth_->Authenticate(ctx->client_metadata());
+  if (!caller.ok()) return caller;
+  if (absl::Status s = route_->Name(*ctx, &*caller); !s.ok()) return s;
+  return caller;
 }
 
 absl::Status PolicyServiceImpl::MayUse(const Caller& caller, PhoneNumber number) const {
@@ -92,6 +95,9 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* 
   if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
+  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
+    return Done(ctx, BusinessRoute::Refuse(ctx, s));
+  }
   return Done(ctx, CheckFor(*caller, *req, out));
 }
 
@@ -180,6 +186,9 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::CheckBatch(grpc::CallbackServerCont
   if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
+  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
+    return Done(ctx, BusinessRoute::Refuse(ctx, s));
+  }
   return Done(ctx, DecideBatch(*caller, req->checks(), out->mutable_results()));
 }
 
@@ -188,7 +197,7 @@ namespace {
 // One Decide stream: read a batch, decide it, write the answers, read the next.
 class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1::DecideResponse> {
  public:
-  DecideReactor(PolicyServiceImpl* service, const grpc::CallbackServerContext* ctx, Caller caller)
+  DecideReactor(PolicyServiceImpl* service, grpc::CallbackServerContext* ctx, Caller caller)
       : service_(service), ctx_(ctx), caller_(std::move(caller)) {
     StartRead(&request_);
   }
@@ -201,6 +210,13 @@ class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1
     response_.Clear();
     InflightLimiter::Slot slot(nullptr);
     grpc::Status s = service_->Admit(ctx_, &slot);
+    if (s.ok()) {
+      // Each message: one business (the stream's header), and the gate's
+      // word now (a portfolio may move while the stream is open).
+      if (absl::Status r = service_->route().Check(caller_, request_); !r.ok()) {
+        s = BusinessRoute::Refuse(ctx_, r);
+      }
+    }
     if (s.ok()) s = service_->DecideBatch(caller_, request_.checks(), response_.mutable_results());
     if (!s.ok()) {
       Finish(s);
@@ -220,7 +236,7 @@ class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1
 
  private:
   PolicyServiceImpl* service_;
-  const grpc::CallbackServerContext* ctx_;
+  grpc::CallbackServerContext* ctx_;
   const Caller caller_;
   v1::DecideRequest request_;
   v1::DecideResponse response_;
@@ -310,6 +326,9 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvent(grpc::CallbackServerCon
   if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
+  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
+    return Done(ctx, BusinessRoute::Refuse(ctx, s));
+  }
   return Done(ctx, ApplyEvent(*caller, *req, out));
 }
 
@@ -320,6 +339,9 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerCo
   if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
+  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
+    return Done(ctx, BusinessRoute::Refuse(ctx, s));
+  }
   return Done(ctx, ReportEventsFor(*caller, *req, out));
 }
 
@@ -358,6 +380,9 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::GetNumberState(grpc::CallbackServer
   if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
+  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
+    return Done(ctx, BusinessRoute::Refuse(ctx, s));
+  }
   return Done(ctx, NumberStateFor(*caller, *req, out));
 }
 
@@ -406,37 +431,47 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::GetDecision(grpc::CallbackServerCon
   if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
   absl::StatusOr<Caller> caller = Who(ctx);
   if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
+  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
+    return Done(ctx, BusinessRoute::Refuse(ctx, s));
+  }
   return Done(ctx, GetDecisionFor(*caller, *req, out));
 }
 
 grpc::Status PolicyServiceImpl::GetDecisionFor(const Caller& caller,
                                                const v1::GetDecisionRequest& req,
                                                v1::LoggedDecision* out) {
-  return wapolicy::GetDecisionFor(decision_log_, engine_, caller, req, out);
+  return wapolicy::GetDecisionFor(decision_log_, engine_, caller, req, out, route_);
 }
 
-grpc::Status PolicyAdminImpl::RequireAdmin(const grpc::ServerContext* ctx) const {
-  // No context: a call from another door (HTTP) that has already required an admin.
-  if (auth_ == nullptr || ctx == nullptr) return grpc::Status::OK;
-  absl::StatusOr<Caller> caller = auth_->Authenticate(ctx->client_metadata());
+grpc::Status PolicyAdminImpl::Enter(grpc::ServerContext* ctx,
+                                    const google::protobuf::Message* req) const {
+  // No context: a call from another door (HTTP, webhooks) that has already
+  // required an admin and checked the route.
+  if (ctx == nullptr) return grpc::Status::OK;
+  absl::StatusOr<Caller> caller = Caller{true, ""};
+  if (auth_ != nullptr) caller = auth_->Authenticate(ctx->client_metadata());
   if (!caller.ok()) return ToGrpc(caller.status());
   if (!caller->admin) {
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
                         absl::StrCat("PolicyAdmin needs an admin token; this token is business ",
                                      caller->business_id, "'s"));
   }
+  if (req == nullptr) return grpc::Status::OK;  // Node-wide: no business.
+  absl::Status s = route_->Name(*ctx, &*caller);
+  if (s.ok()) s = route_->Check(*caller, *req);
+  if (!s.ok()) return BusinessRoute::Refuse(ctx, s);
   return grpc::Status::OK;
 }
 
-#define WAPOLICY_REQUIRE_ADMIN(ctx)                            \
-  do {                                                         \
-    if (grpc::Status s = RequireAdmin(ctx); !s.ok()) return s; \
+#define WAPOLICY_ENTER(ctx, req)                             \
+  do {                                                       \
+    if (grpc::Status s = Enter(ctx, req); !s.ok()) return s; \
   } while (0)
 
 grpc::Status PolicyAdminImpl::UpsertBusiness(grpc::ServerContext* ctx,
                                              const v1::UpsertBusinessRequest* req,
                                              v1::UpsertBusinessResponse*) {
-  WAPOLICY_REQUIRE_ADMIN(ctx);
+  WAPOLICY_ENTER(ctx, req);
   absl::StatusOr<ShadowSet> shadow = ParseShadowSet(req->shadow());
   if (!shadow.ok()) return ToGrpc(shadow.status());
   return ToGrpc(engine_->UpsertBusiness(req->business_id(), req->verified(),
@@ -446,7 +481,7 @@ grpc::Status PolicyAdminImpl::UpsertBusiness(grpc::ServerContext* ctx,
 grpc::Status PolicyAdminImpl::RegisterNumber(grpc::ServerContext* ctx,
                                              const v1::RegisterNumberRequest* req,
                                              v1::RegisterNumberResponse*) {
-  WAPOLICY_REQUIRE_ADMIN(ctx);
+  WAPOLICY_ENTER(ctx, req);
   auto bn = ParsePhoneField("business_number", req->business_number());
   if (!bn.ok()) return ToGrpc(bn.status());
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
@@ -459,7 +494,7 @@ grpc::Status PolicyAdminImpl::RegisterNumber(grpc::ServerContext* ctx,
 
 grpc::Status PolicyAdminImpl::SyncNumber(grpc::ServerContext* ctx, const v1::SyncNumberRequest* req,
                                          v1::SyncNumberResponse*) {
-  WAPOLICY_REQUIRE_ADMIN(ctx);
+  WAPOLICY_ENTER(ctx, req);
   auto bn = ParsePhoneField("business_number", req->business_number());
   if (!bn.ok()) return ToGrpc(bn.status());
   absl::StatusOr<PlatformReport> report = FromProto(*req);
@@ -476,7 +511,7 @@ grpc::Status PolicyAdminImpl::SyncNumber(grpc::ServerContext* ctx, const v1::Syn
 
 grpc::Status PolicyAdminImpl::PutTemplate(grpc::ServerContext* ctx, const v1::Template* req,
                                           v1::PutTemplateResponse*) {
-  WAPOLICY_REQUIRE_ADMIN(ctx);
+  WAPOLICY_ENTER(ctx, req);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   absl::StatusOr<MessageTemplate> t = FromProto(*req);
   if (!t.ok()) return ToGrpc(t.status());
@@ -486,7 +521,7 @@ grpc::Status PolicyAdminImpl::PutTemplate(grpc::ServerContext* ctx, const v1::Te
 grpc::Status PolicyAdminImpl::RemoveTemplate(grpc::ServerContext* ctx,
                                              const v1::RemoveTemplateRequest* req,
                                              v1::RemoveTemplateResponse*) {
-  WAPOLICY_REQUIRE_ADMIN(ctx);
+  WAPOLICY_ENTER(ctx, req);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   return ToGrpc(engine_->RemoveTemplate(req->business_id(), req->name(), req->language()));
 }
@@ -494,7 +529,7 @@ grpc::Status PolicyAdminImpl::RemoveTemplate(grpc::ServerContext* ctx,
 grpc::Status PolicyAdminImpl::UpdateTemplateQuality(grpc::ServerContext* ctx,
                                                     const v1::UpdateTemplateQualityRequest* req,
                                                     v1::UpdateTemplateQualityResponse*) {
-  WAPOLICY_REQUIRE_ADMIN(ctx);
+  WAPOLICY_ENTER(ctx, req);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   TemplateWord word;
   if (req->has_quality()) {
@@ -524,7 +559,7 @@ grpc::Status PolicyAdminImpl::UpdateTemplateQuality(grpc::ServerContext* ctx,
 
 grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext* ctx,
                                           const v1::GetTemplateRequest* req, v1::Template* out) {
-  WAPOLICY_REQUIRE_ADMIN(ctx);
+  WAPOLICY_ENTER(ctx, req);
   if (absl::Status s = ValidateBusinessId(req->business_id()); !s.ok()) return ToGrpc(s);
   absl::StatusOr<MessageTemplate> t =
       engine_->GetTemplate(req->business_id(), req->name(), req->language());
@@ -536,7 +571,7 @@ grpc::Status PolicyAdminImpl::GetTemplate(grpc::ServerContext* ctx,
 grpc::Status PolicyAdminImpl::AdvanceClock(grpc::ServerContext* ctx,
                                            const v1::AdvanceClockRequest* req,
                                            v1::AdvanceClockResponse* out) {
-  WAPOLICY_REQUIRE_ADMIN(ctx);
+  WAPOLICY_ENTER(ctx, nullptr);
   if (fake_clock_ == nullptr) {
     return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
                         "AdvanceClock needs a server started with --fake_clock");
@@ -553,7 +588,7 @@ grpc::Status PolicyAdminImpl::AdvanceClock(grpc::ServerContext* ctx,
 grpc::Status PolicyAdminImpl::GetServerInfo(grpc::ServerContext* ctx,
                                             const v1::GetServerInfoRequest*,
                                             v1::GetServerInfoResponse* out) {
-  WAPOLICY_REQUIRE_ADMIN(ctx);
+  WAPOLICY_ENTER(ctx, nullptr);
   out->set_profile_name(engine_->profile().name);
   out->set_profile_revision(engine_->profile().revision);
   out->set_now_unix_ms(absl::ToUnixMillis(engine_->Now()));

@@ -29,6 +29,7 @@
 #include "policy/clock.h"
 #include "policy/policy_engine.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
+#include "server/business_route.h"
 #include "server/decision_log.h"
 #include "server/server_metrics.h"
 #include "server/token_authority.h"
@@ -134,7 +135,8 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
         max_batch_(max_batch),
         auth_(auth),
         limiter_(max_inflight),
-        test_delay_before_admit_(test_delay_before_admit) {
+        test_delay_before_admit_(test_delay_before_admit),
+        default_route_(engine) {
     SetMessageAllocatorFor_CheckBatch(&batch_allocator_);
     SetMessageAllocatorFor_ReportEvents(&events_allocator_);
   }
@@ -187,6 +189,12 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   // Logs decisions there from now on, and decision ids become its ids (may
   // be null: ids then have a per-boot prefix and GetDecision is refused).
   void set_decision_log(DecisionLog* log) { decision_log_ = log; }
+  // Checks every call's x-wapolicy-business and consults its portfolio gate
+  // (server/business_route.h) from now on; set before serving. Until then:
+  // no header required, every business this node's. The campaign, JSON
+  // and webhook doors use it too.
+  void set_route(const BusinessRoute* route) { route_ = route; }
+  const BusinessRoute& route() const { return *route_; }
   int inflight() const { return limiter_.inflight(); }
   const TokenAuthority* auth() const { return auth_; }
   PolicyEngine* engine() const { return engine_; }
@@ -200,7 +208,8 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   grpc::Status DecideBatch(const Caller& caller,
                            const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
                            google::protobuf::RepeatedPtrField<v1::CheckResult>* results);
-  // The caller behind a call's metadata (an admin when auth is off).
+  // The caller behind a call's metadata (an admin when auth is off), with
+  // the business its x-wapolicy-business names (BusinessRoute::Name).
   absl::StatusOr<Caller> Who(const grpc::CallbackServerContext* ctx) const;
   // Admits a call: RESOURCE_EXHAUSTED past the in-flight bound, DEADLINE_EXCEEDED
   // if its deadline passed while it waited.
@@ -227,6 +236,8 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   ServerMetrics* metrics_ = nullptr;
   ArenaMessageAllocator<v1::CheckBatchRequest, v1::CheckBatchResponse> batch_allocator_;
   ArenaMessageAllocator<v1::EventBatchRequest, v1::EventBatchResponse> events_allocator_;
+  BusinessRoute default_route_;  // Single node, no header required.
+  const BusinessRoute* route_ = &default_route_;
 };
 
 // The operators' API. AdvanceClock works only with a fake clock.
@@ -234,7 +245,7 @@ class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
  public:
   PolicyAdminImpl(PolicyEngine* engine, ManualClock* fake_clock,
                   const TokenAuthority* auth = nullptr)
-      : engine_(engine), fake_clock_(fake_clock), auth_(auth) {}
+      : engine_(engine), fake_clock_(fake_clock), auth_(auth), default_route_(engine) {}
 
   grpc::Status UpsertBusiness(grpc::ServerContext*, const v1::UpsertBusinessRequest* req,
                               v1::UpsertBusinessResponse*) override;
@@ -258,16 +269,22 @@ class PolicyAdminImpl final : public v1::PolicyAdmin::Service {
   // Called with each number registered, after the engine took it (the state
   // events' observer takes its first sight then: server/state_events.h).
   void set_on_registered(std::function<void(PhoneNumber)> f) { on_registered_ = std::move(f); }
+  // As PolicyServiceImpl::set_route (the same route, in the server).
+  void set_route(const BusinessRoute* route) { route_ = route; }
 
  private:
-  // UNAUTHENTICATED / PERMISSION_DENIED unless an admin token was presented.
-  // The methods above may be called with a null context by another door
-  // (HTTP) that has itself required an admin.
-  grpc::Status RequireAdmin(const grpc::ServerContext* ctx) const;
+  // UNAUTHENTICATED / PERMISSION_DENIED unless an admin token was presented;
+  // then, for a call on a business or its numbers (`req` set; null for the
+  // node-wide AdvanceClock and GetServerInfo), the route's check of its
+  // x-wapolicy-business. The methods above may be called with a null
+  // context by another door (HTTP, webhooks) that has done both itself.
+  grpc::Status Enter(grpc::ServerContext* ctx, const google::protobuf::Message* req) const;
   PolicyEngine* engine_;
   ManualClock* fake_clock_;  // Null on the wall clock.
   const TokenAuthority* auth_;
   std::function<void(PhoneNumber)> on_registered_;
+  BusinessRoute default_route_;
+  const BusinessRoute* route_ = &default_route_;
 };
 
 }  // namespace wapolicy

@@ -24,6 +24,10 @@ namespace wapolicy {
 struct Caller {
   bool admin = false;
   std::string business_id;
+  // The business the call says it is for (its x-wapolicy-business header;
+  // empty: not sent), set by BusinessRoute::Name (server/business_route.h)
+  // once checked against the token. Not an identity: it routes.
+  std::string routed_business;
 };
 
 // The callers' tokens, read from a file at start and kept only as SHA-256

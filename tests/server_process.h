@@ -146,13 +146,15 @@ inline grpc::Status NumberStateOf(ServerProcess& server, const std::string& numb
 
 // Registers a verified business, its numbers and one APPROVED utility template
 // (name, "en"; none for an empty name) through the admin API, presenting
-// `admin_token` if the server has tokens.
+// `admin_token` if the server has tokens. Each call names the business
+// (x-wapolicy-business), so it works with --require_business_header too.
 inline grpc::Status SetUpBusiness(ServerProcess& server, const std::string& business,
                                   const std::vector<std::string>& numbers,
                                   const std::string& template_name = "t",
                                   const std::string& admin_token = "") {
-  auto as_admin = [&admin_token](grpc::ClientContext* c) {
+  auto as_admin = [&admin_token, &business](grpc::ClientContext* c) {
     if (!admin_token.empty()) c->AddMetadata("authorization", "Bearer " + admin_token);
+    c->AddMetadata("x-wapolicy-business", business);
   };
   grpc::ClientContext c;
   as_admin(&c);

@@ -1,10 +1,14 @@
 #include "server/http/http_errors.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/struct.pb.h"
 #include "google/protobuf/util/json_util.h"
+#include "server/portfolio_gate.h"
 #include "server/proto_convert.h"
 
 namespace wapolicy {
@@ -59,6 +63,21 @@ HttpResponse ErrorResponse(const grpc::Status& s) {
   return r;
 }
 
-HttpResponse ErrorResponse(const absl::Status& s) { return ErrorResponse(ToGrpc(s)); }
+HttpResponse ErrorResponse(const absl::Status& s) {
+  HttpResponse r = ErrorResponse(ToGrpc(s));
+  // A portfolio gate's refusal (server/portfolio_gate.h).
+  if (std::optional<std::string> owner = OwnerAddressOf(s)) {
+    r.status = 421;  // Misdirected Request: another node answers for this business.
+    r.headers.emplace_back("X-Wapolicy-Owner", *owner);
+  }
+  if (std::optional<absl::Duration> wait = RetryAfterOf(s)) {
+    const int64_t ms = absl::ToInt64Milliseconds(*wait);
+    for (auto& [name, value] : r.headers) {
+      if (name == "Retry-After") value = absl::StrCat(std::max<int64_t>(1, (ms + 999) / 1000));
+    }
+    r.headers.emplace_back("X-Wapolicy-Retry-After-Ms", absl::StrCat(ms));
+  }
+  return r;
+}
 
 }  // namespace wapolicy

@@ -19,6 +19,10 @@ int HttpStatusFor(grpc::StatusCode code);
 
 // {"code": <gRPC code>, "status": "<its name>", "message": "..."}.
 HttpResponse ErrorResponse(const grpc::Status& s);
+// The same; a portfolio gate's refusal (server/portfolio_gate.h) also gets
+// its HTTP form: not this node's business, 421 Misdirected Request with
+// `X-Wapolicy-Owner: <host:port>`; a portfolio moving, 503 with
+// `Retry-After` (seconds, rounded up) and `X-Wapolicy-Retry-After-Ms`.
 HttpResponse ErrorResponse(const absl::Status& s);
 
 }  // namespace wapolicy

@@ -1,6 +1,7 @@
 #include "server/http/json_api.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
@@ -78,13 +79,34 @@ HttpResponse NotFound(const HttpRequest& req) {
       grpc::Status(grpc::StatusCode::NOT_FOUND, absl::StrCat("path: no such call: ", req.path)));
 }
 
-// Parses the body into Req, runs `call`, prints Resp.
+// What a call concerning a business is checked with before it runs (the
+// route's x-wapolicy-business rule and gate); null for node-wide calls.
+struct Routed {
+  const BusinessRoute& route;
+  const Caller& caller;
+};
+
+// Parses the body into Req, checks it with `routed` (if any), runs `call`,
+// prints Resp.
 template <typename Req, typename Resp, typename Call>
-HttpResponse Unary(const HttpRequest& req, Call call) {
+HttpResponse Unary(const HttpRequest& req, const Routed* routed, Call call) {
   Req in;
   Resp out;
   if (grpc::Status s = Parse(req, &in); !s.ok()) return ErrorResponse(s);
+  if (routed != nullptr) {
+    if (absl::Status s = routed->route.Check(routed->caller, in); !s.ok()) {
+      return ErrorResponse(s);
+    }
+  }
   return Reply(call(in, &out), out);
+}
+
+// The x-wapolicy-business header, if sent (any case; an empty value is sent).
+std::optional<absl::string_view> BusinessHeader(const HttpRequest& req) {
+  for (const auto& [k, v] : req.headers) {
+    if (absl::EqualsIgnoreCase(k, kBusinessHeader)) return absl::string_view(v);
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -112,16 +134,25 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
   }
   absl::StatusOr<Caller> caller = Who(req);
   if (!caller.ok()) return ErrorResponse(caller.status());
+  const BusinessRoute& route = service_->route();
+  if (absl::Status s = route.Name(BusinessHeader(req), &*caller); !s.ok()) {
+    return ErrorResponse(s);
+  }
+  const Routed routed{route, *caller};
   const bool post = req.method == "POST";
 
   if (path == "/v1/state-events" && events_ != nullptr) {
     if (req.method != "GET") return MethodNotAllowed("GET");
-    return StateEvents(*caller, req);
+    absl::StatusOr<Caller> scope = route.ListScope(*caller);
+    if (!scope.ok()) return ErrorResponse(scope.status());
+    return StateEvents(*scope, req);
   }
   if (path == "/v1/numbers") {
     if (req.method != "GET") return MethodNotAllowed("GET");
+    absl::StatusOr<Caller> scope = route.ListScope(*caller);
+    if (!scope.ok()) return ErrorResponse(scope.status());
     google::protobuf::RepeatedPtrField<v1::NumberState> numbers;
-    return ReplyNumbers(service_->NumberStatesFor(*caller, &numbers), numbers);
+    return ReplyNumbers(service_->NumberStatesFor(*scope, &numbers), numbers);
   }
   if (absl::ConsumePrefix(&path, "/v1/numbers/")) {
     if (req.method != "GET") return MethodNotAllowed("GET");
@@ -129,6 +160,7 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
     std::string number(path);
     if (!number.empty() && number[0] != '+') number.insert(0, "+");
     in.set_business_number(number);
+    if (absl::Status s = route.Check(*caller, in); !s.ok()) return ErrorResponse(s);
     v1::NumberState out;
     return Reply(service_->NumberStateFor(*caller, in, &out), out);
   }
@@ -136,6 +168,7 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
     if (req.method != "GET") return MethodNotAllowed("GET");
     v1::GetDecisionRequest in;
     in.set_decision_id(std::string(path));
+    if (absl::Status s = route.Check(*caller, in); !s.ok()) return ErrorResponse(s);
     v1::LoggedDecision out;
     return Reply(service_->GetDecisionFor(*caller, in, &out), out);
   }
@@ -146,46 +179,51 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
                        absl::StrCat("admin calls need an admin token; this token is business ",
                                     caller->business_id, "'s")));
     }
-    return Admin(path, req);
+    return Admin(path, req, *caller);
   }
   if (path == "/v1/check") {
     if (!post) return MethodNotAllowed("POST");
-    return Unary<v1::CheckRequest, v1::Decision>(
-        req, [&](const auto& in, auto* out) { return service_->CheckFor(*caller, in, out); });
+    return Unary<v1::CheckRequest, v1::Decision>(req, &routed, [&](const auto& in, auto* out) {
+      return service_->CheckFor(*caller, in, out);
+    });
   }
   if (path == "/v1/checkBatch") {
     if (!post) return MethodNotAllowed("POST");
     return Unary<v1::CheckBatchRequest, v1::CheckBatchResponse>(
-        req, [&](const auto& in, auto* out) {
+        req, &routed, [&](const auto& in, auto* out) {
           return service_->DecideBatch(*caller, in.checks(), out->mutable_results());
         });
   }
   if (path == "/v1/events") {
     if (!post) return MethodNotAllowed("POST");
-    return Unary<v1::EventRequest, v1::EventResponse>(
-        req, [&](const auto& in, auto* out) { return service_->ReportEventFor(*caller, in, out); });
+    return Unary<v1::EventRequest, v1::EventResponse>(req, &routed, [&](const auto& in, auto* out) {
+      return service_->ReportEventFor(*caller, in, out);
+    });
   }
   if (path == "/v1/events:batch") {
     if (!post) return MethodNotAllowed("POST");
     return Unary<v1::EventBatchRequest, v1::EventBatchResponse>(
-        req,
+        req, &routed,
         [&](const auto& in, auto* out) { return service_->ReportEventsFor(*caller, in, out); });
   }
   if (campaigns_ != nullptr && (path == "/v1/planCampaign" || path == "/v1/reserveCampaign")) {
     if (!post) return MethodNotAllowed("POST");
     if (path == "/v1/planCampaign") {
       return Unary<v1::PlanCampaignRequest, v1::PlannedCampaign>(
-          req, [&](const auto& in, auto* out) {
+          req, &routed, [&](const auto& in, auto* out) {
             return campaigns_->PlanFor(*caller, in, kMaxPlanCustomers, out);
           });
     }
     return Unary<v1::ReserveCampaignRequest, v1::ReserveCampaignResponse>(
-        req, [&](const auto& in, auto* out) { return campaigns_->ReserveFor(*caller, in, out); });
+        req, &routed,
+        [&](const auto& in, auto* out) { return campaigns_->ReserveFor(*caller, in, out); });
   }
   return NotFound(req);
 }
 
-HttpResponse JsonApi::Admin(absl::string_view method, const HttpRequest& req) {
+HttpResponse JsonApi::Admin(absl::string_view method, const HttpRequest& req,
+                            const Caller& caller) {
+  const Routed routed{service_->route(), caller};
   // A null context: this door has required the admin itself.
   grpc::ServerContext* const ctx = nullptr;
   if (method == "serverInfo") {
@@ -194,10 +232,11 @@ HttpResponse JsonApi::Admin(absl::string_view method, const HttpRequest& req) {
     return Reply(admin_->GetServerInfo(ctx, &in, &out), out);
   }
   if (req.method != "POST") return MethodNotAllowed("POST");
-#define WAPOLICY_ADMIN_CALL(name, Method, Req, Resp)                                   \
-  if (method == name) {                                                                \
-    return Unary<Req, Resp>(                                                           \
-        req, [&](const Req& in, Resp* out) { return admin_->Method(ctx, &in, out); }); \
+#define WAPOLICY_ADMIN_CALL(name, Method, Req, Resp)                              \
+  if (method == name) {                                                           \
+    return Unary<Req, Resp>(                                                      \
+        req, method == "advanceClock" ? nullptr : &routed,                        \
+        [&](const Req& in, Resp* out) { return admin_->Method(ctx, &in, out); }); \
   }
   WAPOLICY_ADMIN_CALL("upsertBusiness", UpsertBusiness, v1::UpsertBusinessRequest,
                       v1::UpsertBusinessResponse)

@@ -23,6 +23,11 @@
 //
 // Unknown request fields are refused (400 naming the field): a misspelt
 // field must not pass as unset. Responses print every field, defaults too.
+// The `X-Wapolicy-Business` header is checked as gRPC's x-wapolicy-business
+// (server/business_route.h): against the request's numbers and business
+// ids, required with --require_business_header, the portfolio gate
+// consulted (its refusals: 421 / 503, server/http/http_errors.h); the lists
+// (/v1/numbers, /v1/state-events) are narrowed to its business.
 #ifndef WAPOLICY_SERVER_HTTP_JSON_API_H_
 #define WAPOLICY_SERVER_HTTP_JSON_API_H_
 
@@ -52,7 +57,8 @@ class JsonApi {
   absl::StatusOr<Caller> Who(const HttpRequest& req) const;
 
  private:
-  HttpResponse Admin(absl::string_view method, const HttpRequest& req);
+  // `caller`: named by the route (its x-wapolicy-business checked per call).
+  HttpResponse Admin(absl::string_view method, const HttpRequest& req, const Caller& caller);
   HttpResponse StateEvents(const Caller& caller, const HttpRequest& req);
 
   PolicyServiceImpl* service_;

@@ -5,8 +5,10 @@
 #include <variant>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "policy/durable_batch.h"
 #include "server/http/http_errors.h"
 #include "server/http/webhook_signature.h"
@@ -69,8 +71,22 @@ std::string E164OfDisplay(absl::string_view display) {
 }  // namespace
 
 HttpResponse WebhookEndpoint::Handle(const HttpRequest& req) {
+  // /webhooks/whatsapp or /webhooks/whatsapp/{business} (the platform's
+  // callback URL override per WABA: a cluster's router routes by it).
+  absl::string_view rest = req.path;
+  absl::ConsumePrefix(&rest, kWebhookPath);
+  absl::ConsumePrefix(&rest, "/");
+  std::optional<std::string> business;
+  if (!rest.empty()) {
+    if (!ValidateBusinessId(rest).ok()) {
+      return ErrorResponse(absl::NotFoundError(
+          absl::StrCat("path: want ", kWebhookPath, " or ", kWebhookPath,
+                       "/{business} (a business id: 1 to 64 of A-Z a-z 0-9 _ - .)")));
+    }
+    business = std::string(rest);
+  }
   if (req.method == "GET") return Handshake(req);
-  if (req.method == "POST") return Notify(req);
+  if (req.method == "POST") return Notify(req, business);
   HttpResponse r = ErrorResponse(absl::UnimplementedError("method: use GET or POST"));
   r.status = 405;
   r.headers.emplace_back("Allow", "GET, POST");
@@ -87,7 +103,8 @@ HttpResponse WebhookEndpoint::Handshake(const HttpRequest& req) const {
   return HttpResponse::Text(200, std::string(req.QueryParam("hub.challenge")));
 }
 
-HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
+HttpResponse WebhookEndpoint::Notify(const HttpRequest& req,
+                                     const std::optional<std::string>& path_business) {
   InflightLimiter::Slot slot = service_->TryAdmit();
   if (!slot) {
     HttpResponse r = ErrorResponse(absl::UnavailableError("server busy: retry later"));
@@ -99,8 +116,26 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
   if (signature.empty()) return Unauthorized("X-Hub-Signature-256: missing");
   absl::StatusOr<const WebhookAppEntry*> app = apps_->FindBySignature(req.body, signature);
   if (!app.ok()) return Unauthorized(app.status().message());
+  const BusinessRoute& route = service_->route();
+  if (path_business) {
+    // The gate's word before anything is applied (421 / 503: nothing is).
+    if (absl::Status s = route.Gate(*path_business); !s.ok()) return ErrorResponse(s);
+  } else if (route.require_header()) {
+    return ErrorResponse(absl::InvalidArgumentError(
+        absl::StrCat("path: this server needs each business's webhooks at ", kWebhookPath,
+                     "/{business} (--require_business_header)")));
+  }
   absl::StatusOr<ParsedWebhook> parsed = ParseWhatsAppWebhook(req.body);
   if (!parsed.ok()) return ErrorResponse(parsed.status());
+  if (!path_business && !route.gate().ServesAll()) {
+    // No path: the gate's word on every business the POST reaches, first.
+    absl::flat_hash_set<std::string> gated;
+    for (const WebhookUpdate& u : parsed->updates) {
+      absl::StatusOr<std::string> b = apps_->BusinessOfWaba(**app, u.waba_id);
+      if (!b.ok() || !gated.insert(*b).second) continue;
+      if (absl::Status s = route.Gate(*b); !s.ok()) return ErrorResponse(s);
+    }
+  }
   for (int k = 0; k < kWebhookIgnoredKinds; ++k) {
     if (parsed->ignored[k] != 0)
       ignored_[k].fetch_add(parsed->ignored[k], std::memory_order_relaxed);
@@ -156,7 +191,8 @@ HttpResponse WebhookEndpoint::Notify(const HttpRequest& req) {
       u.request = std::move(e);
     }
     absl::StatusOr<std::string> business = apps_->BusinessOfWaba(**app, u.waba_id);
-    if (!business.ok()) {
+    if (!business.ok() || (path_business && *business != *path_business)) {
+      // The app does not deliver this WABA, or (by path) not for this business.
       count(WebhookOutcome::kForeignWaba);
       continue;
     }

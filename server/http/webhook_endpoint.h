@@ -1,6 +1,15 @@
 // /webhooks/whatsapp: the platform's webhooks straight into the engine.
+// Also at /webhooks/whatsapp/{business} (the platform's callback URL
+// override per WABA, so a cluster's router finds the owner by path): there,
+// every update must be that business's (an update for a WABA the signing
+// app has for another business is counted foreign_waba and skipped, a
+// number of another business foreign_number, as without the path), and the
+// portfolio gate (server/portfolio_gate.h) is consulted with the business
+// before anything is applied (421 / 503 with Retry-After, nothing applied).
+// Without a path the gate is consulted with every business the POST
+// reaches; with --require_business_header a POST without one is 400.
 //
-//   GET  ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C
+//   GET  ?hub.mode=subscribe&hub.verify_token=T&hub.challenge=C  (both paths)
 //        200 with C if some app's verify token is T, else 403.
 //   POST the platform's notifications, signed (X-Hub-Signature-256 with an
 //        app's secret; bad or missing: 401, nothing applied). The body is
@@ -25,6 +34,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "server/http/http_server.h"
@@ -39,11 +49,12 @@ enum class WebhookOutcome : int {
   kApplied = 0,      // The engine took it (a repeat of an applied event included).
   kUnknownNumber,    // No registered number by that display number, or none given.
   kForeignNumber,    // The number belongs to another business than the WABA's.
-  kForeignWaba,      // The signing app is not configured for this WABA.
+  kForeignWaba,      // The signing app is not configured for this WABA (by path: for its business).
   kUnknownTemplate,  // A template update for a template the engine does not know.
   kRejected,         // The engine refused it as invalid (counted; the POST still succeeds).
 };
 inline constexpr int kWebhookOutcomes = static_cast<int>(WebhookOutcome::kRejected) + 1;
+inline constexpr char kWebhookPath[] = "/webhooks/whatsapp";
 absl::string_view WebhookOutcomeName(WebhookOutcome o);
 
 class WebhookEndpoint {
@@ -65,7 +76,8 @@ class WebhookEndpoint {
 
  private:
   HttpResponse Handshake(const HttpRequest& req) const;
-  HttpResponse Notify(const HttpRequest& req);
+  // `path_business`: the {business} of the path, if given.
+  HttpResponse Notify(const HttpRequest& req, const std::optional<std::string>& path_business);
 
   PolicyServiceImpl* service_;
   PolicyAdminImpl* admin_;
