@@ -5,13 +5,19 @@
 # both alike, which single compare.sh runs cannot promise. Prints every round,
 # then the means and the mean of the per-pair ratios with a 95% interval.
 #
-#   bench/ab.sh BEFORE_BIN AFTER_BIN [ROUNDS=20] [SECONDS=5] [CheckBatch|Decide]
+#   bench/ab.sh BEFORE_BIN AFTER_BIN [ROUNDS=20] [SECONDS=5] [CheckBatch|Decide|events|events_ids]
 #
 # with each binary a copy of `bazel build -c opt //server:policy_server`'s
-# output made at the commit to compare (A "before", B "after").
+# output made at the commit to compare (A "before", B "after"). `events` and
+# `events_ids` are bench/event_load's ReportEvents batches of 100 customer
+# messages, plain or each with a webhook's id and time; "decision" is then an
+# event. A_SHAPE / B_SHAPE give one server another shape than SHAPE (e.g.
+# A_SHAPE=events B_SHAPE=events_ids). A_ARGS / B_ARGS replace a server's
+# flags after --listen and --data_dir (default: no HTTP listener, the bench
+# profile), for a binary from before a flag existed.
 #
 # Needs compare.sh's peers (/tmp/peers/load) and bazel build -c opt //bench:make_requests
-# //bench:stream_load. 127.0.0.1 only; both servers are stopped at the end.
+# //bench:stream_load //bench:event_load. 127.0.0.1 only; both servers are stopped at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 A=$1
@@ -19,6 +25,10 @@ B=$2
 ROUNDS=${3:-20}
 SECS=${4:-5}
 SHAPE=${5:-CheckBatch}
+A_SHAPE=${A_SHAPE:-$SHAPE}
+B_SHAPE=${B_SHAPE:-$SHAPE}
+A_ARGS=${A_ARGS:---http_listen= --config=bench/bench_profile.textproto}
+B_ARGS=${B_ARGS:---http_listen= --config=bench/bench_profile.textproto}
 BIN=$(bazel info -c opt bazel-bin 2>/dev/null)
 WORK=$(mktemp -d /tmp/wapolicy_ab_XXXXXX)
 PIDS=()
@@ -32,9 +42,11 @@ wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/nul
 PA=$(free_port)
 PB=$(free_port)
 mkdir -p "$WORK/a" "$WORK/b"
-"$A" --listen="127.0.0.1:$PA" --http_listen= --data_dir="$WORK/a" --config=bench/bench_profile.textproto 2>"$WORK/a.log" & PIDS+=($!)
+# shellcheck disable=SC2086  # A_ARGS and B_ARGS are lists of flags.
+"$A" --listen="127.0.0.1:$PA" --data_dir="$WORK/a" $A_ARGS 2>"$WORK/a.log" & PIDS+=($!)
 APID=$!
-"$B" --listen="127.0.0.1:$PB" --http_listen= --data_dir="$WORK/b" --config=bench/bench_profile.textproto 2>"$WORK/b.log" & PIDS+=($!)
+# shellcheck disable=SC2086
+"$B" --listen="127.0.0.1:$PB" --data_dir="$WORK/b" $B_ARGS 2>"$WORK/b.log" & PIDS+=($!)
 BPID=$!
 wait_port "$PA"
 wait_port "$PB"
@@ -43,10 +55,14 @@ wait_port "$PB"
 "$BIN/bench/make_requests" --out="$WORK" >&2
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 CLK=$(getconf CLK_TCK)
-round() {  # label pid port
+round() {  # label pid port shape
   local s0 s1 out rps
   s0=$(cpu_ticks "$2")
-  if [ "$SHAPE" = Decide ]; then
+  if [ "$4" = events ] || [ "$4" = events_ids ]; then
+    local mode=plain
+    [ "$4" = events_ids ] && mode=ids
+    out=$("$BIN/bench/event_load" "127.0.0.1:$3" 2 "$SECS" 8 "$mode" 2>/dev/null | tail -1)
+  elif [ "$4" = Decide ]; then
     out=$("$BIN/bench/stream_load" "127.0.0.1:$3" "@$WORK/decide.reqs" 2 "$SECS" 8 2>/dev/null | tail -1)
   else
     out=$(/tmp/peers/load "127.0.0.1:$3" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" 2 "$SECS" 8 2>/dev/null | tail -1)
@@ -58,7 +74,11 @@ round() {  # label pid port
 }
 {
   for r in $(seq "$ROUNDS"); do
-    if ((r % 2)); then round A "$APID" "$PA"; round B "$BPID" "$PB"; else round B "$BPID" "$PB"; round A "$APID" "$PA"; fi
+    if ((r % 2)); then
+      round A "$APID" "$PA" "$A_SHAPE"; round B "$BPID" "$PB" "$B_SHAPE"
+    else
+      round B "$BPID" "$PB" "$B_SHAPE"; round A "$APID" "$PA" "$A_SHAPE"
+    fi
   done
 } | tee "$WORK/rounds"
 python3 - "$WORK/rounds" <<'EOF'
