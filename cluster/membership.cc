@@ -22,7 +22,20 @@ absl::StatusOr<std::unique_ptr<Membership>> Membership::Join(Options options) {
     return absl::InvalidArgumentError("add_to_ring without a grpc address");
   }
   std::unique_ptr<Membership> m(new Membership(std::move(options)));
-  if (absl::Status s = m->JoinOnce(); !s.ok()) return s;
+  // A node restarting in place finds its previous incarnation's member key
+  // until that lease lapses: wait for it, a ttl at most.
+  const absl::Time deadline =
+      absl::Now() + m->options_.lease_ttl + m->options_.call_timeout + absl::Seconds(1);
+  while (true) {
+    absl::Status s = m->JoinOnce(/*previous_lease=*/0);
+    if (s.ok()) break;
+    if ((s.code() != absl::StatusCode::kFailedPrecondition &&
+         s.code() != absl::StatusCode::kAborted) ||
+        absl::Now() > deadline) {
+      return s;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
   // Read after the join, so the first assignment already includes it.
   absl::StatusOr<EtcdRange> range = m->client_.GetPrefix(m->layout_.Root());
   if (!range.ok()) return range.status();
@@ -55,9 +68,32 @@ Membership::~Membership() {
   keeper.reset();
 }
 
-absl::Status Membership::JoinOnce() {
+absl::Status Membership::JoinOnce(int64_t previous_lease) {
   absl::StatusOr<EtcdLease> lease = client_.GrantLease(options_.lease_ttl);
   if (!lease.ok()) return lease.status();
+  absl::Status s = PutMemberKey(*lease, previous_lease);
+  if (!s.ok()) {
+    (void)client_.RevokeLease(lease->id);
+    return s;
+  }
+  const int64_t id = lease->id;
+  const int64_t joined_at = last_put_revision_;
+  std::unique_ptr<EtcdLeaseKeeper> old;  // Destroyed after the lock, as in ~Membership.
+  absl::MutexLock lock(&mu_);
+  old = std::move(keeper_);
+  lease_id_ = id;
+  join_revision_ = joined_at;
+  lease_lost_ = false;
+  // Started under mu_, so a loss it reports at once finds lease_id_ set.
+  keeper_ = client_.KeepAlive(*lease, [this, id](absl::Status) {
+    absl::MutexLock lock(&mu_);
+    // Only the current lease's loss counts.
+    if (lease_id_ == id) lease_lost_ = true;
+  });
+  return absl::OkStatus();
+}
+
+absl::Status Membership::PutMemberKey(const EtcdLease& lease, int64_t previous_lease) {
   if (options_.add_to_ring) {
     v1::RingNode node;
     node.set_node_id(node_id());
@@ -68,26 +104,28 @@ absl::Status Membership::JoinOnce() {
         client_.PutIf(layout_.RingNodeKey(node_id()), EncodeValue(node), 0);
     if (!r.ok()) return r.status();
   }
-  absl::StatusOr<int64_t> put =
-      client_.Put(layout_.MemberKey(node_id()), EncodeValue(options_.self), lease->id);
-  if (!put.ok()) {
-    (void)client_.RevokeLease(lease->id);
-    return put.status();
+  // The member key fences the node id: a second process with the same id
+  // must not join while the first one's lease lives, or both would decide
+  // for the same portfolios. Only an absent key, or one under this
+  // process's previous lease (which etcd may have extended on restart), is
+  // taken over.
+  const std::string key = layout_.MemberKey(node_id());
+  absl::StatusOr<EtcdRange> current = client_.Get(key);
+  if (!current.ok()) return current.status();
+  int64_t guard = 0;
+  if (!current->kvs.empty()) {
+    const EtcdKeyValue& held = current->kvs[0];
+    if (previous_lease == 0 || held.lease != previous_lease) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("node id ", node_id(), " is held by another process (lease ", held.lease,
+                       "); it lapses within its ttl if that process is gone"));
+    }
+    guard = held.mod_revision;
   }
-  const int64_t id = lease->id;
-  auto keeper = client_.KeepAlive(*lease, [this, id](absl::Status) {
-    absl::MutexLock lock(&mu_);
-    // Only the current lease's loss counts (an old keeper's cannot fire
-    // after it was replaced, but this keeps it obvious).
-    if (lease_id_ == id) lease_lost_ = true;
-  });
-  std::unique_ptr<EtcdLeaseKeeper> old;  // Destroyed after the lock, as in ~Membership.
-  absl::MutexLock lock(&mu_);
-  old = std::move(keeper_);
-  keeper_ = std::move(keeper);
-  lease_id_ = id;
-  join_revision_ = *put;
-  lease_lost_ = false;
+  absl::StatusOr<EtcdTxnResult> put = client_.PutIf(key, EncodeValue(options_.self), guard, lease.id);
+  if (!put.ok()) return put.status();
+  if (!put->succeeded) return absl::AbortedError("the member key changed while joining");
+  last_put_revision_ = put->revision;
   return absl::OkStatus();
 }
 
@@ -112,7 +150,7 @@ void Membership::Supervise() {
         absl::MutexLock lock(&mu_);
         if (stopping_ || left_) break;
       }
-      if (JoinOnce().ok()) {
+      if (JoinOnce(old_lease).ok()) {
         // The old lease may have survived (etcd extends leases when it
         // restarts); its keys already moved to the new one, so revoking it
         // removes nothing but the lease.

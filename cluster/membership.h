@@ -56,8 +56,11 @@ class Membership {
     std::function<void(const Membership&)> on_change;
   };
 
-  // Joins once (error if etcd cannot be reached or refuses) and starts the
-  // background threads.
+  // Joins (error if etcd cannot be reached) and starts the background
+  // threads. The member key fences the node id: while another live process
+  // holds it (its lease alive) Join waits, up to a ttl, then fails with
+  // FAILED_PRECONDITION; a node restarting in place gets in once its
+  // previous incarnation's lease lapses.
   static absl::StatusOr<std::unique_ptr<Membership>> Join(Options options);
 
   // Stops the threads. The lease is not revoked: the member key lapses after
@@ -88,7 +91,10 @@ class Membership {
  private:
   explicit Membership(Options options);
   // Grants a lease, puts the member key under it and starts keeping it.
-  absl::Status JoinOnce() ABSL_LOCKS_EXCLUDED(mu_);
+  // `previous_lease`: this process's lost lease (0 if none), whose member
+  // key may be taken over.
+  absl::Status JoinOnce(int64_t previous_lease) ABSL_LOCKS_EXCLUDED(mu_);
+  absl::Status PutMemberKey(const EtcdLease& lease, int64_t previous_lease);
   // Rejoins whenever the lease is lost, until stopping.
   void Supervise() ABSL_LOCKS_EXCLUDED(mu_);
   void OnWatch(const EtcdWatchUpdate& update) ABSL_LOCKS_EXCLUDED(mu_);
@@ -112,6 +118,8 @@ class Membership {
   // Serializes on_change calls.
   absl::Mutex callback_mu_ ABSL_ACQUIRED_BEFORE(mu_);
 
+  // Only the thread joining (Join(), then the supervisor) touches it.
+  int64_t last_put_revision_ = 0;
   std::unique_ptr<EtcdWatch> watch_;  // Set once in Join().
   std::thread supervisor_;
 };

@@ -184,5 +184,27 @@ TEST_F(MembershipTest, GuardedPinIsSeenByAllAndStaleGuardsFail) {
   }
 }
 
+TEST_F(MembershipTest, ANodeIdIsHeldByOneLiveProcess) {
+  JoinThree();
+  // A second process claiming n1 while n1's lease lives waits a ttl, then
+  // is refused: two processes with one id would both decide for its
+  // portfolios.
+  Membership::Options o;
+  o.etcd_endpoint = etcd_.endpoint();
+  o.self.set_node_id("n1");
+  o.lease_ttl = kTtl;
+  o.call_timeout = absl::Milliseconds(500);
+  absl::StatusOr<std::unique_ptr<Membership>> twin = Membership::Join(o);
+  EXPECT_EQ(twin.status().code(), absl::StatusCode::kFailedPrecondition) << twin.status();
+  EXPECT_TRUE(nodes_[0]->Serving());
+
+  // n1 dies without leaving and restarts in place: it gets in once the old
+  // lease lapses.
+  nodes_[0].reset();
+  absl::StatusOr<std::unique_ptr<Membership>> restarted = Membership::Join(o);
+  ASSERT_TRUE(restarted.ok()) << restarted.status();
+  EXPECT_TRUE(Eventually([&] { return (*restarted)->Serving(); }));
+}
+
 }  // namespace
 }  // namespace wapolicy::cluster
