@@ -29,6 +29,8 @@ _LIBS = {
     "httplib": ["cpp-httplib"],
     # HTTP client for tests and benchmarks.
     "curl": ["libcurl"],
+    # CRC-32 (the IEEE one nginx's consistent hash uses; cluster/portfolio_ring.h).
+    "zlib": ["zlib"],
     # The webhook endpoint's JSON reader (server/http/webhook_json.h).
     "simdjson": ["simdjson"],
     # Debian's libphonenumber-dev ships no .pc file: link the library by name,
