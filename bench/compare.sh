@@ -7,11 +7,14 @@
 #   bench/compare.sh [SECONDS=10] [THREADS=2] [INFLIGHT=8] [ROUNDS=3]
 #   MEMORY=0 bench/compare.sh 5 2 8 1    # rates only, one short round
 #   B_FLAGS=--decision_log=false bench/compare.sh   # plus a second server, in the same rounds
+#   B_BIN=/tmp/policy_server_before bench/compare.sh
 #
 # B_FLAGS starts a second policy_server with those extra flags beside the
-# first and runs Check, CheckBatch and Decide on it too (rows "Check (B)",
-# ...), each right after the first server's in every round: what a flag costs,
-# measured in one run against one floor.
+# first and runs Check, CheckBatch and Decide (and their new-admission shapes)
+# on it too (rows "Check (B)", ...), each right after the first server's in
+# every round: what a flag costs, measured in one run against one floor.
+# B_BIN runs that second server from another binary (e.g. built at an earlier
+# commit: is every shape at or above its figure before?).
 #
 # The shapes run in ROUNDS interleaved rounds (floor, Redis, ..., Decide, then
 # again), and each shape reports its median round: on a shared, noisy machine
@@ -67,20 +70,20 @@ HTTP_FLOOR_PID=$!
   --webhook_apps="$WORK/apps" --data_dir="$WORK/data" \
   --config=bench/bench_profile.textproto 2>"$WORK/policy.log" & PIDS+=($!)
 POLICY_PID=$!
-if [ -n "${B_FLAGS:-}" ]; then
+if [ -n "${B_FLAGS:-}${B_BIN:-}" ]; then
   B_PORT=$(free_port)
   mkdir -p "$WORK/data_b"
   # shellcheck disable=SC2086  # B_FLAGS is a list of flags.
-  "$BIN/server/policy_server" --listen="127.0.0.1:$B_PORT" --http_listen= --data_dir="$WORK/data_b" \
+  "${B_BIN:-$BIN/server/policy_server}" --listen="127.0.0.1:$B_PORT" --http_listen= --data_dir="$WORK/data_b" \
     --config=bench/bench_profile.textproto $B_FLAGS 2>"$WORK/policy_b.log" & PIDS+=($!)
   B_PID=$!
   wait_port "$B_PORT"
-  "$BIN/bench/make_requests" --server="127.0.0.1:$B_PORT" --seed >&2
+  "$BIN/bench/make_requests" --server="127.0.0.1:$B_PORT" --seed --fresh_numbers=100 >&2
 fi
 wait_port "$REDIS_PORT"; wait_port "$FLOOR_PORT"; wait_port "$POLICY_PORT"; wait_port "$HTTP_PORT"
 wait_port "$HTTP_FLOOR_PORT"
 
-"$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --seed --out="$WORK" >&2
+"$BIN/bench/make_requests" --server="127.0.0.1:$POLICY_PORT" --seed --fresh_numbers=100 --out="$WORK" >&2
 
 field() { sed -n "s/.*$2=\([0-9.]*\).*/\1/p" <<<"$1"; }
 CLK=$(getconf CLK_TCK)
@@ -111,10 +114,17 @@ for round in $(seq "$ROUNDS"); do
   run Check 1 "$POLICY_PID" "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   run CheckBatch 100 "$POLICY_PID" "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   run Decide 100 "$POLICY_PID" "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
-  if [ -n "${B_FLAGS:-}" ]; then
+  # New admissions only (issue 18 reports them apart): every check opens a
+  # conversation on numbers the request files never use; each round starts
+  # its own 3,000,000 pairs (decide_new after checks_new's).
+  run CheckBatch_new 100 "$POLICY_PID" "$BIN/bench/event_load" "127.0.0.1:$POLICY_PORT" "$THREADS" "$SECS" "$INFLIGHT" checks_new 100 $(((round - 1) * 3000000))
+  run Decide_new 100 "$POLICY_PID" "$BIN/bench/event_load" "127.0.0.1:$POLICY_PORT" "$THREADS" "$SECS" "$INFLIGHT" decide_new 100 $(((round - 1) * 3000000 + 1500000))
+  if [ -n "${B_FLAGS:-}${B_BIN:-}" ]; then
     run "Check (B)" 1 "$B_PID" "$PEERS/load" "127.0.0.1:$B_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
     run "CheckBatch (B)" 100 "$B_PID" "$PEERS/load" "127.0.0.1:$B_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
     run "Decide (B)" 100 "$B_PID" "$BIN/bench/stream_load" "127.0.0.1:$B_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+    run "CheckBatch_new (B)" 100 "$B_PID" "$BIN/bench/event_load" "127.0.0.1:$B_PORT" "$THREADS" "$SECS" "$INFLIGHT" checks_new 100 $(((round - 1) * 3000000))
+    run "Decide_new (B)" 100 "$B_PID" "$BIN/bench/event_load" "127.0.0.1:$B_PORT" "$THREADS" "$SECS" "$INFLIGHT" decide_new 100 $(((round - 1) * 3000000 + 1500000))
   fi
   # Events: ReportEvents batches of 100 customer messages, plain and with a
   # webhook's id and time on each (issue 12's "within 20%").
@@ -159,11 +169,11 @@ echo "Server CPU: the server process's user + system time over the round (/proc/
 echo "decision (record); client CPU: the load client's, per call. CPU vs floor: server CPU per decision over the"
 echo "floor server's per record (Check: per call vs the floor's; CheckBatch, Decide: vs the batched floor's)."
 echo
-if [ -n "${B_FLAGS:-}" ]; then echo "(B): a second policy_server started with $B_FLAGS, run in the same rounds."; echo; fi
+if [ -n "${B_FLAGS:-}${B_BIN:-}" ]; then echo "(B): a second policy_server (${B_BIN:-the same binary}) started with ${B_FLAGS:-the same flags}, run in the same rounds."; echo; fi
 echo "| shape | calls/s | decisions/s | p50 µs | p99 µs | vs floor | vs Redis peer | server CPU µs/call | server CPU ns/decision | client CPU µs/call | CPU vs floor |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-SHAPES=(floor redis floor_batched Check CheckBatch Decide)
-[ -n "${B_FLAGS:-}" ] && SHAPES+=("Check (B)" "CheckBatch (B)" "Decide (B)")
+SHAPES=(floor redis floor_batched Check CheckBatch Decide CheckBatch_new Decide_new)
+[ -n "${B_FLAGS:-}${B_BIN:-}" ] && SHAPES+=("Check (B)" "CheckBatch (B)" "Decide (B)" "CheckBatch_new (B)" "Decide_new (B)")
 SHAPES+=(events events_ids json_check http_floor webhooks)
 for n in "${SHAPES[@]}"; do
   d=$(dec "${RPS[$n]}" "${PER[$n]}")

@@ -3,6 +3,7 @@
 // little-endian length).
 //
 //   make_requests --server=ADDR --seed            business, numbers, template, opt-ins
+//                 [--fresh_numbers=N]             and N numbers the request files never use
 //   make_requests --server=ADDR --admit           a conversation for every (number, customer)
 //   make_requests --out=DIR                       check.reqs, batch.reqs, decide.reqs,
 //                                                 floor_single.req, floor_batch.req
@@ -27,6 +28,9 @@ ABSL_FLAG(bool, seed, false, "Register the business, numbers and template; opt e
 ABSL_FLAG(bool, admit, false, "Admit a conversation for every (number, customer) pair.");
 ABSL_FLAG(std::string, out, "", "Directory to write request files into.");
 ABSL_FLAG(int, numbers, 100, "Business numbers.");
+ABSL_FLAG(int, fresh_numbers, 0,
+          "With --seed: this many more numbers after them, which no request file uses (for "
+          "bench/event_load's new-admission shapes).");
 ABSL_FLAG(int, customers, 100000, "Opted-in customers.");
 ABSL_FLAG(int, requests, 1000000, "Checks in the request files.");
 ABSL_FLAG(int, batch, 100, "Checks per CheckBatch / Decide message.");
@@ -72,7 +76,7 @@ int Seed(v1::PolicyService::Stub& svc, v1::PolicyAdmin::Stub& admin) {
     v1::UpsertBusinessResponse r;
     if (!Ok(admin.UpsertBusiness(&c, b, &r), "UpsertBusiness")) return 1;
   }
-  for (int n = 0; n < absl::GetFlag(FLAGS_numbers); ++n) {
+  for (int n = 0; n < absl::GetFlag(FLAGS_numbers) + absl::GetFlag(FLAGS_fresh_numbers); ++n) {
     grpc::ClientContext c;
     v1::RegisterNumberRequest req;
     req.set_business_number(Number(n));
@@ -106,7 +110,7 @@ int Seed(v1::PolicyService::Stub& svc, v1::PolicyAdmin::Stub& admin) {
     if (!Ok(svc.ReportEvents(&ctx, batch, &r), "ReportEvents")) return 1;
   }
   std::fprintf(stderr, "make_requests: seeded %d numbers and %d opted-in customers\n",
-               absl::GetFlag(FLAGS_numbers), customers);
+               absl::GetFlag(FLAGS_numbers) + absl::GetFlag(FLAGS_fresh_numbers), customers);
   return 0;
 }
 
