@@ -136,9 +136,12 @@ TEST_F(MembershipTest, LosingEtcdStopsServingWithinTheTtlAndRejoinsAfter) {
 
   absl::Status s = etcd_.Start();
   ASSERT_TRUE(s.ok()) << s;
-  ASSERT_TRUE(Eventually([&] {
-    return nodes_[0]->Serving() && nodes_[1]->Serving() && nodes_[2]->Serving();
-  }));
+  // How soon is not the requirement (a restarted etcd extends the old leases,
+  // whose keys a rejoin waits out, and CI runs this beside other tests on two
+  // cores): that every node comes back is.
+  ASSERT_TRUE(Eventually(
+      [&] { return nodes_[0]->Serving() && nodes_[1]->Serving() && nodes_[2]->Serving(); },
+      absl::Seconds(60)));
   ASSERT_TRUE(Eventually([&] { return AllSeeMembers(3); }));
   // Each member key is under its new lease now.
   EtcdClient client(etcd_.endpoint());
