@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "policy/policy_engine.h"
 #include "policy/test_util.h"
@@ -166,6 +167,25 @@ TEST_F(EngineEventsTest, IdsAreForgottenAfterTheRetention) {
   for (const auto& [key, value] : journal_.records()) {
     EXPECT_NE(key.first, static_cast<int>(StateFamily::kEventId));
   }
+}
+
+TEST_F(EngineEventsTest, OneBusinessMayRememberTheWholeIdBudgetNotOnlyItsShardsShare) {
+  // 16 ids over 4 shards: a shard's even share is 4, but "acme" (on one
+  // shard) may use all 16 while the other shards hold none.
+  PolicyProfile profile = DefaultProfile();
+  profile.max_event_ids = 16;
+  MemoryJournal journal;
+  PolicyEngine engine(profile, &clock_, &journal, 4);
+  ASSERT_TRUE(engine.UpsertBusiness("acme", true, false).ok());
+  ASSERT_TRUE(engine.RegisterNumber(kBiz, "acme").ok());
+  for (int i = 0; i < 16; ++i) {
+    clock_.Advance(absl::Milliseconds(1));
+    ASSERT_TRUE(engine.RecordInbound(kBiz, kCustomer, "", Id(absl::StrCat("in-", i))).ok());
+  }
+  EXPECT_EQ(engine.stats().event_ids, 16u);
+  // The 17th goes over the total: acme's oldest is forgotten, no more.
+  ASSERT_TRUE(engine.RecordInbound(kBiz, kCustomer, "", Id("in-16")).ok());
+  EXPECT_EQ(engine.stats().event_ids, 16u);
 }
 
 TEST_F(EngineEventsTest, AnEventTooFarInTheFutureIsRefusedNamingTheFieldAndChangesNothing) {
