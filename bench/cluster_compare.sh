@@ -70,10 +70,12 @@ stop_cluster() {
 declare -A RPS CPU_NODES CPU_NGINX
 measure() {
   local name=$1 addr=$2 probe=$3; shift 3
-  local n0=$(cpu_ticks "${NODE_PIDS[@]}") g0=$(cpu_ticks "$NGINX_PID")
+  # nginx: the master and its workers.
+  local ng=("$NGINX_PID" $(pgrep -P "$NGINX_PID"))
+  local n0=$(cpu_ticks "${NODE_PIDS[@]}") g0=$(cpu_ticks "${ng[@]}")
   local out; out=$("$BIN/bench/cluster_load" --server="$addr" --probe="$probe" \
     --businesses="$BUSINESSES" --threads="$THREADS" --seconds="$SECS")
-  local n1=$(cpu_ticks "${NODE_PIDS[@]}") g1=$(cpu_ticks "$NGINX_PID")
+  local n1=$(cpu_ticks "${NODE_PIDS[@]}") g1=$(cpu_ticks "${ng[@]}")
   read -r calls rps errors nb <<<"$out"
   RPS[$name]=$rps
   CPU_NODES[$name]=$(awk -v t=$((n1 - n0)) -v c="$calls" -v k="$TICK" 'BEGIN { printf "%.1f", t / k * 1e6 / c }')
