@@ -75,7 +75,7 @@ if [ -n "${B_FLAGS:-}${B_BIN:-}" ]; then
   mkdir -p "$WORK/data_b"
   # shellcheck disable=SC2086  # B_FLAGS is a list of flags.
   "${B_BIN:-$BIN/server/policy_server}" --listen="127.0.0.1:$B_PORT" --http_listen= --data_dir="$WORK/data_b" \
-    --config=bench/bench_profile.textproto $B_FLAGS 2>"$WORK/policy_b.log" & PIDS+=($!)
+    --config=bench/bench_profile.textproto ${B_FLAGS:-} 2>"$WORK/policy_b.log" & PIDS+=($!)
   B_PID=$!
   wait_port "$B_PORT"
   "$BIN/bench/make_requests" --server="127.0.0.1:$B_PORT" --seed --fresh_numbers=100 >&2
