@@ -74,4 +74,24 @@ void EventIdLog::FinishRestore() {
                    [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
+void EventIdLog::ForEach(absl::FunctionRef<void(const EventKey&, const Entry&)> f) const {
+  for (const auto& [at, key] : by_age_) f(key, ids_.find(key)->second);
+}
+
+size_t EventIdLog::EraseIf(absl::FunctionRef<bool(const EventKey&)> drop) {
+  const size_t before = by_age_.size();
+  std::deque<std::pair<int64_t, EventKey>> kept;
+  for (auto& entry : by_age_) {
+    if (drop(entry.second)) {
+      ids_.erase(entry.second);
+    } else {
+      kept.push_back(std::move(entry));
+    }
+  }
+  by_age_ = std::move(kept);
+  const size_t erased = before - by_age_.size();
+  Count(-static_cast<int64_t>(erased));
+  return erased;
+}
+
 }  // namespace wapolicy

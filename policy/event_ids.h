@@ -124,9 +124,14 @@ class EventIdLog {
   // `dropped` each with when it was seen.
   void Expire(int64_t now, int64_t retention_us, size_t max_ids,
               absl::FunctionRef<void(int64_t seen_at_us, const EventKey&)> dropped);
-  // Loads a stored id (restart); call FinishRestore after the last.
+  // Loads a stored id (restart, or a business moved in); call FinishRestore
+  // after the last.
   void Restore(const EventKey& key, Entry e);
   void FinishRestore();
+  // Calls `f` for every remembered id, oldest first.
+  void ForEach(absl::FunctionRef<void(const EventKey&, const Entry&)> f) const;
+  // Forgets the ids `drop` selects (a business moved out); how many.
+  size_t EraseIf(absl::FunctionRef<bool(const EventKey&)> drop);
 
   size_t size() const { return ids_.size(); }
 

@@ -143,5 +143,25 @@ TEST(EventIdBudgetTest, ALogGivesItsIdsBackWhenDestroyed) {
   EXPECT_EQ(budget.used(), 0u);
 }
 
+TEST(EventIdLogTest, EraseIfForgetsOneNumbersIdsKeepingTheRestInAgeOrder) {
+  EventIdBudget budget(10, 1);
+  EventIdLog log;
+  log.set_budget(&budget);
+  log.Remember(1, "a", kNow, 1);
+  log.Remember(2, "b", kNow + 1, 2);
+  log.Remember(1, "c", kNow + 2, 3);
+  log.Remember(2, "d", kNow + 3, 4);
+  EXPECT_EQ(log.EraseIf([](const EventKey& k) { return k.number == 1; }), 2u);
+  EXPECT_EQ(log.size(), 2u);
+  EXPECT_EQ(budget.used(), 2u);
+  EXPECT_EQ(log.Find(1, "a"), nullptr);
+  std::vector<uint32_t> answers;
+  log.ForEach([&](const EventKey&, const EventIdLog::Entry& e) { answers.push_back(e.answer); });
+  EXPECT_EQ(answers, (std::vector<uint32_t>{2, 4}));
+  std::vector<EventKey> dropped;
+  log.Expire(kNow + 1 + kWeek, kWeek, 100, [&](int64_t, const EventKey& k) { dropped.push_back(k); });
+  EXPECT_EQ(dropped, std::vector<EventKey>{EventKey::Of(2, "b")});
+}
+
 }  // namespace
 }  // namespace wapolicy

@@ -28,6 +28,27 @@ TEST(NumberDirectoryTest, RefusesPastHalfItsCapacity) {
   for (uint64_t n = 1; n <= 8; ++n) EXPECT_TRUE(d.Find(10000000000ULL + n).has_value());
 }
 
+TEST(NumberDirectoryTest, ErasedNumbersAreGoneAndOthersStayFound) {
+  NumberDirectory d(16);
+  for (uint64_t n = 1; n <= 8; ++n) ASSERT_TRUE(d.Insert(10000000000ULL + n, n));
+  EXPECT_TRUE(d.Erase(10000000003ULL));
+  EXPECT_FALSE(d.Erase(10000000003ULL));
+  EXPECT_FALSE(d.Erase(10000000099ULL));
+  EXPECT_EQ(d.size(), 7u);
+  EXPECT_FALSE(d.Find(10000000003ULL).has_value());
+  // Probes pass over the tombstone.
+  for (uint64_t n = 1; n <= 8; ++n) {
+    if (n != 3) EXPECT_EQ(d.Find(10000000000ULL + n), n);
+  }
+  // The full table takes the number back in its tombstone, again and again.
+  for (int round = 0; round < 20; ++round) {
+    ASSERT_TRUE(d.Insert(10000000003ULL, 9));
+    EXPECT_EQ(d.Find(10000000003ULL), 9u);
+    ASSERT_TRUE(d.Erase(10000000003ULL));
+  }
+  EXPECT_FALSE(d.Insert(10000000050ULL, 1) && d.Insert(10000000051ULL, 1));
+}
+
 // Readers never lock; run under --config=tsan too.
 TEST(NumberDirectoryTest, ReadersSeeEitherNothingOrTheFinalValue) {
   NumberDirectory d(1 << 12);

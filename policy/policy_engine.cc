@@ -79,7 +79,8 @@ absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view 
   internal::MutexLock lock(&register_mu_);
   const uint32_t target = ShardIndex(business_id);
   // Before the directory learns the number: a refused registration leaves
-  // nothing behind (businesses are never removed, so this stays true).
+  // nothing behind (a business is dropped only under register_mu_ too, so
+  // this stays true).
   if (!shards_[target]->HasBusiness(business_id)) {
     return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
   }
@@ -341,6 +342,76 @@ EngineStats PolicyEngine::stats() const {
   EngineStats total;
   for (const auto& shard : shards_) total += shard->stats();
   return total;
+}
+
+bool PolicyEngine::HasBusiness(absl::string_view business_id) const {
+  return ShardOfBusiness(business_id).HasBusiness(business_id);
+}
+
+absl::StatusOr<std::vector<PhoneNumber>> PolicyEngine::BusinessNumbers(
+    absl::string_view business_id) const {
+  return ShardOfBusiness(business_id).Query([&](internal::ShardState& s) {
+    absl::StatusOr<std::vector<PhoneNumber>> out(absl::in_place);
+    absl::StatusOr<internal::ShardState::Business*> b = s.RequireBusiness(business_id);
+    if (!b.ok()) return absl::StatusOr<std::vector<PhoneNumber>>(b.status());
+    for (const auto& [value, n] : s.numbers) {
+      if (n->business == *b) out->push_back(n->number);
+    }
+    std::sort(out->begin(), out->end());
+    return out;
+  });
+}
+
+absl::Status PolicyEngine::RestoreBusiness(absl::string_view business_id,
+                                           absl::Span<const StoredRecord> records) {
+  if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
+  internal::MutexLock lock(&register_mu_);  // No registration or drop meanwhile.
+  const uint32_t target = ShardIndex(business_id);
+  if (shards_[target]->HasBusiness(business_id)) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("business_id '", business_id, "' is already loaded on this node"));
+  }
+  size_t fresh = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (records[i].family != StateFamily::kNumber) continue;
+    absl::StatusOr<NumberRecord> r = DecodeNumber(records[i].key, records[i].value);
+    if (!r.ok()) {
+      return absl::DataLossError(absl::StrCat("records[", i, "]: ", r.status().message()));
+    }
+    if (directory_.Find(r->number).has_value()) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("number ", PhoneNumber::FromDigitsValue(r->number).E164(),
+                       " is already registered on this node"));
+    }
+    ++fresh;
+  }
+  if (directory_.size() + fresh > max_numbers_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("business_number: the server holds its maximum of ", max_numbers_,
+                     " numbers (--max_numbers)"));
+  }
+  absl::StatusOr<std::vector<PhoneNumber>> added =
+      shards_[target]->RestoreBusiness(business_id, records);
+  if (!added.ok()) return added.status();
+  // After the shard holds them: until then the shard answers NOT_FOUND, as
+  // for a number being registered.
+  for (size_t i = 0; i < added->size(); ++i) {
+    if (directory_.Insert((*added)[i].value(), target)) continue;
+    for (size_t j = 0; j < i; ++j) directory_.Erase((*added)[j].value());
+    (void)shards_[target]->DropBusiness(business_id);  // Undo: as before the call.
+    return absl::ResourceExhaustedError(
+        "business_number: the number directory is full (--max_numbers)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<DroppedBusiness> PolicyEngine::DropBusiness(absl::string_view business_id) {
+  if (absl::Status s = ValidateBusinessId(business_id); !s.ok()) return s;
+  internal::MutexLock lock(&register_mu_);
+  absl::StatusOr<DroppedBusiness> dropped = ShardOfBusiness(business_id).DropBusiness(business_id);
+  if (!dropped.ok()) return dropped;
+  for (PhoneNumber n : dropped->numbers) directory_.Erase(n.value());
+  return dropped;
 }
 
 void PolicyEngine::FinishRestore() {

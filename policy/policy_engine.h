@@ -132,6 +132,37 @@ class PolicyEngine {
   using Stats = EngineStats;
   EngineStats stats() const;
 
+  // --- A portfolio moving between nodes (issue 17; storage/portfolio_transfer.h) ---
+  // Whether the engine holds `business_id`.
+  bool HasBusiness(absl::string_view business_id) const;
+  // The business's numbers, sorted (what its stored records are keyed by);
+  // NOT_FOUND naming the business if the engine does not hold it.
+  absl::StatusOr<std::vector<PhoneNumber>> BusinessNumbers(absl::string_view business_id) const;
+  // Loads one business's stored records (as storage holds them, in
+  // kRestoreOrder or any order: they are sorted) into the running engine,
+  // and finishes as FinishRestore does (quality histories rebuilt, event ids
+  // in age order). Writes nothing to the journal: the records are storage's
+  // already. Every record is checked and decoded before any joins the
+  // engine, so a refusal changes nothing:
+  //   FAILED_PRECONDITION  the engine holds the business or one of its numbers
+  //   INVALID_ARGUMENT     records[i] of another business or number, or not
+  //                        exactly one business record
+  //   DATA_LOSS            records[i] does not decode
+  //   RESOURCE_EXHAUSTED   past max_numbers
+  absl::Status RestoreBusiness(absl::string_view business_id,
+                               absl::Span<const StoredRecord> records);
+  // Forgets `business_id` and everything of it in memory: its numbers (later
+  // calls naming them answer NOT_FOUND, and another business may register
+  // them), pools with their conversations and campaign reservations, service
+  // windows, consents, templates, quality signals, pair rates and event ids.
+  // Returns once every change journaled for it before is durable, with its
+  // numbers: storage deletes its records by key range (BusinessKeyRanges,
+  // record_codec.h) and its event ids by owner. Writes nothing to the
+  // journal. NOT_FOUND naming the business. A later RestoreBusiness of it
+  // works. The caller stops the business's traffic first (a call racing the
+  // drop is answered before it, or NOT_FOUND after).
+  absl::StatusOr<DroppedBusiness> DropBusiness(absl::string_view business_id);
+
  private:
   using EngineShard = internal::EngineShard;
   EngineShard& ShardOfBusiness(absl::string_view business_id) const;

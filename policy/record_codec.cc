@@ -695,6 +695,81 @@ absl::StatusOr<RecordOwner> OwnerOfRecord(StateFamily family, absl::string_view 
 }
 
 // ---------------------------------------------------------------------------
+// A business's key ranges
+
+namespace {
+
+// [key, key + "\0"): the key alone.
+KeyRange ExactKey(StateFamily f, std::string key) {
+  std::string end = key;
+  end.push_back('\0');
+  return {f, std::move(key), std::move(end)};
+}
+
+// Every key that starts with `prefix`. Our prefixes start with a length byte
+// below 0xff or a number's u64 (first byte 0), so a successor always exists.
+KeyRange Prefix(StateFamily f, std::string prefix) {
+  std::string end = prefix;
+  while (!end.empty() && static_cast<uint8_t>(end.back()) == 0xff) end.pop_back();
+  if (!end.empty()) end.back() = static_cast<char>(static_cast<uint8_t>(end.back()) + 1);
+  return {f, std::move(prefix), std::move(end)};
+}
+
+std::string U64Key(uint64_t v) {
+  std::string k(8, '\0');
+  PutU64(&k[0], v);
+  return k;
+}
+
+std::string StrKey(absl::string_view s) {
+  std::string k(StrSize(s.size()), '\0');
+  PutStr(&k[0], s);
+  return k;
+}
+
+}  // namespace
+
+std::vector<KeyRange> BusinessKeyRanges(absl::string_view business_id,
+                                        absl::Span<const uint64_t> numbers) {
+  std::vector<uint64_t> sorted(numbers.begin(), numbers.end());
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  std::vector<std::string> pool_ids = {PoolIdForBusiness(business_id)};
+  for (uint64_t n : sorted) pool_ids.push_back(PoolIdForNumber(n));
+  std::vector<KeyRange> out;
+  for (StateFamily f : kRestoreOrder) {
+    const size_t first = out.size();
+    switch (f) {
+      case StateFamily::kBusiness:
+        out.push_back(ExactKey(f, std::string(business_id)));
+        break;
+      case StateFamily::kPool:
+        for (const std::string& id : pool_ids) out.push_back(ExactKey(f, id));
+        break;
+      case StateFamily::kNumber:
+        for (uint64_t n : sorted) out.push_back(ExactKey(f, U64Key(n)));
+        break;
+      case StateFamily::kSignal:
+      case StateFamily::kThread:
+        for (uint64_t n : sorted) out.push_back(Prefix(f, U64Key(n)));
+        break;
+      case StateFamily::kLedger:
+        for (const std::string& id : pool_ids) out.push_back(Prefix(f, StrKey(id)));
+        break;
+      case StateFamily::kConsent:
+      case StateFamily::kTemplate:
+        out.push_back(Prefix(f, StrKey(business_id)));
+        break;
+      case StateFamily::kEventId:
+        break;
+    }
+    std::sort(out.begin() + first, out.end(),
+              [](const KeyRange& a, const KeyRange& b) { return a.begin < b.begin; });
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
 // The profile record
 
 std::string EncodeProfile(const ProfileRecord& r) {

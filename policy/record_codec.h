@@ -43,6 +43,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "policy/consent.h"
 #include "policy/conversations.h"
 #include "policy/event_ids.h"
@@ -188,6 +189,27 @@ struct RecordOwner {
 };
 absl::StatusOr<RecordOwner> OwnerOfRecord(StateFamily family, absl::string_view key,
                                           absl::string_view value);
+
+// Stored keys of one family from `begin` (included) to `end` (excluded), in
+// bytewise order.
+struct KeyRange {
+  StateFamily family = StateFamily::kBusiness;
+  std::string begin, end;
+  bool Contains(absl::string_view key) const { return key >= begin && key < end; }
+};
+// The key ranges that hold every stored record of business `business_id`
+// whose numbers are `numbers`, in every family but kEventId (its keys are
+// time-first: find a business's event ids with OwnerOfRecord). Families in
+// kRestoreOrder; within a family the ranges are sorted and disjoint:
+//   business        the key (the business id)
+//   pool            "B" + business id, and "N" + each number (either scope)
+//   number          each number's key
+//   signal, thread  each number's prefix (u64)
+//   ledger          the prefix (str pool id) of each pool above
+//   consent, template  the prefix (str business id)
+// No other business's record falls in them.
+std::vector<KeyRange> BusinessKeyRanges(absl::string_view business_id,
+                                        absl::Span<const uint64_t> numbers);
 
 // The profile a data directory was written under, and the format version of
 // its records. Stored by storage in its own column family, kMetaFamilyName,

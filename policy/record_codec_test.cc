@@ -681,5 +681,41 @@ TEST(RecordCodecTest, ProfileRecordRoundTrip) {
             absl::string_view::npos);
 }
 
+TEST(RecordCodecTest, BusinessKeyRangesHoldTheBusinessRecordsAndNoOtherBusinesss) {
+  const uint64_t n1 = 14155550100ULL, n2 = 14155550101ULL, other = 14155550102ULL;
+  const std::vector<KeyRange> ranges = BusinessKeyRanges("acme", {n2, n1, n1});
+  auto in = [&](const StateChange& c) {
+    int hits = 0;
+    for (const KeyRange& r : ranges) hits += r.family == c.family && r.Contains(View(c.key));
+    EXPECT_LE(hits, 1);
+    return hits == 1;
+  };
+  auto mine = [&](absl::string_view business, uint64_t number) {
+    return std::vector<StateChange>{
+        EncodeBusiness({std::string(business)}),
+        EncodePool({PoolIdForBusiness(business), std::string(business)}),
+        EncodePool({PoolIdForNumber(number), std::string(business)}),
+        EncodeNumber({number, std::string(business)}),
+        EncodeSignal({number, 5, 1, SignalKind::kReport}),
+        EncodeLedger({PoolIdForNumber(number), 447700900001ULL, {}}),
+        EncodeLedger({PoolIdForBusiness(business), 447700900001ULL, {}}),
+        EncodeThread({number, 447700900001ULL, {}}),
+        EncodeConsent({std::string(business), 447700900001ULL}),
+        EncodeTemplate({std::string(business), {"t", "en"}}),
+    };
+  };
+  for (uint64_t n : {n1, n2}) {
+    for (const StateChange& c : mine("acme", n)) EXPECT_TRUE(in(c)) << StateFamilyName(c.family);
+  }
+  for (const StateChange& c : mine("acme2", other)) EXPECT_FALSE(in(c)) << StateFamilyName(c.family);
+  for (const StateChange& c : mine("acm", other)) EXPECT_FALSE(in(c)) << StateFamilyName(c.family);
+  // Families in restore order, each family's ranges sorted and disjoint; no event ids.
+  for (size_t i = 1; i < ranges.size(); ++i) {
+    if (ranges[i].family != ranges[i - 1].family) continue;
+    EXPECT_LE(ranges[i - 1].end, ranges[i].begin);
+  }
+  for (const KeyRange& r : ranges) EXPECT_NE(r.family, StateFamily::kEventId);
+}
+
 }  // namespace
 }  // namespace wapolicy

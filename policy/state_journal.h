@@ -52,6 +52,15 @@ struct StateChange {
 };
 using StateChanges = std::vector<StateChange>;
 
+// One stored record as storage holds it: for loading a business's records
+// into a running engine (PolicyEngine::RestoreBusiness) when its portfolio
+// moves to this node.
+struct StoredRecord {
+  StateFamily family;
+  std::string key;
+  std::string value;
+};
+
 // Where the core sends the records each operation changed. Append is called
 // with a shard's lock held, so each shard's records reach the journal in the
 // order they were made; different shards (which share no records) may call

@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -13,8 +14,13 @@
 #include <thread>
 #include <tuple>
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "cluster/cluster_gate.h"
+#include "cluster/membership.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -130,6 +136,26 @@ ABSL_FLAG(bool, require_business_header, false,
           "Refuse (INVALID_ARGUMENT) every call on a business or its numbers that does not name "
           "its business in x-wapolicy-business (gRPC metadata or HTTP header), and webhooks not "
           "at /webhooks/whatsapp/{business}: for a node behind a router that routes by it.");
+ABSL_FLAG(std::string, etcd, "",
+          "host:port of etcd's client URL: run as a node of a cluster (README \"Scaling out\"): "
+          "join, decide only for the portfolios this node owns, answer FAILED_PRECONDITION with "
+          "the owner's address for others and UNAVAILABLE while its etcd lease is lost. Forces "
+          "--require_business_header. Empty: a single node serving every business.");
+ABSL_FLAG(std::string, node_id, "",
+          "With --etcd: this node's id (stable across restarts, one process at a time; its "
+          "portfolios are pinned to it).");
+ABSL_FLAG(std::string, advertise_grpc, "",
+          "With --etcd: host:port the router and other nodes reach this node's gRPC listener "
+          "at. Empty: the bound --listen address (its host must then not be a wildcard).");
+ABSL_FLAG(std::string, advertise_http, "",
+          "With --etcd: host:port of this node's HTTP listener for the router. Empty: the bound "
+          "--http_listen address.");
+ABSL_FLAG(std::string, cluster_prefix, "/wapolicy", "With --etcd: the cluster's etcd key prefix.");
+ABSL_FLAG(absl::Duration, cluster_lease_ttl, absl::Seconds(5),
+          "With --etcd: the node's lease; cut off from etcd this long, it stops deciding.");
+ABSL_FLAG(bool, cluster_join_ring, true,
+          "With --etcd: put this node on the portfolio ring (where new businesses are created) "
+          "if it is not there. Existing portfolios are pinned, so joining moves none.");
 ABSL_FLAG(int, test_delay_before_admit_ms, 0,
           "For tests only, never in production: every PolicyService call sleeps this long "
           "(milliseconds) after it arrives and before its deadline is checked. 0: no delay.");
@@ -139,6 +165,20 @@ namespace {
 int Fail(const std::string& msg) {
   std::fprintf(stderr, "policy_server: %s\n", msg.c_str());
   return 2;
+}
+
+// The address to advertise for a listener bound from `listen` on `port`:
+// `advertised` if set, else listen's host with the bound port.
+absl::StatusOr<std::string> Advertised(const std::string& flag, const std::string& advertised,
+                                       const std::string& listen, int port) {
+  if (!advertised.empty()) return advertised;
+  const size_t colon = listen.rfind(':');
+  std::string host = colon == std::string::npos ? "" : listen.substr(0, colon);
+  if (host.empty() || host == "0.0.0.0" || host == "[::]" || host == "::") {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--", flag, ": required when the listener's host is a wildcard ('", listen, "')"));
+  }
+  return absl::StrCat(host, ":", port);
 }
 
 }  // namespace
@@ -282,6 +322,20 @@ int main(int argc, char** argv) {
   // serves every business (SingleNodeGate) until a cluster brings its gate.
   BusinessRoute::Options route_options;
   route_options.require_header = absl::GetFlag(FLAGS_require_business_header);
+  // A cluster's node (--etcd): its gate answers from the membership, which
+  // joins once the listeners' ports are known (below); until then every
+  // business is UNAVAILABLE. The router routes by the header: required.
+  const bool clustered = !absl::GetFlag(FLAGS_etcd).empty();
+  std::unique_ptr<cluster::Membership> membership;  // Outlives the gate's users.
+  cluster::ClusterGate cluster_gate;
+  if (clustered) {
+    if (absl::GetFlag(FLAGS_node_id).empty()) return Fail("--node_id: required with --etcd");
+    if (absl::GetFlag(FLAGS_cluster_lease_ttl) < absl::Seconds(1)) {
+      return Fail("--cluster_lease_ttl: at least 1s");
+    }
+    route_options.require_header = true;
+    route_options.gate = &cluster_gate;
+  }
   BusinessRoute route(&engine, route_options);
   service.set_route(&route);
   PolicyAdminImpl admin(&engine, fake_clock.get(), auth.get());
@@ -460,6 +514,54 @@ int main(int argc, char** argv) {
     if (!started.ok()) return Fail(std::string(started.status().message()));
     http = *std::move(started);
   }
+  if (clustered) {
+    // Join now that the bound ports are known; the port files below then
+    // mean "serving as a node".
+    cluster::Membership::Options mo;
+    mo.etcd_endpoint = absl::GetFlag(FLAGS_etcd);
+    mo.prefix = absl::GetFlag(FLAGS_cluster_prefix);
+    mo.lease_ttl = absl::GetFlag(FLAGS_cluster_lease_ttl);
+    mo.call_timeout = std::min(absl::Seconds(2), mo.lease_ttl / 3);
+    mo.add_to_ring = absl::GetFlag(FLAGS_cluster_join_ring);
+    mo.self.set_node_id(absl::GetFlag(FLAGS_node_id));
+    absl::StatusOr<std::string> grpc_address = Advertised(
+        "advertise_grpc", absl::GetFlag(FLAGS_advertise_grpc), absl::GetFlag(FLAGS_listen), port);
+    if (!grpc_address.ok()) return Fail(std::string(grpc_address.status().message()));
+    mo.self.set_grpc_address(*grpc_address);
+    if (http != nullptr) {
+      absl::StatusOr<std::string> http_address =
+          Advertised("advertise_http", absl::GetFlag(FLAGS_advertise_http),
+                     absl::GetFlag(FLAGS_http_listen), http->port());
+      if (!http_address.ok()) return Fail(std::string(http_address.status().message()));
+      mo.self.set_http_address(*http_address);
+    }
+    absl::StatusOr<std::unique_ptr<cluster::Membership>> joined = cluster::Membership::Join(mo);
+    if (!joined.ok()) return Fail(absl::StrCat("--etcd: joining the cluster: ", joined.status().message()));
+    membership = *std::move(joined);
+    cluster_gate.Attach(membership.get());
+    // Every business this node holds data for gets its pin (if it has none):
+    // one pinned elsewhere is a stale copy here, refused by the gate.
+    absl::flat_hash_set<std::string> held_set;
+    for (const PhoneNumber& n : engine.Numbers()) {
+      if (absl::StatusOr<std::string> b = engine.BusinessOf(n); b.ok()) held_set.insert(*b);
+    }
+    std::vector<std::string> held(held_set.begin(), held_set.end());
+    std::sort(held.begin(), held.end());
+    absl::StatusOr<cluster::ClusterGate::PinReport> pins = cluster_gate.PinHeld(held);
+    if (!pins.ok()) return Fail(absl::StrCat("--etcd: pinning held businesses: ", pins.status().message()));
+    for (const std::string& b : pins->elsewhere) {
+      std::fprintf(stderr,
+                   "policy_server: business %s is pinned to another node: the copy here is stale "
+                   "and is not served\n",
+                   b.c_str());
+    }
+    std::fprintf(stderr,
+                 "policy_server: node %s of cluster %s at etcd %s (gRPC %s, HTTP %s): %d "
+                 "portfolios pinned now, %d already, %zu elsewhere\n",
+                 absl::GetFlag(FLAGS_node_id).c_str(), mo.prefix.c_str(), mo.etcd_endpoint.c_str(),
+                 mo.self.grpc_address().c_str(), mo.self.http_address().c_str(), pins->pinned,
+                 pins->already_own, pins->elsewhere.size());
+  }
   auto write_port = [](const std::string& path, int p) {
     if (path.empty()) return;
     const std::string tmp = path + ".tmp";
@@ -521,6 +623,9 @@ int main(int argc, char** argv) {
   alerts.Start();
   stop.WaitForNotification();
   std::fprintf(stderr, "policy_server: shutting down\n");
+  // A cluster's node leaves first (its lease revoked): it stops deciding now
+  // and the router sees it gone at once rather than after the ttl.
+  if (membership != nullptr) (void)membership->Leave();
   // In-flight calls get up to 5 s to finish; everything they answered is in the WAL.
   http.reset();  // Waits for HTTP requests being handled.
   events_service.Stop();  // Watches end now rather than at the shutdown deadline.

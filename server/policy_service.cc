@@ -474,6 +474,12 @@ grpc::Status PolicyAdminImpl::UpsertBusiness(grpc::ServerContext* ctx,
   WAPOLICY_ENTER(ctx, req);
   absl::StatusOr<ShadowSet> shadow = ParseShadowSet(req->shadow());
   if (!shadow.ok()) return ToGrpc(shadow.status());
+  // A cluster's node claims the portfolio first (server/portfolio_gate.h).
+  if (route_ != nullptr) {
+    if (absl::Status s = route_->gate().Claim(req->business_id()); !s.ok()) {
+      return BusinessRoute::Refuse(ctx, s);
+    }
+  }
   return ToGrpc(engine_->UpsertBusiness(req->business_id(), req->verified(),
                                         req->official_business_account(), *shadow));
 }

@@ -13,6 +13,7 @@ namespace {
 // Status payloads (absl::Status::SetPayload); never sent as they are: the
 // doors turn them into metadata and headers (server/business_route.h).
 constexpr char kOwnerPayload[] = "type.wapolicy/wapolicy.PortfolioOwner";
+constexpr char kOwnerHttpPayload[] = "type.wapolicy/wapolicy.PortfolioOwnerHttp";
 constexpr char kRetryPayload[] = "type.wapolicy/wapolicy.PortfolioRetryAfterMs";
 
 }  // namespace
@@ -30,6 +31,21 @@ absl::Status NotOwnerError(absl::string_view business, absl::string_view owner_a
   return s;
 }
 
+absl::Status NotOwnerError(absl::string_view business, absl::string_view owner_address,
+                           absl::string_view owner_http_address) {
+  absl::Status s = NotOwnerError(business, owner_address);
+  if (!owner_http_address.empty()) s.SetPayload(kOwnerHttpPayload, absl::Cord(owner_http_address));
+  return s;
+}
+
+absl::Status NodeNotServingError(absl::string_view why, absl::Duration retry_after) {
+  const int64_t ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(retry_after));
+  absl::Status s = absl::UnavailableError(
+      absl::StrCat("this node decides for no business now: ", why, "; retry after ", ms, " ms"));
+  s.SetPayload(kRetryPayload, absl::Cord(absl::StrCat(ms)));
+  return s;
+}
+
 absl::Status PortfolioMovingError(absl::string_view business, absl::Duration retry_after) {
   const int64_t ms = std::max<int64_t>(0, absl::ToInt64Milliseconds(retry_after));
   absl::Status s =
@@ -41,6 +57,12 @@ absl::Status PortfolioMovingError(absl::string_view business, absl::Duration ret
 
 std::optional<std::string> OwnerAddressOf(const absl::Status& s) {
   auto p = s.GetPayload(kOwnerPayload);
+  if (!p) return std::nullopt;
+  return std::string(*p);
+}
+
+std::optional<std::string> OwnerHttpAddressOf(const absl::Status& s) {
+  auto p = s.GetPayload(kOwnerHttpPayload);
   if (!p) return std::nullopt;
   return std::string(*p);
 }

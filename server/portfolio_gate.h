@@ -6,9 +6,10 @@
 // engine (server/business_route.h does it, for every door). The gate answers
 // OK, or the status the call is answered with, and the call changes nothing:
 //  - FAILED_PRECONDITION made by NotOwnerError: another node owns the
-//    portfolio. Its address travels with the status; the gRPC doors send it
-//    as trailing metadata `x-wapolicy-owner`, the HTTP doors answer 421
-//    Misdirected Request with an `X-Wapolicy-Owner` header.
+//    portfolio. Its addresses travel with the status; the gRPC doors send
+//    its gRPC address as trailing metadata `x-wapolicy-owner`, the HTTP
+//    doors answer 421 Misdirected Request with its HTTP address (its gRPC
+//    one if the gate gave none) in an `X-Wapolicy-Owner` header.
 //  - UNAVAILABLE made by PortfolioMovingError: the portfolio is moving (or
 //    its owner is not known now); retry after the given time. gRPC: trailing
 //    metadata `x-wapolicy-retry-after-ms`; HTTP: 503 with `Retry-After`
@@ -53,6 +54,12 @@ class PortfolioGate {
   // business (no x-wapolicy-business) then need not have its request's
   // businesses looked up for the gate. Only SingleNodeGate says so.
   virtual bool ServesAll() const { return false; }
+
+  // Called by UpsertBusiness before it creates or changes a business: OK if
+  // this node may hold `business` from now on. A cluster's gate records the
+  // claim (an etcd pin created only if absent, so one node wins) and may
+  // do I/O; the default is MayServe's answer.
+  virtual absl::Status Claim(absl::string_view business) const { return MayServe(business); }
 };
 
 // Every business is this node's: the single-node server's gate.
@@ -68,12 +75,20 @@ class SingleNodeGate final : public PortfolioGate {
 // gRPC listener) serves `business`; the address rides in the status
 // (OwnerAddressOf) and its message.
 absl::Status NotOwnerError(absl::string_view business, absl::string_view owner_address);
+// The same with the owner's HTTP address too (host:port of its HTTP
+// listener), which the HTTP doors send instead (OwnerHttpAddressOf).
+absl::Status NotOwnerError(absl::string_view business, absl::string_view owner_address,
+                           absl::string_view owner_http_address);
 // UNAVAILABLE: `business` cannot be served for `retry_after` (a move under
 // way); the time rides in the status (RetryAfterOf) and its message.
 absl::Status PortfolioMovingError(absl::string_view business, absl::Duration retry_after);
+// UNAVAILABLE: this node decides for no portfolio now (a cluster node that
+// lost its etcd lease); `why` says so, the retry time rides as above.
+absl::Status NodeNotServingError(absl::string_view why, absl::Duration retry_after);
 
 // What NotOwnerError / PortfolioMovingError put in a status, if it has it.
 std::optional<std::string> OwnerAddressOf(const absl::Status& s);
+std::optional<std::string> OwnerHttpAddressOf(const absl::Status& s);
 std::optional<absl::Duration> RetryAfterOf(const absl::Status& s);
 
 }  // namespace wapolicy

@@ -11,6 +11,7 @@
 #include "rocksdb/db.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
+#include "rocksdb/snapshot.h"
 #include "rocksdb/write_batch.h"
 
 namespace wapolicy {
@@ -382,6 +383,97 @@ absl::StatusOr<int64_t> RocksStateStore::Count(StateFamily family) {
   for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
   if (absl::Status s = FromRocks(it->status(), "reading state"); !s.ok()) return s;
   return n;
+}
+
+// --- Moving a portfolio ----------------------------------------------------------
+
+RocksStateStore::SnapshotReader::SnapshotReader(
+    rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* families)
+    : db_(db), families_(families), snapshot_(db->GetSnapshot()) {}
+
+RocksStateStore::SnapshotReader::~SnapshotReader() { db_->ReleaseSnapshot(snapshot_); }
+
+absl::Status RocksStateStore::SnapshotReader::Scan(
+    StateFamily family, absl::Span<const KeyRange> ranges,
+    absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> f) const {
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot_;
+  ro.fill_cache = false;
+  // One iterator for all ranges: over the unsorted vector memtable an
+  // iterator sorts a copy of it, so making one per range would repeat that.
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(ro, (*families_)[static_cast<int>(family)]));
+  for (const KeyRange& r : ranges) {
+    for (it->Seek(ToSlice(r.begin)); it->Valid(); it->Next()) {
+      const absl::string_view key = ToView(it->key());
+      if (!r.end.empty() && key >= r.end) break;
+      if (absl::Status s = f(key, ToView(it->value())); !s.ok()) return s;
+    }
+    if (absl::Status s = FromRocks(it->status(), "reading state"); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RocksStateStore::SnapshotReader::ScanAll(
+    StateFamily family,
+    absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> f) const {
+  const KeyRange all{family, "", ""};
+  return Scan(family, {&all, 1}, f);
+}
+
+std::unique_ptr<RocksStateStore::SnapshotReader> RocksStateStore::NewSnapshotReader() {
+  return std::unique_ptr<SnapshotReader>(new SnapshotReader(db_.get(), &families_));
+}
+
+absl::Status RocksStateStore::IngestFiles(absl::Span<const IngestFile> files, bool move_files) {
+  if (files.empty()) return absl::OkStatus();
+  if (absl::Status s = Drain(); !s.ok()) return s;
+  std::vector<rocksdb::IngestExternalFileArg> args;
+  for (const IngestFile& f : files) {
+    rocksdb::ColumnFamilyHandle* cf = families_[static_cast<int>(f.family)];
+    auto it = std::find_if(args.begin(), args.end(),
+                           [&](const rocksdb::IngestExternalFileArg& a) {
+                             return a.column_family == cf;
+                           });
+    if (it == args.end()) {
+      args.emplace_back();
+      it = args.end() - 1;
+      it->column_family = cf;
+      it->options.move_files = move_files;
+      it->options.verify_checksums_before_ingest = true;
+    }
+    it->external_files.push_back(f.path);
+  }
+  return FromRocks(db_->IngestExternalFiles(args), "ingesting state files");
+}
+
+absl::Status RocksStateStore::WriteNow(StateChanges changes,
+                                       absl::Span<const KeyRange> erase_ranges) {
+  if (absl::Status s = Drain(); !s.ok()) return s;
+  rocksdb::WriteBatch batch;
+  for (const KeyRange& r : erase_ranges) {
+    rocksdb::Status s = batch.DeleteRange(families_[static_cast<int>(r.family)],
+                                          ToSlice(r.begin), ToSlice(r.end));
+    if (!s.ok()) return FromRocks(s, "building write batch");
+  }
+  for (const StateChange& c : changes) {
+    rocksdb::ColumnFamilyHandle* cf = families_[static_cast<int>(c.family)];
+    rocksdb::Status s = c.erase ? batch.Delete(cf, ToSlice(View(c.key)))
+                                : batch.Put(cf, ToSlice(View(c.key)), ToSlice(View(c.value)));
+    if (!s.ok()) return FromRocks(s, "building write batch");
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = true;  // Rare and consequential: durable at machine level.
+  return FromRocks(db_->Write(wo, &batch), "writing state");
+}
+
+absl::StatusOr<ProfileRecord> RocksStateStore::StoredProfile() {
+  std::string value;
+  rocksdb::Status got =
+      db_->Get(rocksdb::ReadOptions(), families_[kMetaFamily], ToSlice(kProfileKey), &value);
+  if (got.IsNotFound()) return absl::NotFoundError("the data directory has no profile record");
+  if (absl::Status s = FromRocks(got, "reading the profile record"); !s.ok()) return s;
+  return DecodeProfile(value);
 }
 
 }  // namespace wapolicy

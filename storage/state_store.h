@@ -18,9 +18,13 @@
 #include <string>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "policy/policy_engine.h"
+#include "policy/record_codec.h"
 #include "policy/policy_profile.h"
 #include "policy/profile_migration.h"
 #include "policy/state_journal.h"
@@ -28,6 +32,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Snapshot;
 }  // namespace rocksdb
 
 namespace wapolicy {
@@ -103,6 +108,66 @@ class RocksStateStore final : public StateJournal {
 
   // Records in one family (for tests and stats).
   absl::StatusOr<int64_t> Count(StateFamily family);
+
+  // --- Moving a portfolio (storage/portfolio_transfer.h) ---
+  // These run while other businesses' changes keep flowing through the group
+  // commit. The moving business's calls must be stopped by the caller (the
+  // PortfolioGate) and those in flight answered; Drain then makes everything
+  // appended for it durable, so what follows sees or deletes all of it.
+
+  // A consistent view of every state family at one moment (a RocksDB
+  // snapshot, released with the reader). Thread-compatible.
+  class SnapshotReader {
+   public:
+    SnapshotReader(const SnapshotReader&) = delete;
+    SnapshotReader& operator=(const SnapshotReader&) = delete;
+    ~SnapshotReader();
+    // Calls `f(key, value)` for the records of `family` in each of `ranges`
+    // (sorted, disjoint; KeyRange::family is not read), in key order, through
+    // one iterator; stops at the first error `f` returns.
+    absl::Status Scan(StateFamily family, absl::Span<const KeyRange> ranges,
+                      absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> f) const;
+    // Every record of `family`.
+    absl::Status ScanAll(StateFamily family,
+                         absl::FunctionRef<absl::Status(absl::string_view, absl::string_view)> f) const;
+
+   private:
+    friend class RocksStateStore;
+    SnapshotReader(rocksdb::DB* db, const std::vector<rocksdb::ColumnFamilyHandle*>* families);
+    rocksdb::DB* const db_;
+    const std::vector<rocksdb::ColumnFamilyHandle*>* const families_;
+    const rocksdb::Snapshot* snapshot_ = nullptr;
+  };
+  std::unique_ptr<SnapshotReader> NewSnapshotReader();
+
+  // Waits until every change appended so far (by any caller) is durable.
+  absl::Status Drain() { return Await(Append({})); }
+
+  // Adds SST files (rocksdb::SstFileWriter, bytewise keys) to their families
+  // in one atomic step (DB::IngestExternalFiles: one MANIFEST record for all).
+  // Drains first, so no change appended before can land after (over) the
+  // files. Durable when it returns, at machine level whatever the store's
+  // Durability: RocksDB fsyncs each file it copies or hard-links into the
+  // data directory and the MANIFEST edit that adds them (ingestion does not
+  // go through the WAL, so the group commit's WAL write and sync play no
+  // part). The files' keys take sequence numbers above every write before,
+  // so they replace records with the same keys. `move_files`: hard-link and
+  // unlink the sources instead of copying them.
+  struct IngestFile {
+    StateFamily family;
+    std::string path;
+  };
+  absl::Status IngestFiles(absl::Span<const IngestFile> files, bool move_files);
+
+  // Writes `changes` and erases every key in `erase_ranges` (DeleteRange),
+  // in one synced WriteBatch after every change appended before the call
+  // (Drain): changes appended meanwhile by other callers (other businesses,
+  // disjoint keys) may be written before or after it.
+  absl::Status WriteNow(StateChanges changes, absl::Span<const KeyRange> erase_ranges);
+
+  // The profile record (record_codec.h ProfileRecord) the data was written
+  // under; NOT_FOUND before CheckProfile recorded one.
+  absl::StatusOr<ProfileRecord> StoredProfile();
 
  private:
   RocksStateStore() = default;

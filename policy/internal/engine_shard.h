@@ -119,6 +119,16 @@ class EngineShard {
   void FinishRestore();
   EngineStats stats() const;
 
+  // A portfolio moving in or out (engine_shard_portfolio.cc; see
+  // PolicyEngine for the contracts). RestoreBusiness decodes every record
+  // into a state of its own first, so a bad record changes nothing; it
+  // returns the numbers it added. DropBusiness answers once every change
+  // appended for the business before it is durable, so storage may delete
+  // its records after it without being overtaken by them.
+  absl::StatusOr<std::vector<PhoneNumber>> RestoreBusiness(absl::string_view business_id,
+                                                           absl::Span<const StoredRecord> records);
+  absl::StatusOr<DroppedBusiness> DropBusiness(absl::string_view business_id);
+
  private:
   using Business = ShardState::Business;
   using Number = ShardState::Number;

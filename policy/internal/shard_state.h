@@ -45,6 +45,14 @@ struct EngineStats {
   EngineStats& operator+=(const EngineStats& o);
 };
 
+// What PolicyEngine::DropBusiness forgot: the business's numbers (sorted) and
+// the counts of its records held in memory.
+struct DroppedBusiness {
+  std::string business_id;
+  std::vector<PhoneNumber> numbers;
+  EngineStats dropped;
+};
+
 namespace internal {
 
 // A template's identity within a business: (name, language). Looked up by
@@ -87,7 +95,8 @@ struct ShardState {
     }
   };
   // A registered number with its business, found once at registration
-  // instead of by name on every decision (businesses are never removed).
+  // instead of by name on every decision (a business is removed only with
+  // all its numbers: EraseBusiness).
   struct Number : BusinessNumber {
     Business* business = nullptr;
     // Tells the business's numbers apart in a consent's pair rate (1..255,
@@ -148,6 +157,18 @@ struct ShardState {
   absl::Status Restore(StateFamily family, absl::string_view key, absl::string_view value);
   // After the last Restore: rebuilds what is derived from the records.
   void FinishRestore();
+
+  // A portfolio moving in or out (engine_shard_portfolio.cc).
+  // Moves business `id` with its pools, numbers, service windows and event
+  // ids from `from` (a state restored and finished from that business's
+  // records alone) into this one, and puts the event ids in age order.
+  // FAILED_PRECONDITION naming what this state already holds (the business,
+  // a number or a pool): then nothing moves.
+  absl::Status AdoptBusiness(absl::string_view id, ShardState& from);
+  // Forgets business `id` and everything of it: numbers, pools (their
+  // conversations and reservations), consents, templates, service windows,
+  // pair rates, signals and event ids. NOT_FOUND naming the business.
+  absl::StatusOr<DroppedBusiness> EraseBusiness(absl::string_view id);
   EngineStats Stats() const;
 
   const PolicyProfile& profile;

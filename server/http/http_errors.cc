@@ -68,7 +68,8 @@ HttpResponse ErrorResponse(const absl::Status& s) {
   // A portfolio gate's refusal (server/portfolio_gate.h).
   if (std::optional<std::string> owner = OwnerAddressOf(s)) {
     r.status = 421;  // Misdirected Request: another node answers for this business.
-    r.headers.emplace_back("X-Wapolicy-Owner", *owner);
+    // The owner's HTTP listener when the gate knows it, else its gRPC one.
+    r.headers.emplace_back("X-Wapolicy-Owner", OwnerHttpAddressOf(s).value_or(*owner));
   }
   if (std::optional<absl::Duration> wait = RetryAfterOf(s)) {
     const int64_t ms = absl::ToInt64Milliseconds(*wait);
