@@ -114,7 +114,9 @@ class PortfolioMoveTest : public ::testing::TestWithParam<bool> {
           e.RecordOptIn(from, Customer(i), OptInSource::kWebsite, {}, Id(absl::StrCat("in", i)))
               .ok());
       ASSERT_TRUE(e.Check(Template(from, Customer(i)))->allowed);
-      if (i != 4) ASSERT_TRUE(e.RecordDelivered(from, Customer(i), Id(absl::StrCat("d", i))).ok());
+      if (i != 4) {
+        ASSERT_TRUE(e.RecordDelivered(from, Customer(i), Id(absl::StrCat("d", i))).ok());
+      }
     }
     ASSERT_TRUE(e.RecordInbound(numbers.back(), Customer(7), "hi", Id("inbound-7")).ok());
     ASSERT_TRUE(e.RecordSignal(numbers[0], Customer(2), SignalKind::kBlockSpam, Id("sig-1")).ok());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <utility>
 
@@ -54,6 +55,7 @@ absl::StatusOr<std::unique_ptr<RocksStateStore>> RocksStateStore::Open(const std
                                                                        Durability durability,
                                                                        int64_t memtable_budget_mb) {
   std::unique_ptr<RocksStateStore> store(new RocksStateStore());
+  store->dir_ = dir;
   store->durability_ = durability;
   rocksdb::DBOptions options;
   options.create_if_missing = true;
@@ -425,35 +427,95 @@ std::unique_ptr<RocksStateStore::SnapshotReader> RocksStateStore::NewSnapshotRea
   return std::unique_ptr<SnapshotReader>(new SnapshotReader(db_.get(), &families_));
 }
 
+absl::Status RocksStateStore::AsLeader(absl::FunctionRef<absl::Status()> op) {
+  std::unique_lock<std::mutex> lock(mu_);
+  written_.wait(lock, [this] { return !writing_; });
+  if (!failed_.ok()) return failed_;
+  writing_ = true;
+  std::vector<StateChanges> group(std::make_move_iterator(queue_.begin()),
+                                  std::make_move_iterator(queue_.end()));
+  queue_.clear();
+  const uint64_t upto = appended_;
+  lock.unlock();
+  uint64_t records = 0;
+  for (const StateChanges& c : group) records += c.size();
+  const absl::Status s = records == 0 ? absl::OkStatus() : Write(group);
+  const absl::Status done = s.ok() ? op() : s;
+  lock.lock();
+  writing_ = false;
+  if (records != 0) {
+    ++writes_;
+    ++stats_.writes;
+    stats_.change_sets += group.size();
+    stats_.records += records;
+  }
+  if (!s.ok()) {
+    failed_ = s;
+  } else {
+    durable_ = upto;
+  }
+  written_.notify_all();
+  return done;
+}
+
 absl::Status RocksStateStore::IngestFiles(absl::Span<const IngestFile> files, bool move_files) {
+  namespace fs = std::filesystem;
   if (files.empty()) return absl::OkStatus();
-  if (absl::Status s = Drain(); !s.ok()) return s;
+  // Copies first, outside the lead, into the data directory: then the lead
+  // only links them in.
+  std::vector<std::string> paths;
+  std::vector<std::string> copies;
+  auto remove_copies = [&] {
+    std::error_code ignored;
+    for (const std::string& c : copies) fs::remove(c, ignored);
+  };
+  if (move_files) {
+    for (const IngestFile& f : files) paths.push_back(f.path);
+  } else {
+    const fs::path staging = fs::path(dir_) / "ingest";
+    std::error_code ec;
+    fs::create_directories(staging, ec);
+    for (size_t i = 0; i < files.size() && !ec; ++i) {
+      const std::string to =
+          (staging / absl::StrCat(i, "-", fs::path(files[i].path).filename().string())).string();
+      fs::copy_file(files[i].path, to, fs::copy_options::overwrite_existing, ec);
+      if (!ec) {
+        copies.push_back(to);
+        paths.push_back(to);
+      }
+    }
+    if (ec) {
+      remove_copies();
+      return absl::InternalError(absl::StrCat("copying state files to ingest: ", ec.message()));
+    }
+  }
   std::vector<rocksdb::IngestExternalFileArg> args;
-  for (const IngestFile& f : files) {
-    rocksdb::ColumnFamilyHandle* cf = families_[static_cast<int>(f.family)];
-    auto it = std::find_if(args.begin(), args.end(),
-                           [&](const rocksdb::IngestExternalFileArg& a) {
-                             return a.column_family == cf;
-                           });
+  for (size_t i = 0; i < files.size(); ++i) {
+    rocksdb::ColumnFamilyHandle* cf = families_[static_cast<int>(files[i].family)];
+    auto it = std::find_if(args.begin(), args.end(), [&](const rocksdb::IngestExternalFileArg& a) {
+      return a.column_family == cf;
+    });
     if (it == args.end()) {
       args.emplace_back();
       it = args.end() - 1;
       it->column_family = cf;
-      it->options.move_files = move_files;
+      it->options.move_files = true;  // Links: the copies, or the caller's files.
       it->options.verify_checksums_before_ingest = true;
     }
-    it->external_files.push_back(f.path);
+    it->external_files.push_back(paths[i]);
   }
-  return FromRocks(db_->IngestExternalFiles(args), "ingesting state files");
+  absl::Status s =
+      AsLeader([&] { return FromRocks(db_->IngestExternalFiles(args), "ingesting state files"); });
+  remove_copies();  // Unlinked by RocksDB if ingested; else left to remove.
+  return s;
 }
 
 absl::Status RocksStateStore::WriteNow(StateChanges changes,
                                        absl::Span<const KeyRange> erase_ranges) {
-  if (absl::Status s = Drain(); !s.ok()) return s;
   rocksdb::WriteBatch batch;
   for (const KeyRange& r : erase_ranges) {
-    rocksdb::Status s = batch.DeleteRange(families_[static_cast<int>(r.family)],
-                                          ToSlice(r.begin), ToSlice(r.end));
+    rocksdb::Status s =
+        batch.DeleteRange(families_[static_cast<int>(r.family)], ToSlice(r.begin), ToSlice(r.end));
     if (!s.ok()) return FromRocks(s, "building write batch");
   }
   for (const StateChange& c : changes) {
@@ -462,9 +524,11 @@ absl::Status RocksStateStore::WriteNow(StateChanges changes,
                                 : batch.Put(cf, ToSlice(View(c.key)), ToSlice(View(c.value)));
     if (!s.ok()) return FromRocks(s, "building write batch");
   }
-  rocksdb::WriteOptions wo;
-  wo.sync = true;  // Rare and consequential: durable at machine level.
-  return FromRocks(db_->Write(wo, &batch), "writing state");
+  return AsLeader([&] {
+    rocksdb::WriteOptions wo;
+    wo.sync = true;  // Rare and consequential: durable at machine level.
+    return FromRocks(db_->Write(wo, &batch), "writing state");
+  });
 }
 
 absl::StatusOr<ProfileRecord> RocksStateStore::StoredProfile() {

@@ -144,15 +144,18 @@ class RocksStateStore final : public StateJournal {
   absl::Status Drain() { return Await(Append({})); }
 
   // Adds SST files (rocksdb::SstFileWriter, bytewise keys) to their families
-  // in one atomic step (DB::IngestExternalFiles: one MANIFEST record for all).
-  // Drains first, so no change appended before can land after (over) the
-  // files. Durable when it returns, at machine level whatever the store's
-  // Durability: RocksDB fsyncs each file it copies or hard-links into the
-  // data directory and the MANIFEST edit that adds them (ingestion does not
-  // go through the WAL, so the group commit's WAL write and sync play no
-  // part). The files' keys take sequence numbers above every write before,
-  // so they replace records with the same keys. `move_files`: hard-link and
-  // unlink the sources instead of copying them.
+  // in one atomic step (DB::IngestExternalFiles: one MANIFEST record for all),
+  // as the group commit's leader: first every change appended before is
+  // written, then the files go in while no other write runs, so nothing
+  // appended before can land after (over) them. Durable when it returns, at
+  // machine level whatever the store's Durability: RocksDB fsyncs each file
+  // it links into the data directory and the MANIFEST edit that adds them
+  // (ingestion does not go through the WAL, so the group commit's WAL write
+  // and sync play no part). The files' keys take sequence numbers above every
+  // write before, so they replace records with the same keys. Without
+  // `move_files` the files are first copied into the data directory, outside
+  // the lead (other businesses' writes do not wait for the copy); with it
+  // they are hard-linked and their paths unlinked.
   struct IngestFile {
     StateFamily family;
     std::string path;
@@ -160,9 +163,9 @@ class RocksStateStore final : public StateJournal {
   absl::Status IngestFiles(absl::Span<const IngestFile> files, bool move_files);
 
   // Writes `changes` and erases every key in `erase_ranges` (DeleteRange),
-  // in one synced WriteBatch after every change appended before the call
-  // (Drain): changes appended meanwhile by other callers (other businesses,
-  // disjoint keys) may be written before or after it.
+  // in one synced WriteBatch, as the group commit's leader: after every
+  // change appended before the call; changes appended meanwhile by other
+  // callers (other businesses, disjoint keys) are written after it.
   absl::Status WriteNow(StateChanges changes, absl::Span<const KeyRange> erase_ranges);
 
   // The profile record (record_codec.h ProfileRecord) the data was written
@@ -172,9 +175,15 @@ class RocksStateStore final : public StateJournal {
  private:
   RocksStateStore() = default;
   absl::Status Write(const std::vector<StateChanges>& group);
+  // Takes the group commit's lead (waits for the write in flight), writes
+  // what was appended, then runs `op` before any other write: every write to
+  // the database is made by the one leader, in order. A failure of `op` is
+  // returned, not kept (the appended changes' write is what Await reports).
+  absl::Status AsLeader(absl::FunctionRef<absl::Status()> op);
   absl::StatusOr<bool> HasAnyRecord();
   absl::Status Migrate(const ProfileIdentity& from, const ProfileIdentity& to, ProfileCheck* out);
 
+  std::string dir_;
   Durability durability_ = Durability::kProcess;
   // Guards the group-commit state (std::mutex: visible to ThreadSanitizer).
   mutable std::mutex mu_;
