@@ -98,7 +98,11 @@ TEST_F(BusinessFreezeTest, EveryOperationOnAFrozenBusinessIsUnavailableAndChange
 
 TEST_F(BusinessFreezeTest, DroppedAndRestoredItIsNotFrozen) {
   ASSERT_TRUE(engine_.FreezeBusiness("acme").ok());
+  const PhoneNumber a2 = Num("+14155550101");
+  EXPECT_EQ(engine_.RegisterNumber(a2, "acme").code(), absl::StatusCode::kUnavailable);
   ASSERT_TRUE(engine_.DropBusiness("acme").ok());
+  // The refused registration left nothing behind: the number is free.
+  EXPECT_TRUE(engine_.RegisterNumber(a2, "bob").ok());
   EXPECT_EQ(engine_.FreezeBusiness("acme").code(), absl::StatusCode::kNotFound);
   EXPECT_FALSE(engine_.IsFrozen("acme"));
   ASSERT_TRUE(engine_.UpsertBusiness("acme", true, false).ok());
