@@ -44,9 +44,9 @@ void PrintMove(const MoveReport& r) {
     std::printf("%s: already at %s\n", r.business_id.c_str(), r.to.c_str());
     return;
   }
-  std::printf("%s: %s -> %s, %lld records%s\n", r.business_id.c_str(),
+  std::printf("%s: %s -> %s, %lld records, unavailable %s%s\n", r.business_id.c_str(),
               r.from.empty() ? "?" : r.from.c_str(), r.to.c_str(),
-              static_cast<long long>(r.records),
+              static_cast<long long>(r.records), absl::FormatDuration(r.unavailable).c_str(),
               r.dropped_from.empty()
                   ? ""
                   : absl::StrCat(", dropped on ", absl::StrJoin(r.dropped_from, ",")).c_str());
@@ -78,7 +78,8 @@ int Status(PortfolioMover& mover) {
       absl::StatusOr<v1::ListPortfoliosResponse> l = mover.List(*a, id);
       held = l.ok() ? absl::StrCat(l->portfolios_size()) : "?";
     }
-    std::printf("  %-12s %-22s %-5s %-7s pinned %d serving, %d moving out, %d moving in; holds %s\n",
+    std::printf("  %-12s %-22s %-5s %-7s pinned %d serving, %d moving out, %d moving in; "
+                "holds %s\n",
                 id.c_str(), address.c_str(), live ? "live" : "AWAY",
                 a->ring_nodes().contains(id) ? "ring" : "no-ring", serving[id], moving_out[id],
                 moving_in[id], held.c_str());
@@ -120,7 +121,9 @@ int RunClusterCommand(const std::string& sub, const std::string& business,
   o.token = token;
   o.node_timeout = absl::GetFlag(FLAGS_node_timeout);
   o.stop_after_step = absl::GetFlag(FLAGS_stop_after_step);
-  o.log = [](const std::string& line) { std::fprintf(stderr, "policyctl cluster: %s\n", line.c_str()); };
+  o.log = [](const std::string& line) {
+    std::fprintf(stderr, "policyctl cluster: %s\n", line.c_str());
+  };
   absl::StatusOr<std::unique_ptr<PortfolioMover>> mover = PortfolioMover::Create(o);
   if (!mover.ok()) return Fail(mover.status());
   if (sub == "status") return Status(**mover);

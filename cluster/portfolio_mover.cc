@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "grpcpp/grpcpp.h"
 
 namespace wapolicy::cluster {
@@ -215,6 +216,7 @@ absl::StatusOr<MoveReport> PortfolioMover::Move(absl::string_view business,
   report.business_id = std::string(business);
   report.to = std::string(to);
   const std::string key = layout_.PortfolioKey(business);
+  absl::Time moving_since = absl::InfiniteFuture();  // Step 1 by this call.
   for (int round = 0; round < kMaxRounds; ++round) {
     absl::StatusOr<PinRead> read = ReadPin(business);
     if (!read.ok()) return read.status();
@@ -266,6 +268,7 @@ absl::StatusOr<MoveReport> PortfolioMover::Move(absl::string_view business,
                        " at revision ", t->revision));
       pin = moving;
       pin_revision = t->revision;
+      moving_since = absl::Now();
       if (absl::Status s = StopAfter(1); !s.ok()) return s;
     } else if (pin.target() != to) {
       Log(absl::StrCat(business, ": MOVING from ", pin.owner(), " to ", pin.target(),
@@ -289,7 +292,11 @@ absl::StatusOr<MoveReport> PortfolioMover::Move(absl::string_view business,
     absl::StatusOr<EtcdTxnResult> t = etcd_.PutIf(key, EncodeValue(serving), pin_revision);
     if (!t.ok()) return t.status();
     if (!t->succeeded) continue;  // Another mover finished it: read again.
-    Log(absl::StrCat(business, ": step 4: SERVING at ", target, " at revision ", t->revision));
+    const absl::Duration unavailable = absl::Now() - moving_since;
+    Log(absl::StrCat(business, ": step 4: SERVING at ", target, " at revision ", t->revision,
+                     unavailable > absl::ZeroDuration()
+                         ? absl::StrCat(", ", absl::FormatDuration(unavailable), " after step 1")
+                         : ""));
     if (absl::Status s = StopAfter(4); !s.ok()) return s;
 
     // Step 5.
@@ -301,6 +308,7 @@ absl::StatusOr<MoveReport> PortfolioMover::Move(absl::string_view business,
     if (target == to) {
       report.from = from;
       report.records = *records;
+      report.unavailable = std::max(absl::ZeroDuration(), unavailable);
       if (*dropped) report.dropped_from.push_back(from);
       return report;
     }
@@ -318,7 +326,8 @@ absl::StatusOr<std::vector<MoveReport>> PortfolioMover::AddNode(absl::string_vie
   auto member = a->members().find(std::string(node_id));
   if (member == a->members().end()) {
     return absl::FailedPreconditionError(
-        absl::StrCat("node: ", node_id, " is not live: start it (--cluster_join_ring=false) first"));
+        absl::StrCat("node: ", node_id,
+                     " is not live: start it (--cluster_join_ring=false) first"));
   }
   const std::string ring_address =
       address.empty() ? member->second.grpc_address() : std::string(address);

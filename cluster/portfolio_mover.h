@@ -56,8 +56,11 @@ struct MoveReport {
   std::string from;  // The old owner (empty if not known: a resumed step 5).
   std::string to;
   int64_t records = 0;        // Ingested by `to` (0 if nothing was exported).
-  bool already_there = false; // Nothing to do: SERVING at `to`, no copy elsewhere.
+  bool already_there = false;  // Nothing to do: SERVING at `to`, no copy elsewhere.
   std::vector<std::string> dropped_from;  // Nodes whose copy was dropped.
+  // From step 1's transaction to step 4's, as the mover saw them: how long
+  // the portfolio answered UNAVAILABLE (0 for a resumed move).
+  absl::Duration unavailable;
 };
 
 class PortfolioMover {

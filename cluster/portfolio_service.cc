@@ -282,7 +282,8 @@ absl::Status PortfolioService::Ingest(grpc::ServerReader<v1::PortfolioChunk>* re
     const v1::PortfolioChunk::FileBytes& data = chunk.data();
     const int i = data.file();
     if (i < 0 || i >= manifest.files_size()) {
-      return absl::InvalidArgumentError(absl::StrCat("chunk.data.file: ", i, " is not in the manifest"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("chunk.data.file: ", i, " is not in the manifest"));
     }
     if (data.offset() < 0 || static_cast<uint64_t>(data.offset()) != written[i]) {
       return absl::InvalidArgumentError(absl::StrCat("chunk.data.offset: ", data.offset(),

@@ -16,6 +16,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <filesystem>
@@ -125,7 +126,8 @@ class MoverTest : public ::testing::Test {
     const std::string rdir = dir_ + "/router";
     std::filesystem::create_directories(rdir);
     const std::vector<std::string> router_flags = {
-        "tools/cluster/router_config", "--etcd=" + etcd_.endpoint(), "--out=" + rdir + "/nginx.conf",
+        "tools/cluster/router_config", "--etcd=" + etcd_.endpoint(),
+        "--out=" + rdir + "/nginx.conf",
         absl::StrCat("--grpc_listen=127.0.0.1:", router_grpc_),
         absl::StrCat("--http_listen=127.0.0.1:", router_http_), "--applied_file=" + applied_file(),
         "--settle=20ms"};
@@ -410,6 +412,9 @@ TEST_F(MoverTest, OnePortfolioMovesUnderLoadWithEveryAdmissionKept) {
   EXPECT_EQ(r->from, NodeId(from));
   EXPECT_GT(r->records, 0);
   EXPECT_EQ(r->dropped_from, std::vector<std::string>{NodeId(from)});
+  std::fprintf(stderr, "moved %s under load: %lld records, unavailable for %s\n",
+               Business(0).c_str(), static_cast<long long>(r->records),
+               absl::FormatDuration(r->unavailable).c_str());
   AwaitRouter();
   absl::SleepFor(absl::Seconds(1));  // The load runs on the new owner too.
   stop = true;
@@ -554,6 +559,14 @@ TEST_F(MoverTest, AFourthNodeTakesAQuarterOfThePortfoliosUnderLoad) {
   stop = true;
   for (auto& t : load) t.join();
   const int n = static_cast<int>(moved->size());
+  std::vector<absl::Duration> unavailable;
+  for (const cluster::MoveReport& r : *moved) unavailable.push_back(r.unavailable);
+  std::sort(unavailable.begin(), unavailable.end());
+  if (!unavailable.empty()) {
+    std::fprintf(stderr, "add-node: %d portfolios moved; unavailable median %s, max %s\n", n,
+                 absl::FormatDuration(unavailable[unavailable.size() / 2]).c_str(),
+                 absl::FormatDuration(unavailable.back()).c_str());
+  }
   EXPECT_GE(n, kPortfolios * 15 / 100);
   EXPECT_LE(n, kPortfolios * 40 / 100);
   std::map<std::string, v1::PortfolioPin> pins = Pins();
@@ -614,6 +627,81 @@ TEST_F(MoverTest, ADrainedNodeHandsItsPortfoliosOnWithTheirState) {
   ASSERT_TRUE(Eventually([&] { return (created = CreatePortfolio(kPortfolios)).ok(); }))
       << created.error_message();
   EXPECT_NE(OwnerOf(kPortfolios), 2);
+}
+
+TEST_F(MoverTest, NodesRefuseEveryStepTheirPinDoesNotAllow) {
+  StartCluster(3, /*customers=*/2);
+  CreatePortfolios(3);
+  AwaitRouter();
+  const int owner = OwnerOf(0);
+  const int other = (owner + 1) % 3;
+  cluster::EtcdClient etcd(etcd_.endpoint());
+  absl::StatusOr<cluster::EtcdRange> now = etcd.Get("/");
+  ASSERT_TRUE(now.ok());
+  const int64_t revision = now->revision;
+  auto deadline = [](grpc::ClientContext* c) {
+    c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(20));
+  };
+  // SERVING at its owner: no export or drop there, no ingest elsewhere.
+  {
+    Endpoint e(Address(owner));
+    grpc::ClientContext c;
+    deadline(&c);
+    v1::ExportPortfolioRequest r;
+    r.set_business_id(Business(0));
+    r.set_pin_revision(revision);
+    auto reader = e.moves->ExportPortfolio(&c, r);
+    v1::PortfolioChunk chunk;
+    EXPECT_FALSE(reader->Read(&chunk));
+    grpc::Status s = reader->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  }
+  {
+    Endpoint e(Address(owner));
+    grpc::ClientContext c;
+    deadline(&c);
+    v1::DropPortfolioRequest r;
+    r.set_business_id(Business(0));
+    r.set_pin_revision(revision);
+    v1::DropPortfolioResponse out;
+    grpc::Status s = e.moves->DropPortfolio(&c, r, &out);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  }
+  {
+    Endpoint e(Address(other));
+    grpc::ClientContext c;
+    deadline(&c);
+    v1::IngestPortfolioResponse out;
+    auto writer = e.moves->IngestPortfolio(&c, &out);
+    v1::PortfolioChunk chunk;
+    chunk.mutable_manifest()->set_business_id(Business(0));
+    chunk.mutable_manifest()->set_pin_revision(revision);
+    writer->Write(chunk);
+    writer->WritesDone();
+    grpc::Status s = writer->Finish();
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << s.error_message();
+  }
+  // A revision the node's assignment never reaches: it waits, then refuses.
+  {
+    Endpoint e(Address(owner));
+    grpc::ClientContext c;
+    deadline(&c);
+    v1::DropPortfolioRequest r;
+    r.set_business_id(Business(0));
+    r.set_pin_revision(revision + 1000);
+    v1::DropPortfolioResponse out;
+    EXPECT_EQ(e.moves->DropPortfolio(&c, r, &out).error_code(), grpc::StatusCode::UNAVAILABLE);
+  }
+  // Nothing changed: the portfolio is served and decides as before.
+  EXPECT_TRUE(Held(owner).count(Business(0)));
+  Endpoint straight(Address(owner));
+  v1::Decision d;
+  ASSERT_TRUE(Check(straight, 0, 0, &d).ok());
+  EXPECT_TRUE(d.allowed());
+  // A move to a node that is not live is refused before anything changes.
+  absl::StatusOr<cluster::MoveReport> r = mover_->Move(Business(0), "n9");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_EQ(Pins().at(Business(0)).state(), v1::PortfolioPin::SERVING);
 }
 
 }  // namespace
