@@ -604,6 +604,19 @@ TEST_F(MoverTest, ADrainedNodeHandsItsPortfoliosOnWithTheirState) {
   ASSERT_TRUE(a.ok());
   EXPECT_FALSE(a->ring_nodes().contains("n3"));
   EXPECT_TRUE(Held(2).empty());
+  // policyctl cluster status reads it all: n3 live, off the ring, no pin.
+  const std::string status = dir_ + "/status.txt";
+  ASSERT_EQ(std::system(absl::StrCat("cli/policyctl cluster status --etcd=", etcd_.endpoint(), " >",
+                                     status, " 2>&1")
+                            .c_str()),
+            0)
+      << ReadFile(status);
+  const std::string text = ReadFile(status);
+  EXPECT_TRUE(absl::StrContains(
+      text, "no-ring pinned 0 serving, 0 moving out, 0 moving in; holds 0"))
+      << text;
+  EXPECT_TRUE(absl::StrContains(text, absl::StrCat("pins (", kPortfolios, ")"))) << text;
+  EXPECT_FALSE(absl::StrContains(text, "stale copy")) << text;
   AwaitRouter();
   // A new connection: nginx's old workers keep their connections on the
   // configuration before the reload (a stale router, refused by n3).
