@@ -28,6 +28,8 @@
 //   info
 //   link      --number --text    (click-to-chat links; no server needed)
 //   hash-token --token           (the line to put in the server's --tokens_file)
+//   cluster status|move|add-node|drain --etcd=HOST:PORT [--cluster_prefix]
+//             [--business --to | --node [--address]]   (moving portfolios: cli/cluster_commands.h)
 //
 // --token sends 'authorization: Bearer <token>'; --tls_ca_file connects with TLS.
 // --business, when given, is also sent with every command as
@@ -58,6 +60,7 @@
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/grpcpp.h"
 #include "cli/campaign_commands.h"
+#include "cli/cluster_commands.h"
 #include "policy/click_to_chat.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
 #include "server/token_authority.h"
@@ -330,13 +333,19 @@ int Report(const grpc::Status& s) {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "policyctl [--server=HOST:PORT] [--json] [--business=ID] check|event|state|explain ID|"
-      "business|register|template|untemplate|advance|info|watch|link|hash-token [--flags]\n"
+      "business|register|template|untemplate|advance|info|watch|link|hash-token|\n"
+      "cluster status|move|add-node|drain [--flags]\n"
       "--business is sent with every command as the x-wapolicy-business header.");
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   const std::string cmd = args.size() >= 2 ? args[1] : "";
-  if (args.size() != (cmd == "explain" ? 3u : 2u)) {
+  const bool with_arg = cmd == "explain" || cmd == "cluster";
+  if (args.size() != (with_arg ? 3u : 2u)) {
+    if (cmd == "cluster") return Usage("cluster takes one of status, move, add-node, drain");
     return Usage(cmd == "explain" ? "explain takes one decision id: policyctl explain ID"
                                   : "give exactly one command");
+  }
+  if (cmd == "cluster") {
+    return RunClusterCommand(args[2], absl::GetFlag(FLAGS_business), absl::GetFlag(FLAGS_token));
   }
 
   if (cmd == "hash-token") {

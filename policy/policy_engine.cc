@@ -4,6 +4,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "policy/internal/business_freeze.h"
 #include "policy/message_compliance.h"
 #include "policy/record_codec.h"
 #include "policy/stable_hash.h"
@@ -84,6 +85,8 @@ absl::Status PolicyEngine::RegisterNumber(PhoneNumber number, absl::string_view 
   if (!shards_[target]->HasBusiness(business_id)) {
     return absl::NotFoundError(absl::StrCat("business_id '", business_id, "' is not registered"));
   }
+  // Also before the directory: a frozen business's shard refuses it below.
+  if (shards_[target]->IsFrozen(business_id)) return internal::FrozenError(business_id);
   std::optional<uint32_t> existing = directory_.Find(number.value());
   if (existing.has_value() && *existing != target) {
     return absl::AlreadyExistsError(

@@ -162,6 +162,20 @@ class PolicyEngine {
   // works. The caller stops the business's traffic first (a call racing the
   // drop is answered before it, or NOT_FOUND after).
   absl::StatusOr<DroppedBusiness> DropBusiness(absl::string_view business_id);
+  // Stops every operation on `business_id` before its portfolio is exported
+  // (policy/internal/business_freeze.h): set under the business's shard
+  // lock, so an operation that took the lock before has appended its
+  // changes, and every later one answers UNAVAILABLE ("... is frozen: its
+  // portfolio is moving ..."); returns once everything appended before is
+  // durable. Queries that need no number (BusinessNumbers, DropBusiness)
+  // keep working. Held in memory only: a restart forgets it (the cluster's
+  // gate keeps refusing a moving portfolio). NOT_FOUND naming the business.
+  absl::Status FreezeBusiness(absl::string_view business_id);
+  // Undoes FreezeBusiness (a move given up). NOT_FOUND naming the business.
+  absl::Status ThawBusiness(absl::string_view business_id);
+  bool IsFrozen(absl::string_view business_id) const;
+  // Every business the engine holds (with or without numbers), sorted.
+  std::vector<std::string> BusinessIds() const;
 
  private:
   using EngineShard = internal::EngineShard;

@@ -21,6 +21,7 @@
 #include "absl/strings/str_split.h"
 #include "cluster/cluster_gate.h"
 #include "cluster/membership.h"
+#include "cluster/portfolio_service.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
@@ -387,6 +388,16 @@ int main(int argc, char** argv) {
   builder.RegisterService(&events_service);
   CampaignServiceImpl campaigns(&service);  // PlanCampaign, ReserveCampaign.
   builder.RegisterService(&campaigns);
+  // A cluster's node serves PolicyCluster too: its half of moving a
+  // portfolio (cluster/portfolio_service.h), for admins only.
+  std::unique_ptr<cluster::PortfolioService> portfolio_moves;
+  if (clustered) {
+    cluster::PortfolioService::Options o;
+    o.work_dir = data_dir + "/moving";
+    portfolio_moves =
+        std::make_unique<cluster::PortfolioService>(&engine, store->get(), auth.get(), o);
+    builder.RegisterService(portfolio_moves.get());
+  }
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     return Fail(absl::StrCat("cannot listen on ", absl::GetFlag(FLAGS_listen)));
@@ -539,6 +550,7 @@ int main(int argc, char** argv) {
     if (!joined.ok()) return Fail(absl::StrCat("--etcd: joining the cluster: ", joined.status().message()));
     membership = *std::move(joined);
     cluster_gate.Attach(membership.get());
+    portfolio_moves->Attach(membership.get());
     // Every business this node holds data for gets its pin (if it has none):
     // one pinned elsewhere is a stale copy here, refused by the gate.
     absl::flat_hash_set<std::string> held_set;

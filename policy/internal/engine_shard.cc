@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "policy/frequency_cap.h"
+#include "policy/internal/business_freeze.h"
 #include "policy/internal/event_effects.h"
 #include "policy/platform_word.h"
 #include "policy/record_codec.h"
@@ -69,6 +70,7 @@ absl::Status EngineShard::OnBusiness(absl::string_view business_id, bool create,
   absl::StatusOr<Business*> b =
       create ? state_.AddBusiness(business_id) : state_.RequireBusiness(business_id);
   if (!b.ok()) return b.status();
+  if ((*b)->frozen) return FrozenError((*b)->id);
   ChangeSink ch(journal_ != nullptr);
   absl::Status s = body(**b, ch);
   if (!s.ok()) return s;  // Admin refusals change nothing.
@@ -159,6 +161,8 @@ absl::StatusOr<Decision> EngineShard::CheckLocked(const OutgoingMessage& m, int6
     last = *found;
   }
   Number& n = *last;
+  // `last` may come from PrefetchCustomer, which does not look at the freeze.
+  if (ABSL_PREDICT_FALSE(n.business->frozen)) return FrozenError(n.business->id);
   AdvanceNumber(profile_, n, now, ch);
   LimitPool& p = *n.pool;
   Business& b = *n.business;

@@ -128,6 +128,12 @@ class EngineShard {
   absl::StatusOr<std::vector<PhoneNumber>> RestoreBusiness(absl::string_view business_id,
                                                            absl::Span<const StoredRecord> records);
   absl::StatusOr<DroppedBusiness> DropBusiness(absl::string_view business_id);
+  // Freezing a business whose portfolio leaves the node (business_freeze.h,
+  // in business_freeze.cc).
+  absl::Status FreezeBusiness(absl::string_view business_id);
+  absl::Status ThawBusiness(absl::string_view business_id);
+  bool IsFrozen(absl::string_view business_id) const;
+  std::vector<std::string> BusinessIds() const;
 
  private:
   using Business = ShardState::Business;

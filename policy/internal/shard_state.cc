@@ -4,6 +4,7 @@
 #include <tuple>
 
 #include "absl/strings/str_cat.h"
+#include "policy/internal/business_freeze.h"
 #include "policy/platform_word.h"
 #include "policy/record_codec.h"
 #include "policy/scaling_path.h"
@@ -52,6 +53,8 @@ absl::StatusOr<ShardState::Number*> ShardState::FindNumber(PhoneNumber n) {
   if (it == numbers.end()) {
     return absl::NotFoundError(absl::StrCat("business_number ", n.E164(), " is not registered"));
   }
+  const Business& b = *it->second->business;
+  if (ABSL_PREDICT_FALSE(b.frozen)) return FrozenError(b.id);  // Moving away.
   return it->second.get();
 }
 

@@ -81,6 +81,10 @@ struct ShardState {
     bool verified = false;
     bool official = false;
     uint32_t shadow = 0;  // ShadowSet (shadow_mode.h): reason families answered allowed.
+    // Its portfolio is leaving the node (EngineShard::FreezeBusiness,
+    // business_freeze.h): FindNumber and administration answer
+    // UNAVAILABLE for it from then on.
+    bool frozen = false;
     std::vector<LimitPool*> pools;
     absl::flat_hash_map<uint64_t, Consent> consents;
     // Customers given a marketing hold (marketing_hold.h), for the state
