@@ -23,6 +23,7 @@
 #include "cluster/membership.h"
 #include "cluster/portfolio_service.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
@@ -187,6 +188,11 @@ absl::StatusOr<std::string> Advertised(const std::string& flag, const std::strin
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
   using namespace wapolicy;
+  // Debian's Abseil is built with Mutex deadlock detection on: a graph of
+  // every lock's id on each Lock and on each Mutex's destruction, 2-3% of the
+  // server's CPU under unary checks (bench/profiles/check.txt). It is a
+  // debugging aid; the tests, built without this, keep it.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
 
   // SIGTERM / SIGINT are taken by one thread with sigwait (below), not by a
   // handler: block them before any other thread starts so all inherit the mask.
