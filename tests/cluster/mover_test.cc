@@ -1,7 +1,7 @@
 // Moving portfolios in a cluster on loopback (issue 17, point 4): etcd, the
 // router (nginx kept in step by router_config) and three policy_server
-// nodes, as in cluster_test.cc, plus the mover (cluster/portfolio_mover.h,
-// and policyctl cluster for the crash test):
+// nodes, as in cluster_test.cc (both from cluster_harness.h), plus the mover
+// (cluster/portfolio_mover.h, and policyctl cluster for the crash test):
 //  - one portfolio moved under a load of checks through the router: every
 //    admission acknowledged is on the new owner, the limit is never passed,
 //    calls meanwhile get UNAVAILABLE with a retry time, and a refusal by a
@@ -15,13 +15,13 @@
 // Every wait polls with a deadline.
 
 #include <signal.h>
+#include <sys/wait.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
-#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -29,72 +29,32 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
-#include "cluster/cluster_layout.h"
+#include "cluster/assignment.h"
 #include "cluster/etcd_client.h"
 #include "cluster/portfolio_mover.h"
-#include "cluster/testing/child_process.h"
-#include "cluster/testing/etcd_process.h"
-#include "cluster/testing/loopback.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "proto/wapolicy/v1/cluster.grpc.pb.h"
 #include "proto/wapolicy/v1/policy.grpc.pb.h"
-#include "tests/server_process.h"
+#include "tests/cluster/cluster_harness.h"
 
 namespace wapolicy {
 namespace {
 
-using cluster::testing::ChildProcess;
-using cluster::testing::EtcdProcess;
-using cluster::testing::FreePort;
-using cluster::testing::WaitForPort;
-
-constexpr int kLimit = 3;  // The config's first rung: each portfolio's limit.
-
-bool Eventually(const std::function<bool()>& done, absl::Duration timeout = absl::Seconds(30)) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (absl::Now() < deadline) {
-    if (done()) return true;
-    absl::SleepFor(absl::Milliseconds(50));
-  }
-  return done();
-}
-
-std::string Business(int i) { return absl::StrCat("b", 1000 + i); }
-std::string Number(int i) { return absl::StrCat("+1415555", 1000 + i); }
-std::string Customer(int j) { return absl::StrCat("+4477009", 10000 + j); }
-std::string NodeId(int n) { return absl::StrCat("n", n + 1); }
-
-struct Endpoint {
-  explicit Endpoint(const std::string& address) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
-    service = v1::PolicyService::NewStub(channel);
-    admin = v1::PolicyAdmin::NewStub(channel);
-    moves = v1::PolicyCluster::NewStub(channel);
-  }
-  std::shared_ptr<grpc::Channel> channel;
-  std::unique_ptr<v1::PolicyService::Stub> service;
-  std::unique_ptr<v1::PolicyAdmin::Stub> admin;
-  std::unique_ptr<v1::PolicyCluster::Stub> moves;
-};
-
-void Name(grpc::ClientContext* c, const std::string& business) {
-  c->AddMetadata("x-wapolicy-business", business);
-  c->set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
-}
-
-std::string Trailer(const grpc::ClientContext& c, const std::string& key) {
-  auto it = c.GetServerTrailingMetadata().find(key);
-  if (it == c.GetServerTrailingMetadata().end()) return "";
-  return std::string(it->second.data(), it->second.size());
-}
+using cluster_harness::Business;
+using cluster_harness::ClusterHarness;
+using cluster_harness::Endpoint;
+using cluster_harness::Eventually;
+using cluster_harness::kLimit;
+using cluster_harness::Name;
+using cluster_harness::NodeId;
+using cluster_harness::TemplateCheck;
 
 // What a load saw.
 struct LoadLog {
@@ -105,194 +65,18 @@ struct LoadLog {
   std::vector<std::string> refusals;      // FAILED_PRECONDITION owner trailers.
 };
 
-class MoverTest : public ::testing::Test {
+class MoverTest : public ClusterHarness {
  protected:
+  // The cluster (cluster_harness.h), then the mover on its etcd.
   void StartCluster(int nodes, int customers) {
-    customers_ = customers;
-    dir_ = MakeTempDir("mover");
-    ASSERT_TRUE(etcd_.Start().ok());
-    config_ = dir_ + "/profile.textproto";
-    std::ofstream(config_) << "ladder: [" << kLimit << ", 6, -1] verified_start_level: 0";
-    for (int n = 0; n < nodes; ++n) AddNodeProcess(/*join_ring=*/true);
-    std::vector<std::thread> starts;
-    std::atomic<int> started{0};
-    for (auto& node : nodes_) {
-      starts.emplace_back([&node, &started] { started += node->Start() ? 1 : 0; });
-    }
-    for (auto& t : starts) t.join();
-    ASSERT_EQ(started.load(), nodes);
-    router_grpc_ = FreePort();
-    router_http_ = FreePort();
-    const std::string rdir = dir_ + "/router";
-    std::filesystem::create_directories(rdir);
-    const std::vector<std::string> router_flags = {
-        "tools/cluster/router_config", "--etcd=" + etcd_.endpoint(),
-        "--out=" + rdir + "/nginx.conf",
-        absl::StrCat("--grpc_listen=127.0.0.1:", router_grpc_),
-        absl::StrCat("--http_listen=127.0.0.1:", router_http_), "--applied_file=" + applied_file(),
-        "--settle=20ms"};
-    std::vector<std::string> once = router_flags;
-    once.push_back("--once");
-    ChildProcess render(once, rdir + "/once.log");
-    ASSERT_TRUE(render.Start().ok());
-    ASSERT_TRUE(Eventually([&] { return !render.running(); }));
-    nginx_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{"/usr/sbin/nginx", "-p", rdir, "-c", rdir + "/nginx.conf", "-g",
-                                 "daemon off;", "-e", rdir + "/error.log"},
-        rdir + "/nginx.out");
-    ASSERT_TRUE(nginx_->Start().ok());
-    ASSERT_TRUE(WaitForPort(router_grpc_, absl::Seconds(10))) << nginx_->ReadLog();
-    router_config_ = std::make_unique<ChildProcess>(router_flags, rdir + "/router_config.log");
-    ASSERT_TRUE(router_config_->Start().ok());
-    router_ = std::make_unique<Endpoint>(absl::StrCat("127.0.0.1:", router_grpc_));
+    ClusterHarness::StartCluster("mover", nodes, customers);
+    if (HasFatalFailure()) return;
     cluster::PortfolioMover::Options o;
     o.etcd_endpoint = etcd_.endpoint();
     o.log = [](const std::string& line) { std::fprintf(stderr, "mover: %s\n", line.c_str()); };
     absl::StatusOr<std::unique_ptr<cluster::PortfolioMover>> m = cluster::PortfolioMover::Create(o);
     ASSERT_TRUE(m.ok());
     mover_ = *std::move(m);
-  }
-
-  // A node process (not started), with fixed ports so it restarts in place.
-  ServerProcess& AddNodeProcess(bool join_ring) {
-    const int n = static_cast<int>(nodes_.size());
-    grpc_ports_.push_back(FreePort());
-    http_ports_.push_back(FreePort());
-    nodes_.push_back(std::make_unique<ServerProcess>(
-        absl::StrCat(dir_, "/n", n + 1),
-        std::vector<std::string>{
-            "--etcd=" + etcd_.endpoint(), "--node_id=" + NodeId(n),
-            absl::StrCat("--listen=127.0.0.1:", grpc_ports_[n]),
-            absl::StrCat("--http_listen=127.0.0.1:", http_ports_[n]), "--cluster_lease_ttl=2s",
-            absl::StrCat("--cluster_join_ring=", join_ring ? "true" : "false"),
-            "--config=" + config_, "--state_events_interval=0"}));
-    return *nodes_.back();
-  }
-
-  void TearDown() override {
-    router_config_.reset();
-    nginx_.reset();
-    nodes_.clear();
-  }
-
-  std::string applied_file() const { return dir_ + "/router/applied"; }
-  std::string Address(int n) const { return absl::StrCat("127.0.0.1:", grpc_ports_[n]); }
-
-  void AwaitRouter() {
-    cluster::EtcdClient etcd(etcd_.endpoint());
-    absl::StatusOr<cluster::EtcdRange> now = etcd.Get("/");
-    ASSERT_TRUE(now.ok());
-    ASSERT_TRUE(Eventually([&] {
-      std::ifstream in(applied_file());
-      int64_t r = 0;
-      return (in >> r) && r >= now->revision;
-    })) << router_config_->ReadLog();
-  }
-
-  // Every pin as etcd holds it.
-  std::map<std::string, v1::PortfolioPin> Pins() {
-    cluster::EtcdClient etcd(etcd_.endpoint());
-    cluster::ClusterLayout layout;
-    absl::StatusOr<cluster::EtcdRange> pins = etcd.GetPrefix(layout.PortfoliosPrefix());
-    EXPECT_TRUE(pins.ok());
-    std::map<std::string, v1::PortfolioPin> out;
-    for (const auto& kv : pins->kvs) {
-      auto pin = cluster::DecodeValue<v1::PortfolioPin>(kv.value);
-      EXPECT_TRUE(pin.ok());
-      out[layout.Parse(kv.key).id] = *pin;
-    }
-    return out;
-  }
-  int OwnerOf(int i) {
-    const v1::PortfolioPin pin = Pins().at(Business(i));
-    return pin.owner()[1] - '1';
-  }
-
-  grpc::Status CreatePortfolio(int i) {
-    const std::string b = Business(i);
-    grpc::Status s;
-    {
-      grpc::ClientContext c;
-      Name(&c, b);
-      v1::UpsertBusinessRequest r;
-      r.set_business_id(b);
-      r.set_verified(true);
-      v1::UpsertBusinessResponse out;
-      if (s = router_->admin->UpsertBusiness(&c, r, &out); !s.ok()) return s;
-    }
-    {
-      grpc::ClientContext c;
-      Name(&c, b);
-      v1::RegisterNumberRequest r;
-      r.set_business_id(b);
-      r.set_business_number(Number(i));
-      v1::RegisterNumberResponse out;
-      if (s = router_->admin->RegisterNumber(&c, r, &out); !s.ok()) return s;
-    }
-    {
-      grpc::ClientContext c;
-      Name(&c, b);
-      v1::Template t;
-      t.set_business_id(b);
-      t.set_name("t");
-      t.set_language("en");
-      t.set_category(v1::UTILITY);
-      t.set_status(v1::APPROVED);
-      v1::PutTemplateResponse out;
-      if (s = router_->admin->PutTemplate(&c, t, &out); !s.ok()) return s;
-    }
-    grpc::ClientContext c;
-    Name(&c, b);
-    v1::EventBatchRequest batch;
-    for (int j = 0; j < customers_; ++j) {
-      v1::EventRequest* e = batch.add_events();
-      e->set_business_number(Number(i));
-      e->set_customer(Customer(j));
-      e->mutable_opt_in()->set_source(v1::WEBSITE);
-    }
-    v1::EventBatchResponse out;
-    return router_->service->ReportEvents(&c, batch, &out);
-  }
-
-  void CreatePortfolios(int n) {
-    std::vector<std::thread> threads;
-    std::atomic<int> failed{0};
-    for (int t = 0; t < 4; ++t) {
-      threads.emplace_back([&, t] {
-        for (int i = t; i < n; i += 4) {
-          grpc::Status s = CreatePortfolio(i);
-          if (!s.ok()) {
-            ADD_FAILURE() << Business(i) << ": " << s.error_code() << " " << s.error_message();
-            ++failed;
-          }
-        }
-      });
-    }
-    for (auto& t : threads) t.join();
-    ASSERT_EQ(failed.load(), 0);
-  }
-
-  static grpc::Status Check(Endpoint& e, int i, int customer, v1::Decision* d,
-                            std::string* owner = nullptr, std::string* retry_after = nullptr) {
-    grpc::ClientContext c;
-    Name(&c, Business(i));
-    v1::CheckRequest r;
-    r.set_business_number(Number(i));
-    r.set_customer(Customer(customer));
-    r.mutable_template_message()->set_name("t");
-    r.mutable_template_message()->set_language("en");
-    grpc::Status s = e.service->Check(&c, r, d);
-    if (owner != nullptr) *owner = Trailer(c, "x-wapolicy-owner");
-    if (retry_after != nullptr) *retry_after = Trailer(c, "x-wapolicy-retry-after-ms");
-    return s;
-  }
-
-  static grpc::Status State(Endpoint& e, int i, v1::NumberState* out) {
-    grpc::ClientContext c;
-    Name(&c, Business(i));
-    v1::GetNumberStateRequest r;
-    r.set_business_number(Number(i));
-    return e.service->GetNumberState(&c, r, out);
   }
 
   // The businesses node `n` holds.
@@ -364,11 +148,7 @@ class MoverTest : public ::testing::Test {
       for (int customer : log.admitted[i]) {
         grpc::ClientContext c;
         Name(&c, Business(i));
-        v1::CheckRequest r;
-        r.set_business_number(Number(i));
-        r.set_customer(Customer(customer));
-        r.mutable_template_message()->set_name("t");
-        r.mutable_template_message()->set_language("en");
+        v1::CheckRequest r = TemplateCheck(i, customer);
         r.set_dry_run(true);
         v1::Decision d;
         ASSERT_TRUE(owner.service->Check(&c, r, &d).ok());
@@ -377,15 +157,6 @@ class MoverTest : public ::testing::Test {
     }
   }
 
-  std::string dir_;
-  std::string config_;
-  int customers_ = 6;
-  EtcdProcess etcd_{MakeTempDir("etcd")};
-  std::vector<int> grpc_ports_, http_ports_;
-  std::vector<std::unique_ptr<ServerProcess>> nodes_;
-  int router_grpc_ = 0, router_http_ = 0;
-  std::unique_ptr<ChildProcess> nginx_, router_config_;
-  std::unique_ptr<Endpoint> router_;
   std::unique_ptr<cluster::PortfolioMover> mover_;
 };
 
