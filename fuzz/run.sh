@@ -42,7 +42,7 @@ SRCS=(policy/phone_number.cc policy/quality.cc policy/policy_profile.cc policy/c
       policy/internal/event_effects.cc
       policy/internal/engine_shard.cc policy/internal/shard_state.cc
       policy/campaign_plan.cc policy/internal/engine_shard_campaign.cc
-      policy/internal/engine_shard_portfolio.cc
+      policy/internal/engine_shard_portfolio.cc policy/internal/business_freeze.cc
       policy/policy_engine.cc server/proto_convert.cc
       server/http/webhook_json.cc server/http/webhook_payload.cc
       "$OUT/gen/proto/wapolicy/v1/policy.pb.cc" "$OUT/gen/proto/wapolicy/state/v1/records.pb.cc"
