@@ -89,16 +89,23 @@ absl::Status PolicyServiceImpl::MayUse(const Caller& caller, PhoneNumber number)
   return absl::OkStatus();
 }
 
+grpc::Status PolicyServiceImpl::Enter(grpc::CallbackServerContext* ctx,
+                                     const google::protobuf::Message& req,
+                                     InflightLimiter::Slot* slot, Caller* caller) {
+  if (grpc::Status admitted = Admit(ctx, slot); !admitted.ok()) return admitted;
+  absl::StatusOr<Caller> who = Who(ctx);
+  if (!who.ok()) return ToGrpc(who.status());
+  if (absl::Status s = route_->Check(*who, req); !s.ok()) return BusinessRoute::Refuse(ctx, s);
+  *caller = *std::move(who);
+  return grpc::Status::OK;
+}
+
 grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* ctx,
                                                    const v1::CheckRequest* req, v1::Decision* out) {
   InflightLimiter::Slot slot(nullptr);
-  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
-  absl::StatusOr<Caller> caller = Who(ctx);
-  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
-  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
-    return Done(ctx, BusinessRoute::Refuse(ctx, s));
-  }
-  return Done(ctx, CheckFor(*caller, *req, out));
+  Caller caller;
+  if (grpc::Status s = Enter(ctx, *req, &slot, &caller); !s.ok()) return Done(ctx, s);
+  return Done(ctx, CheckFor(caller, *req, out));
 }
 
 grpc::Status PolicyServiceImpl::CheckFor(const Caller& caller, const v1::CheckRequest& req,
@@ -183,13 +190,9 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::CheckBatch(grpc::CallbackServerCont
                                                         const v1::CheckBatchRequest* req,
                                                         v1::CheckBatchResponse* out) {
   InflightLimiter::Slot slot(nullptr);
-  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
-  absl::StatusOr<Caller> caller = Who(ctx);
-  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
-  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
-    return Done(ctx, BusinessRoute::Refuse(ctx, s));
-  }
-  return Done(ctx, DecideBatch(*caller, req->checks(), out->mutable_results()));
+  Caller caller;
+  if (grpc::Status s = Enter(ctx, *req, &slot, &caller); !s.ok()) return Done(ctx, s);
+  return Done(ctx, DecideBatch(caller, req->checks(), out->mutable_results()));
 }
 
 namespace {
@@ -323,26 +326,18 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvent(grpc::CallbackServerCon
                                                          const v1::EventRequest* req,
                                                          v1::EventResponse* out) {
   InflightLimiter::Slot slot(nullptr);
-  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
-  absl::StatusOr<Caller> caller = Who(ctx);
-  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
-  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
-    return Done(ctx, BusinessRoute::Refuse(ctx, s));
-  }
-  return Done(ctx, ApplyEvent(*caller, *req, out));
+  Caller caller;
+  if (grpc::Status s = Enter(ctx, *req, &slot, &caller); !s.ok()) return Done(ctx, s);
+  return Done(ctx, ApplyEvent(caller, *req, out));
 }
 
 grpc::ServerUnaryReactor* PolicyServiceImpl::ReportEvents(grpc::CallbackServerContext* ctx,
                                                           const v1::EventBatchRequest* req,
                                                           v1::EventBatchResponse* out) {
   InflightLimiter::Slot slot(nullptr);
-  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
-  absl::StatusOr<Caller> caller = Who(ctx);
-  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
-  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
-    return Done(ctx, BusinessRoute::Refuse(ctx, s));
-  }
-  return Done(ctx, ReportEventsFor(*caller, *req, out));
+  Caller caller;
+  if (grpc::Status s = Enter(ctx, *req, &slot, &caller); !s.ok()) return Done(ctx, s);
+  return Done(ctx, ReportEventsFor(caller, *req, out));
 }
 
 grpc::Status PolicyServiceImpl::ReportEventsFor(const Caller& caller,
@@ -377,13 +372,9 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::GetNumberState(grpc::CallbackServer
                                                             const v1::GetNumberStateRequest* req,
                                                             v1::NumberState* out) {
   InflightLimiter::Slot slot(nullptr);
-  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
-  absl::StatusOr<Caller> caller = Who(ctx);
-  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
-  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
-    return Done(ctx, BusinessRoute::Refuse(ctx, s));
-  }
-  return Done(ctx, NumberStateFor(*caller, *req, out));
+  Caller caller;
+  if (grpc::Status s = Enter(ctx, *req, &slot, &caller); !s.ok()) return Done(ctx, s);
+  return Done(ctx, NumberStateFor(caller, *req, out));
 }
 
 grpc::Status PolicyServiceImpl::NumberStateFor(const Caller& caller,
@@ -428,13 +419,9 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::GetDecision(grpc::CallbackServerCon
                                                          const v1::GetDecisionRequest* req,
                                                          v1::LoggedDecision* out) {
   InflightLimiter::Slot slot(nullptr);
-  if (grpc::Status admitted = Admit(ctx, &slot); !admitted.ok()) return Done(ctx, admitted);
-  absl::StatusOr<Caller> caller = Who(ctx);
-  if (!caller.ok()) return Done(ctx, ToGrpc(caller.status()));
-  if (absl::Status s = route_->Check(*caller, *req); !s.ok()) {
-    return Done(ctx, BusinessRoute::Refuse(ctx, s));
-  }
-  return Done(ctx, GetDecisionFor(*caller, *req, out));
+  Caller caller;
+  if (grpc::Status s = Enter(ctx, *req, &slot, &caller); !s.ok()) return Done(ctx, s);
+  return Done(ctx, GetDecisionFor(caller, *req, out));
 }
 
 grpc::Status PolicyServiceImpl::GetDecisionFor(const Caller& caller,

@@ -214,6 +214,12 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   // Admits a call: RESOURCE_EXHAUSTED past the in-flight bound, DEADLINE_EXCEEDED
   // if its deadline passed while it waited.
   grpc::Status Admit(const grpc::CallbackServerContext* ctx, InflightLimiter::Slot* slot);
+  // The door of every unary call that concerns a business: admitted (`slot`
+  // held until it answers), its caller known (Who), and the request's
+  // business routed here (BusinessRoute::Check). Sets `caller`; otherwise the
+  // status to answer with.
+  grpc::Status Enter(grpc::CallbackServerContext* ctx, const google::protobuf::Message& req,
+                     InflightLimiter::Slot* slot, Caller* caller);
 
  private:
   // PERMISSION_DENIED unless the caller may act for this number's business.
