@@ -114,6 +114,9 @@ for round in $(seq "$ROUNDS"); do
   run Check 1 "$POLICY_PID" "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/Check "@$WORK/check.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   run CheckBatch 100 "$POLICY_PID" "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   run Decide 100 "$POLICY_PID" "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  # The same with brief answers (CheckBatchRequest.brief: what a pipeline acts on).
+  run CheckBatch_brief 100 "$POLICY_PID" "$PEERS/load" "127.0.0.1:$POLICY_PORT" /wapolicy.v1.PolicyService/CheckBatch "@$WORK/batch_brief.reqs" "$THREADS" "$SECS" "$INFLIGHT"
+  run Decide_brief 100 "$POLICY_PID" "$BIN/bench/stream_load" "127.0.0.1:$POLICY_PORT" "@$WORK/decide_brief.reqs" "$THREADS" "$SECS" "$INFLIGHT"
   # New admissions only (issue 18 reports them apart): every check opens a
   # conversation on numbers the request files never use; each round starts
   # its own 3,000,000 pairs (decide_new after checks_new's).
@@ -181,7 +184,7 @@ echo
 if [ -n "${B_FLAGS:-}${B_BIN:-}" ]; then echo "(B): a second policy_server (${B_BIN:-the same binary}) started with ${B_FLAGS:-the same flags}, run in the same rounds."; echo; fi
 echo "| shape | calls/s | decisions/s | p50 µs | p99 µs | vs floor | vs Redis peer | server CPU µs/call | server CPU ns/decision | client CPU µs/call | CPU vs floor |"
 echo "|---|---|---|---|---|---|---|---|---|---|---|"
-SHAPES=(floor redis floor_batched Check CheckBatch Decide CheckBatch_new Decide_new)
+SHAPES=(floor redis floor_batched Check CheckBatch Decide CheckBatch_brief Decide_brief CheckBatch_new Decide_new)
 [ -n "${B_FLAGS:-}${B_BIN:-}" ] && SHAPES+=("Check (B)" "CheckBatch (B)" "Decide (B)" "CheckBatch_new (B)" "Decide_new (B)")
 SHAPES+=(events events_ids json_check http_floor webhooks)
 for n in "${SHAPES[@]}"; do

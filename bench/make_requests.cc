@@ -6,7 +6,8 @@
 //                 [--fresh_numbers=N]             and N numbers the request files never use
 //   make_requests --server=ADDR --admit           a conversation for every (number, customer)
 //   make_requests --out=DIR                       check.reqs, batch.reqs, decide.reqs,
-//                                                 floor_single.req, floor_batch.req
+//                                                 batch_brief.reqs, decide_brief.reqs (brief
+//                                                 answers), floor_single.req, floor_batch.req
 //
 // The request mix follows the Redis peer: request k goes from number k % NUMBERS
 // to customer (k * 2654435761) % CUSTOMERS, so the first pass over the file is
@@ -142,7 +143,9 @@ int Write(const std::string& dir) {
   const int requests = absl::GetFlag(FLAGS_requests), batch = absl::GetFlag(FLAGS_batch);
   std::ofstream check(dir + "/check.reqs", std::ios::binary),
       batches(dir + "/batch.reqs", std::ios::binary),
-      decide(dir + "/decide.reqs", std::ios::binary);
+      decide(dir + "/decide.reqs", std::ios::binary),
+      batches_brief(dir + "/batch_brief.reqs", std::ios::binary),
+      decide_brief(dir + "/decide_brief.reqs", std::ios::binary);
   size_t batch_bytes = 0, single_bytes = 0;
   for (int k = 0; k < requests; ++k) Append(check, Request(k).SerializeAsString());
   for (int k = 0; k < requests; k += batch) {
@@ -156,6 +159,10 @@ int Write(const std::string& dir) {
     batch_bytes = bytes.size();
     Append(batches, bytes);
     Append(decide, d.SerializeAsString());
+    b.set_brief(true);
+    d.set_brief(true);
+    Append(batches_brief, b.SerializeAsString());
+    Append(decide_brief, d.SerializeAsString());
   }
   single_bytes = Request(0).SerializeAsString().size();
   // The floor's requests: a Blob of the same byte size as ours.

@@ -25,14 +25,15 @@ void DecisionIds::Format(uint64_t id, std::string* out) const {
   out->append(counter.data(), counter.size());
 }
 
-void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, uint64_t id, v1::CheckResult* out) {
+void PolicyServiceImpl::Fill(const absl::StatusOr<Decision>& d, uint64_t id, bool brief,
+                             v1::CheckResult* out) {
   if (!d.ok()) {
     out->mutable_error()->set_code(static_cast<int>(d.status().code()));
     out->mutable_error()->set_message(std::string(d.status().message()));
     return;
   }
   v1::Decision* p = out->mutable_decision();
-  ToProto(*d, engine_->profile(), p);
+  ToProto(*d, engine_->profile(), p, brief);
   if (decision_log_ != nullptr) {
     FormatDecisionId(id, p->mutable_decision_id());
   } else {
@@ -132,7 +133,7 @@ grpc::Status PolicyServiceImpl::CheckFor(const Caller& caller, const v1::CheckRe
 
 grpc::Status PolicyServiceImpl::DecideBatch(
     const Caller& caller, const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
-    google::protobuf::RepeatedPtrField<v1::CheckResult>* results) {
+    google::protobuf::RepeatedPtrField<v1::CheckResult>* results, bool brief) {
   if (checks.size() > max_batch_) {
     return grpc::Status(
         grpc::StatusCode::INVALID_ARGUMENT,
@@ -174,9 +175,10 @@ grpc::Status PolicyServiceImpl::DecideBatch(
   for (int i = 0; i < checks.size(); ++i) {
     v1::CheckResult* r = results->Add();
     if (index[i] < 0) {
-      Fill(errors[i], first_id + i, r);
+      Fill(errors[i], first_id + i, brief, r);
     } else {
-      Fill(decided[index[i]], decision_log_ != nullptr ? logged_ids[index[i]] : first_id + i, r);
+      Fill(decided[index[i]], decision_log_ != nullptr ? logged_ids[index[i]] : first_id + i, brief,
+           r);
     }
   }
   if (metrics_ != nullptr) {
@@ -192,7 +194,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::CheckBatch(grpc::CallbackServerCont
   InflightLimiter::Slot slot(nullptr);
   Caller caller;
   if (grpc::Status s = Enter(ctx, *req, &slot, &caller); !s.ok()) return Done(ctx, s);
-  return Done(ctx, DecideBatch(caller, req->checks(), out->mutable_results()));
+  return Done(ctx, DecideBatch(caller, req->checks(), out->mutable_results(), req->brief()));
 }
 
 namespace {
@@ -220,7 +222,10 @@ class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1
         s = BusinessRoute::Refuse(ctx_, r);
       }
     }
-    if (s.ok()) s = service_->DecideBatch(caller_, request_.checks(), response_.mutable_results());
+    if (s.ok()) {
+      s = service_->DecideBatch(caller_, request_.checks(), response_.mutable_results(),
+                                request_.brief());
+    }
     if (!s.ok()) {
       Finish(s);
       return;

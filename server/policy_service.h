@@ -204,10 +204,12 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   }
 
   // Decides a batch in order (invalid or forbidden entries answered with
-  // their error); INVALID_ARGUMENT if it is larger than max_batch.
+  // their error); INVALID_ARGUMENT if it is larger than max_batch. `brief`:
+  // CheckBatchRequest.brief.
   grpc::Status DecideBatch(const Caller& caller,
                            const google::protobuf::RepeatedPtrField<v1::CheckRequest>& checks,
-                           google::protobuf::RepeatedPtrField<v1::CheckResult>* results);
+                           google::protobuf::RepeatedPtrField<v1::CheckResult>* results,
+                           bool brief = false);
   // The caller behind a call's metadata (an admin when auth is off), with
   // the business its x-wapolicy-business names (BusinessRoute::Name).
   absl::StatusOr<Caller> Who(const grpc::CallbackServerContext* ctx) const;
@@ -231,7 +233,7 @@ class PolicyServiceImpl final : public v1::PolicyService::CallbackService {
   grpc::Status ApplyEventUncounted(const Caller& caller, const v1::EventRequest& req,
                                    v1::EventResponse* out, PhoneNumberCache* numbers);
   // Writes a batch entry's decision (with decision id `id`) or its error.
-  void Fill(const absl::StatusOr<Decision>& d, uint64_t id, v1::CheckResult* out);
+  void Fill(const absl::StatusOr<Decision>& d, uint64_t id, bool brief, v1::CheckResult* out);
   PolicyEngine* engine_;
   const int max_batch_;
   const TokenAuthority* auth_;

@@ -49,7 +49,10 @@ absl::StatusOr<MessageTemplate> FromProto(const v1::Template& t);
 SessionContent FromProto(const v1::SessionRef& s);  // The content (caller checks it is set).
 void ToProto(const MessageTemplate& t, absl::string_view business_id, v1::Template* out);
 
-void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out);
+// `brief` (CheckBatchRequest.brief): only what a send pipeline acts on; the
+// rest of the Decision is left unset.
+void ToProto(const Decision& d, const PolicyProfile& profile, v1::Decision* out,
+             bool brief = false);
 void ToProto(const NumberSnapshot& s, const PolicyProfile& profile, v1::NumberState* out);
 v1::DeliveryOutcome ToProto(DeliveryOutcome o);
 // An event's time and id (INVALID_ARGUMENT naming occurred_at_unix_ms for a

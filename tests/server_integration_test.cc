@@ -308,6 +308,71 @@ TEST_F(ServerTest, BatchAndStreamAnswerLikeSingleCalls) {
   EXPECT_EQ(single[5].decision().reason(), v1::LIMIT_REACHED);
 }
 
+TEST_F(ServerTest, BriefBatchAndStreamGiveTheSameDecisionsWithoutTheExtras) {
+  StartServer("ladder: [3, 6, -1] verified_start_level: 0");
+  const std::string numbers[] = {"+14155550100", "+14155550101", "+14155550102"};
+  for (const std::string& n : numbers) ASSERT_TRUE(Setup(n).ok());
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(OptIn(Customer(i)).ok());
+  // Repeats, new customers past the limit (LIMIT_REACHED with its detail), a bad entry.
+  const int sequence[] = {0, 1, 0, 2, 3, 4, 1, -1, 5};
+  auto batch_on = [&](int number, bool brief) {
+    v1::CheckBatchRequest br;
+    br.set_brief(brief);
+    for (int c : sequence) *br.add_checks() = TemplateCheck(c < 0 ? "bad" : Customer(c), numbers[number]);
+    v1::CheckBatchResponse resp;
+    grpc::ClientContext ctx;
+    EXPECT_TRUE(server_->service().CheckBatch(&ctx, br, &resp).ok());
+    return resp;
+  };
+  const v1::CheckBatchResponse full = batch_on(0, false);
+  const v1::CheckBatchResponse brief = batch_on(1, true);
+  v1::DecideResponse streamed;
+  {
+    grpc::ClientContext sc;
+    auto rw = server_->service().Decide(&sc);
+    v1::DecideRequest req;
+    req.set_brief(true);
+    for (int c : sequence) *req.add_checks() = TemplateCheck(c < 0 ? "bad" : Customer(c), numbers[2]);
+    ASSERT_TRUE(rw->Write(req));
+    ASSERT_TRUE(rw->Read(&streamed));
+    rw->WritesDone();
+    ASSERT_TRUE(rw->Finish().ok());
+  }
+  ASSERT_EQ(full.results_size(), static_cast<int>(std::size(sequence)));
+  ASSERT_EQ(brief.results_size(), full.results_size());
+  ASSERT_EQ(streamed.results_size(), full.results_size());
+  for (int i = 0; i < full.results_size(); ++i) {
+    v1::CheckResult expected = full.results(i);
+    if (expected.has_decision()) {
+      EXPECT_NE(full.results(i).decision().limit(), 0) << i;  // The full answer has it.
+      v1::Decision* d = expected.mutable_decision();
+      d->clear_decision_id();
+      d->clear_effect();
+      d->clear_limit();
+      d->clear_used();
+      d->clear_next_slot_free_unix_ms();
+      d->clear_service_window_ends_unix_ms();
+      d->clear_conversation_ends_unix_ms();
+      d->clear_profile_name();
+      d->clear_profile_revision();
+    } else {
+      EXPECT_EQ(expected.error().code(), grpc::StatusCode::INVALID_ARGUMENT) << i;
+    }
+    for (v1::CheckResult got : {brief.results(i), streamed.results(i)}) {
+      if (got.has_decision()) {
+        EXPECT_FALSE(got.decision().decision_id().empty()) << i;
+        got.mutable_decision()->clear_decision_id();
+      }
+      EXPECT_TRUE(google::protobuf::util::MessageDifferencer::Equals(expected, got))
+          << i << "\n"
+          << expected.DebugString() << "vs brief\n"
+          << got.DebugString();
+    }
+  }
+  EXPECT_EQ(brief.results(5).decision().reason(), v1::LIMIT_REACHED);
+  EXPECT_FALSE(brief.results(5).decision().detail().empty());
+}
+
 TEST_F(ServerTest, RestartKeepsEverything) {
   StartServer("ladder: [2, 4, -1] verified_start_level: 0");
   ASSERT_TRUE(Setup().ok());

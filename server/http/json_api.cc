@@ -191,7 +191,7 @@ HttpResponse JsonApi::Handle(const HttpRequest& req) {
     if (!post) return MethodNotAllowed("POST");
     return Unary<v1::CheckBatchRequest, v1::CheckBatchResponse>(
         req, &routed, [&](const auto& in, auto* out) {
-          return service_->DecideBatch(*caller, in.checks(), out->mutable_results());
+          return service_->DecideBatch(*caller, in.checks(), out->mutable_results(), in.brief());
         });
   }
   if (path == "/v1/events") {
