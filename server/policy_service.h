@@ -54,6 +54,16 @@ class DecisionIds {
   std::atomic<uint64_t> next_{1};
 };
 
+// A call's arena: a 100-check batch parses into ~30 KB of small objects, so
+// the first block is 16 KiB rather than protobuf's 256 bytes doubling (3–10%
+// less parse time in //bench:wire_cost_bench).
+inline google::protobuf::ArenaOptions CallArenaOptions() {
+  google::protobuf::ArenaOptions o;
+  o.start_block_size = 16 << 10;
+  o.max_block_size = 64 << 10;
+  return o;
+}
+
 // Puts a unary call's request and response on one protobuf Arena, freed in one
 // go when the call ends: a batch of checks is hundreds of small objects.
 template <typename Request, typename Response>
@@ -64,7 +74,7 @@ class ArenaMessageAllocator final : public grpc::MessageAllocator<Request, Respo
  private:
   class Holder final : public grpc::MessageHolder<Request, Response> {
    public:
-    Holder() {
+    Holder() : arena_(CallArenaOptions()) {
       this->set_request(google::protobuf::Arena::CreateMessage<Request>(&arena_));
       this->set_response(google::protobuf::Arena::CreateMessage<Response>(&arena_));
     }
