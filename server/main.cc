@@ -77,7 +77,7 @@ ABSL_FLAG(int64_t, max_event_ids, int64_t{4} << 20,
           "Most event ids remembered in all (a busy business may use what others leave; the "
           "oldest are forgotten first). About 120 bytes each, whatever the id's length.");
 ABSL_FLAG(int, max_numbers, 65536, "Most business phone numbers the server will register.");
-ABSL_FLAG(int64_t, memtable_budget_mb, 256,
+ABSL_FLAG(int64_t, memtable_budget_mb, 64,
           "Memory for RocksDB's memtables, all families together (MiB).");
 ABSL_FLAG(int, max_message_bytes, 4 << 20,
           "Largest request accepted (bytes); larger ones get RESOURCE_EXHAUSTED.");
