@@ -4,6 +4,7 @@
 // Admissions that write go through the real RocksDB store (process
 // durability: WAL write, no fsync), as in the server.
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -13,6 +14,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "benchmark/benchmark.h"
+#include "policy/internal/huge_page_table.h"
 #include "policy/policy_engine.h"
 #include "storage/state_store.h"
 
@@ -131,6 +133,25 @@ void BM_CheckInOpenConversation(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_CheckInOpenConversation)->Arg(1000)->Arg(100000)->Arg(10000000);
+
+// What bounds BM_CheckInOpenConversation at 10M: one dependent load from
+// memory on this machine. A random cycle through a table of 8-byte slots
+// (on huge pages, as the engine's tables), each load's address from the last:
+// Arg(1024) fits in cache, Arg(1 << 27) (1 GiB) goes to DRAM every hop.
+void BM_DependentMemoryLoad(benchmark::State& state) {
+  const size_t n = static_cast<size_t>(state.range(0));
+  std::vector<uint64_t, internal::HugePageAllocator<uint64_t>> next(n);
+  std::vector<uint64_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(1));
+  for (size_t i = 0; i < n; ++i) next[order[i]] = order[(i + 1) % n];
+  uint64_t at = order[0];
+  for (auto _ : state) {
+    at = next[at];
+    benchmark::DoNotOptimize(at);
+  }
+}
+BENCHMARK(BM_DependentMemoryLoad)->Arg(1024)->Arg(1 << 27);
 
 void BM_NewAdmissionDurable(benchmark::State& state) {
   const int64_t tracked = state.range(0);

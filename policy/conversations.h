@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/functional/function_ref.h"
 #include "absl/strings/string_view.h"
+#include "policy/internal/huge_page_table.h"
 #include "policy/service_window.h"
 
 namespace wapolicy {
@@ -130,7 +131,7 @@ class ConversationLedger {
   void Unindex(uint64_t customer, const ConversationWindow& w);
   void Commit(uint64_t customer, ConversationWindow& w, OnChange on_change);
 
-  absl::flat_hash_map<uint64_t, ConversationWindow> windows_;
+  internal::HugePageTable<uint64_t, ConversationWindow> windows_;
   absl::btree_set<std::pair<int64_t, uint64_t>> by_end_;    // Open slots.
   absl::btree_set<std::pair<int64_t, uint64_t>> by_start_;  // Recent starts.
   int64_t qualified_ = 0;                                   // Of them, with start_qualifies.

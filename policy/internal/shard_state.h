@@ -25,6 +25,7 @@
 #include "absl/strings/string_view.h"
 #include "policy/consent.h"
 #include "policy/event_ids.h"
+#include "policy/internal/huge_page_table.h"
 #include "policy/messaging_tier.h"
 #include "policy/number_snapshot.h"
 #include "policy/number_status.h"
@@ -86,7 +87,7 @@ struct ShardState {
     // UNAVAILABLE for it from then on.
     bool frozen = false;
     std::vector<LimitPool*> pools;
-    absl::flat_hash_map<uint64_t, Consent> consents;
+    internal::HugePageTable<uint64_t, Consent> consents;
     // Customers given a marketing hold (marketing_hold.h), for the state
     // view: a hold may have lapsed (the consent says); pruned when listed.
     absl::flat_hash_set<uint64_t> held_customers;
@@ -179,11 +180,11 @@ struct ShardState {
   absl::flat_hash_map<std::string, std::unique_ptr<Business>> businesses;
   absl::flat_hash_map<std::string, std::unique_ptr<LimitPool>> pools;
   absl::flat_hash_map<uint64_t, std::unique_ptr<Number>> numbers;
-  absl::flat_hash_map<ThreadKey, ServiceWindow> threads;
+  internal::HugePageTable<ThreadKey, ServiceWindow> threads;
   // Pair rates of pairs messaged in the last minutes whose consent holds
   // another number's, or that have none (not stored; idle ones are dropped
   // by ExpirePairs). Most pairs live in their consent (consent.h).
-  absl::flat_hash_map<ThreadKey, PairRateState> pairs;
+  internal::HugePageTable<ThreadKey, PairRateState> pairs;
   EventIdLog event_ids;  // Of events on this shard's numbers.
 
  private:
