@@ -17,7 +17,7 @@ run() {
 }
 run //...
 run --config=asan //...
-run --config=tsan //policy:policy_engine_test //policy:business_freeze_test //policy:policy_engine_rates_test //policy:campaign_plan_test //policy:number_directory_test //policy:durable_batch_test //storage:state_store_test //server:decision_log_test
+run --config=tsan //policy:policy_engine_test //policy:business_freeze_test //policy:policy_engine_rates_test //policy:campaign_plan_test //policy:number_directory_test //storage:state_store_test //server:decision_log_test
 if [ -x fuzz/run.sh ]; then
   if FUZZ_SECONDS=${FUZZ_SECONDS:-20} ./fuzz/run.sh 2>&1 | tee -a "$log"; then :; else rc=1; fi
 fi
