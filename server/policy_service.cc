@@ -50,12 +50,6 @@ grpc::ServerUnaryReactor* Done(grpc::CallbackServerContext* ctx, const grpc::Sta
   return r;
 }
 
-// The answer when a decision's write failed (as EngineShard::Commit words it).
-grpc::Status WriteFailed(const absl::Status& written) {
-  return grpc::Status(grpc::StatusCode::UNAVAILABLE,
-                      absl::StrCat("state journal write failed: ", written.message()));
-}
-
 }  // namespace
 
 grpc::Status PolicyServiceImpl::Admit(const grpc::CallbackServerContext* ctx,
@@ -122,7 +116,13 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* 
   grpc::Status answer = CheckFor(caller, *req, out);
   durable.FinishAsync([reactor, answer = std::move(answer),
                        slot = std::move(slot)](absl::Status written) mutable {
-    reactor->Finish(written.ok() ? answer : WriteFailed(written));
+    if (!written.ok()) {
+      reactor->Finish(grpc::Status(
+          grpc::StatusCode::UNAVAILABLE,
+          absl::StrCat("state journal write failed: ", written.message())));
+      return;
+    }
+    reactor->Finish(answer);
   });
   return reactor;
 }
@@ -212,15 +212,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::CheckBatch(grpc::CallbackServerCont
   InflightLimiter::Slot slot(nullptr);
   Caller caller;
   if (grpc::Status s = Enter(ctx, *req, &slot, &caller); !s.ok()) return Done(ctx, s);
-  // As Check: the batch's one write is awaited without holding this thread.
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  DurableBatch durable;
-  grpc::Status answer = DecideBatch(caller, req->checks(), out->mutable_results(), req->brief());
-  durable.FinishAsync([reactor, answer = std::move(answer),
-                       slot = std::move(slot)](absl::Status written) mutable {
-    reactor->Finish(written.ok() ? answer : WriteFailed(written));
-  });
-  return reactor;
+  return Done(ctx, DecideBatch(caller, req->checks(), out->mutable_results(), req->brief()));
 }
 
 namespace {
@@ -248,24 +240,15 @@ class DecideReactor final : public grpc::ServerBidiReactor<v1::DecideRequest, v1
         s = BusinessRoute::Refuse(ctx_, r);
       }
     }
+    if (s.ok()) {
+      s = service_->DecideBatch(caller_, request_.checks(), response_.mutable_results(),
+                                request_.brief());
+    }
     if (!s.ok()) {
       Finish(s);
       return;
     }
-    // As Check: the message's write is awaited without holding this thread;
-    // the answer goes out from the thread whose write covers it.
-    DurableBatch durable;
-    s = service_->DecideBatch(caller_, request_.checks(), response_.mutable_results(),
-                              request_.brief());
-    durable.FinishAsync([this, s = std::move(s), slot = std::move(slot)](absl::Status written) {
-      if (!written.ok()) {
-        Finish(WriteFailed(written));
-      } else if (!s.ok()) {
-        Finish(s);
-      } else {
-        StartWrite(&response_);
-      }
-    });
+    StartWrite(&response_);
   }
   void OnWriteDone(bool ok) override {
     if (!ok) {
