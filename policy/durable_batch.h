@@ -14,7 +14,6 @@
 #ifndef WAPOLICY_POLICY_DURABLE_BATCH_H_
 #define WAPOLICY_POLICY_DURABLE_BATCH_H_
 
-#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "policy/internal/shard_commit.h"
 
@@ -37,21 +36,6 @@ class DurableBatch {
     finished_ = true;
     internal::DeferredAwaits::Current() = nullptr;
     return awaits_.AwaitAll();
-  }
-  // As Finish, without holding this thread: `done` gets what Finish would
-  // return once everything appended inside is durable, maybe before this
-  // returns, maybe later on the thread that wrote it (so the caller can take
-  // its next request meanwhile). Answer nothing about the batch's calls
-  // before `done` runs with OK. Nested: `done` gets OK at once (the
-  // outermost batch waits).
-  void FinishAsync(absl::AnyInvocable<void(absl::Status) &&> done) {
-    if (outer_ != nullptr || finished_) {
-      std::move(done)(absl::OkStatus());
-      return;
-    }
-    finished_ = true;
-    internal::DeferredAwaits::Current() = nullptr;
-    awaits_.AwaitAllAsync(std::move(done));
   }
 
  private:

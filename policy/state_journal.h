@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "absl/container/inlined_vector.h"
-#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
@@ -79,13 +78,6 @@ class StateJournal {
   virtual uint64_t Append(StateChanges changes) = 0;
   // Waits until every change up to `ticket` is durable.
   virtual absl::Status Await(uint64_t ticket) = 0;
-  // Calls `done` once every change up to `ticket` is durable (or with the
-  // write's failure), without holding the caller for it when the journal can:
-  // `done` may run before this returns, or later on the thread that made the
-  // write. Must not be called with a lock `done` takes. The default waits.
-  virtual void AwaitAsync(uint64_t ticket, absl::AnyInvocable<void(absl::Status) &&> done) {
-    std::move(done)(Await(ticket));
-  }
 };
 
 }  // namespace wapolicy

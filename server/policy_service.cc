@@ -106,25 +106,7 @@ grpc::ServerUnaryReactor* PolicyServiceImpl::Check(grpc::CallbackServerContext* 
   InflightLimiter::Slot slot(nullptr);
   Caller caller;
   if (grpc::Status s = Enter(ctx, *req, &slot, &caller); !s.ok()) return Done(ctx, s);
-  // An admission answers only once its write is durable, but this thread
-  // does not wait for that: the decision's write is awaited asynchronously
-  // and the answer sent by whichever thread's write covers it (at once when
-  // nothing else is being written). Concurrent admissions then share writes
-  // instead of each sleeping until the group commit's leader wakes it.
-  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  DurableBatch durable;
-  grpc::Status answer = CheckFor(caller, *req, out);
-  durable.FinishAsync([reactor, answer = std::move(answer),
-                       slot = std::move(slot)](absl::Status written) mutable {
-    if (!written.ok()) {
-      reactor->Finish(grpc::Status(
-          grpc::StatusCode::UNAVAILABLE,
-          absl::StrCat("state journal write failed: ", written.message())));
-      return;
-    }
-    reactor->Finish(answer);
-  });
-  return reactor;
+  return Done(ctx, CheckFor(caller, *req, out));
 }
 
 grpc::Status PolicyServiceImpl::CheckFor(const Caller& caller, const v1::CheckRequest& req,

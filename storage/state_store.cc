@@ -1,7 +1,5 @@
 #include "storage/state_store.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
@@ -96,26 +94,10 @@ absl::StatusOr<std::unique_ptr<RocksStateStore>> RocksStateStore::Open(const std
   rocksdb::Status s = rocksdb::DB::Open(options, dir, cfs, &store->families_, &db);
   if (!s.ok()) return FromRocks(s, absl::StrCat("opening RocksDB at ", dir));
   store->db_.reset(db);
-  store->committer_ = std::thread([p = store.get()] { p->CommitterLoop(); });
   return store;
 }
 
 RocksStateStore::~RocksStateStore() {
-  if (committer_.joinable()) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      stopping_ = true;
-    }
-    committer_wake_.notify_all();
-    committer_.join();
-    // Whatever is still awaited is written before the database closes.
-    std::unique_lock<std::mutex> lock(mu_);
-    while (!async_waiters_.empty()) {
-      written_.wait(lock, [this] { return !writing_; });
-      if (failed_.ok()) LeadOneWrite(lock);
-      CompleteDue(lock);  // All of them: the write covered every append, or failed.
-    }
-  }
   if (db_ != nullptr) {
     for (rocksdb::ColumnFamilyHandle* h : families_) db_->DestroyColumnFamilyHandle(h);
     db_->Close();
@@ -139,86 +121,31 @@ absl::Status RocksStateStore::Await(uint64_t ticket) {
       continue;
     }
     // Lead: write everything appended so far in one batch.
-    LeadOneWrite(lock);
-    CompleteDue(lock);
-  }
-}
-
-void RocksStateStore::AwaitAsync(uint64_t ticket, absl::AnyInvocable<void(absl::Status) &&> done) {
-  std::unique_lock<std::mutex> lock(mu_);
-  if (!failed_.ok() || durable_ >= ticket) {
-    absl::Status s = failed_;
+    writing_ = true;
+    std::vector<StateChanges> group(std::make_move_iterator(queue_.begin()),
+                                    std::make_move_iterator(queue_.end()));
+    queue_.clear();
+    const uint64_t upto = appended_;
     lock.unlock();
-    std::move(done)(std::move(s));
-    return;
-  }
-  async_waiters_.push_back(AsyncWaiter{ticket, std::move(done)});
-  if (writing_) return;  // That write's end runs it, or hands it to the committer.
-  // Nothing in flight: write here, as Await's leader would (no hand-off).
-  LeadOneWrite(lock);
-  CompleteDue(lock);
-}
-
-void RocksStateStore::LeadOneWrite(std::unique_lock<std::mutex>& lock) {
-  writing_ = true;
-  std::vector<StateChanges> group(std::make_move_iterator(queue_.begin()),
-                                  std::make_move_iterator(queue_.end()));
-  queue_.clear();
-  const uint64_t upto = appended_;
-  lock.unlock();
-  uint64_t records = 0;
-  for (const StateChanges& c : group) records += c.size();
-  const auto start = std::chrono::steady_clock::now();
-  absl::Status s = records == 0 ? absl::OkStatus() : Write(group);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  lock.lock();
-  writing_ = false;
-  if (records != 0) {
+    const auto start = std::chrono::steady_clock::now();
+    absl::Status s = Write(group);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    uint64_t records = 0;
+    for (const StateChanges& c : group) records += c.size();
+    lock.lock();
+    writing_ = false;
     ++writes_;
     ++stats_.writes;
     stats_.change_sets += group.size();
     stats_.records += records;
     stats_.write_seconds += seconds;
-  }
-  if (!s.ok()) {
-    failed_ = s;
-  } else {
-    durable_ = upto;
-  }
-  written_.notify_all();
-}
-
-void RocksStateStore::CompleteDue(std::unique_lock<std::mutex>& lock) {
-  std::vector<AsyncWaiter> due;
-  if (!failed_.ok()) {
-    due.swap(async_waiters_);
-  } else {
-    auto covered = std::partition(async_waiters_.begin(), async_waiters_.end(),
-                                  [this](const AsyncWaiter& w) { return w.ticket > durable_; });
-    due.assign(std::make_move_iterator(covered), std::make_move_iterator(async_waiters_.end()));
-    async_waiters_.erase(covered, async_waiters_.end());
-  }
-  if (!async_waiters_.empty() && !writing_) committer_wake_.notify_one();
-  if (due.empty()) return;
-  const absl::Status status = failed_;
-  lock.unlock();
-  for (AsyncWaiter& w : due) std::move(w.done)(status);
-  lock.lock();
-}
-
-void RocksStateStore::CommitterLoop() {
-  pthread_setname_np(pthread_self(), "state_committer");  // For top and perf.
-  std::unique_lock<std::mutex> lock(mu_);
-  for (;;) {
-    committer_wake_.wait(lock, [this] { return stopping_ || (!async_waiters_.empty() && !writing_); });
-    if (stopping_) return;
-    if (!failed_.ok()) {
-      CompleteDue(lock);
-      continue;
+    if (!s.ok()) {
+      failed_ = s;
+    } else {
+      durable_ = upto;
     }
-    LeadOneWrite(lock);
-    CompleteDue(lock);
+    written_.notify_all();
   }
 }
 
@@ -528,7 +455,6 @@ absl::Status RocksStateStore::AsLeader(absl::FunctionRef<absl::Status()> op) {
     durable_ = upto;
   }
   written_.notify_all();
-  CompleteDue(lock);
   return done;
 }
 

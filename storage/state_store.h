@@ -16,10 +16,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "absl/functional/any_invocable.h"
 #include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -75,12 +73,6 @@ class RocksStateStore final : public StateJournal {
 
   uint64_t Append(StateChanges changes) override;
   absl::Status Await(uint64_t ticket) override;
-  // Never waits: when nothing is being written this thread writes (as Await's
-  // leader would) and `done` runs before the return; otherwise `done` is kept
-  // and run by whichever thread's write covers `ticket` — the write in flight,
-  // or the next one, which the store's committer thread makes when no caller
-  // is left to (so a caller's thread is never kept to write for others).
-  void AwaitAsync(uint64_t ticket, absl::AnyInvocable<void(absl::Status) &&> done) override;
   // Append + Await, for callers outside the policy core.
   absl::Status Commit(StateChanges changes) { return Await(Append(std::move(changes))); }
 
@@ -190,15 +182,6 @@ class RocksStateStore final : public StateJournal {
   // the database is made by the one leader, in order. A failure of `op` is
   // returned, not kept (the appended changes' write is what Await reports).
   absl::Status AsLeader(absl::FunctionRef<absl::Status()> op);
-  // With mu_ held by `lock` and no write in flight: writes everything
-  // appended (if anything) as one batch, unlocking meanwhile; then records
-  // the outcome and wakes Await's waiters.
-  void LeadOneWrite(std::unique_lock<std::mutex>& lock);
-  // With mu_ held: runs (unlocked) the AwaitAsync callbacks the writes so
-  // far cover, or all of them after a failure; wakes the committer if some
-  // are left and nobody writes.
-  void CompleteDue(std::unique_lock<std::mutex>& lock);
-  void CommitterLoop();
   absl::StatusOr<bool> HasAnyRecord();
   absl::Status Migrate(const ProfileIdentity& from, const ProfileIdentity& to, ProfileCheck* out);
 
@@ -212,14 +195,6 @@ class RocksStateStore final : public StateJournal {
   uint64_t durable_ = 0;
   bool writing_ = false;
   absl::Status failed_;
-  struct AsyncWaiter {
-    uint64_t ticket;
-    absl::AnyInvocable<void(absl::Status) &&> done;
-  };
-  std::vector<AsyncWaiter> async_waiters_;  // AwaitAsync's, not yet durable.
-  std::condition_variable committer_wake_;  // Waiters left and no write in flight, or stop.
-  bool stopping_ = false;
-  std::thread committer_;  // Writes for AwaitAsync's waiters when no caller does.
   uint64_t writes_ = 0;
   WriteStats stats_;  // Guarded by mu_.
   std::unique_ptr<rocksdb::DB> db_;

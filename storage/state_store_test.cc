@@ -1,7 +1,6 @@
 #include "storage/state_store.h"
 
 #include <atomic>
-#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -85,79 +84,6 @@ TEST(RocksStateStoreTest, ConcurrentCommitsAreGroupedAndAllDurable) {
 // Checks, deliveries, inbound messages, signals, state reads and sweeps from
 // several threads at once on an engine writing to the real store; then the
 // store alone rebuilds the same counts. (Run under --config=tsan too.)
-// AwaitAsync: each callback runs once, and only after its own record is in
-// the database (read back inside the callback), while blocking Awaits run
-// beside it; the callers never wait.
-TEST(RocksStateStoreTest, AwaitAsyncRunsEachCallbackOnceAfterItsRecordIsWritten) {
-  const std::string dir = TempDir();
-  auto store = RocksStateStore::Open(dir, Durability::kProcess);
-  ASSERT_TRUE(store.ok());
-  RocksStateStore* st = store->get();
-  constexpr int kThreads = 6, kEach = 150;
-  std::atomic<int> called{0}, written_before{0}, errors{0};
-  auto key = [](int n) { return "a" + std::to_string(n); };
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] {
-      for (int i = 0; i < kEach; ++i) {
-        const int n = t * kEach + i;
-        StateChanges ch{{StateFamily::kBusiness, false, ToRecordBytes(key(n)), ToRecordBytes("\1")}};
-        const uint64_t ticket = st->Append(std::move(ch));
-        if (t == 0) {  // One thread waits the old way, sharing writes with the others.
-          if (!st->Await(ticket).ok()) ++errors;
-          continue;
-        }
-        st->AwaitAsync(ticket, [&, n](absl::Status s) {
-          if (!s.ok()) ++errors;
-          bool found = false;
-          auto reader = st->NewSnapshotReader();
-          const std::string k = key(n);
-          (void)reader->ScanAll(StateFamily::kBusiness, [&](absl::string_view rk, absl::string_view) {
-            if (rk == k) found = true;
-            return absl::OkStatus();
-          });
-          if (found) ++written_before;
-          ++called;
-        });
-      }
-    });
-  }
-  for (auto& th : threads) th.join();
-  // The last callbacks may still be running on the committer: wait for them.
-  for (int i = 0; i < 500 && called.load() < (kThreads - 1) * kEach; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(called.load(), (kThreads - 1) * kEach);
-  EXPECT_EQ(written_before.load(), (kThreads - 1) * kEach);
-  EXPECT_EQ(errors.load(), 0);
-  EXPECT_EQ(*st->Count(StateFamily::kBusiness), kThreads * kEach);
-  store->reset();
-  std::filesystem::remove_all(dir);
-}
-
-// A callback still waiting when the store closes is written and answered first.
-TEST(RocksStateStoreTest, AwaitAsyncWaitersAreAnsweredBeforeTheStoreCloses) {
-  const std::string dir = TempDir();
-  std::atomic<int> ok{0};
-  {
-    auto store = RocksStateStore::Open(dir, Durability::kProcess);
-    ASSERT_TRUE(store.ok());
-    for (int i = 0; i < 50; ++i) {
-      StateChanges ch{{StateFamily::kBusiness, false, ToRecordBytes("c" + std::to_string(i)),
-                       ToRecordBytes("\1")}};
-      (*store)->AwaitAsync((*store)->Append(std::move(ch)), [&](absl::Status s) {
-        if (s.ok()) ++ok;
-      });
-    }
-  }
-  EXPECT_EQ(ok.load(), 50);
-  auto reopened = RocksStateStore::Open(dir, Durability::kProcess);
-  ASSERT_TRUE(reopened.ok());
-  EXPECT_EQ(*(*reopened)->Count(StateFamily::kBusiness), 50);
-  reopened->reset();
-  std::filesystem::remove_all(dir);
-}
-
 TEST(RocksStateStoreTest, EngineUnderConcurrentMixedLoadStaysConsistent) {
   const std::string dir = TempDir();
   ManualClock clock(absl::FromUnixSeconds(1767225600));

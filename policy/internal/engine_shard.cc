@@ -38,10 +38,9 @@ int64_t EngineShard::Tick() {
 }
 
 absl::Status EngineShard::CheckHealthy() const {
-  if (failed_.ok() && !commit_.failed()) return absl::OkStatus();
-  return absl::UnavailableError(absl::StrCat(
-      "state journal failed earlier; restart to recover: ",
-      failed_.ok() ? "a deferred write failed" : failed_.message()));
+  if (failed_.ok()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("state journal failed earlier; restart to recover: ", failed_.message()));
 }
 
 bool EngineShard::HasBusiness(absl::string_view business_id) const {

@@ -15,12 +15,9 @@
 
 #include <atomic>
 #include <cstdint>
-#include <memory>
-#include <mutex>
 #include <utility>
 #include <vector>
 
-#include "absl/functional/any_invocable.h"
 #include "absl/status/status.h"
 #include "policy/state_journal.h"
 
@@ -50,9 +47,6 @@ class DeferredAwaits {
   }
   // Waits for every deferred ticket; the first failure, if any.
   absl::Status AwaitAll();
-  // As AwaitAll, without waiting: `done` gets the first failure, or OK, once
-  // every deferred ticket is durable (maybe before this returns).
-  void AwaitAllAsync(absl::AnyInvocable<void(absl::Status) &&> done);
 
  private:
   std::vector<std::pair<ShardCommit*, uint64_t>> waits_;  // Few: one per shard touched.
@@ -85,51 +79,24 @@ class ShardCommit {
     }
     return AwaitNow(ticket);
   }
-  // As AwaitNow, without holding the caller (StateJournal::AwaitAsync).
-  void AwaitAsync(uint64_t ticket, absl::AnyInvocable<void(absl::Status) &&> done) {
-    if (ticket <= durable_ticket_.load(std::memory_order_acquire)) {
-      std::move(done)(absl::OkStatus());
-      return;
-    }
-    journal_->AwaitAsync(ticket, [this, ticket, done = std::move(done)](absl::Status s) mutable {
-      if (s.ok()) {
-        MarkDurable(ticket);
-      } else {
-        failed_.store(true, std::memory_order_release);
-      }
-      std::move(done)(std::move(s));
-    });
-  }
   absl::Status AwaitNow(uint64_t ticket) {
     if (ticket <= durable_ticket_.load(std::memory_order_acquire)) return absl::OkStatus();
     absl::Status s = journal_->Await(ticket);
-    if (!s.ok()) {
-      failed_.store(true, std::memory_order_release);
-      return s;
-    }
-    MarkDurable(ticket);
-    return s;
-  }
-  // A write this shard awaited failed (a wait deferred by a DurableBatch
-  // included): the shard must refuse further work, as for a failed Await
-  // in the shard's own commit, since its state holds unrecorded changes.
-  bool failed() const { return failed_.load(std::memory_order_acquire); }
-
- private:
-  void MarkDurable(uint64_t ticket) {
+    if (!s.ok()) return s;
     uint64_t seen = durable_ticket_.load(std::memory_order_relaxed);
     while (seen < ticket &&
            !durable_ticket_.compare_exchange_weak(seen, ticket, std::memory_order_release)) {
     }
+    return s;
   }
 
+ private:
   StateJournal* const journal_;
   // The newest append; written only under the shard's lock (atomic so that
   // readers need no annotation of a lock this class does not own).
   std::atomic<uint64_t> last_ticket_{0};
   // Every ticket up to this one is durable (journal tickets only grow).
   std::atomic<uint64_t> durable_ticket_{0};
-  std::atomic<bool> failed_{false};
 };
 
 inline absl::Status DeferredAwaits::AwaitAll() {
@@ -140,37 +107,6 @@ inline absl::Status DeferredAwaits::AwaitAll() {
   }
   waits_.clear();
   return first;
-}
-
-inline void DeferredAwaits::AwaitAllAsync(absl::AnyInvocable<void(absl::Status) &&> done) {
-  std::vector<std::pair<ShardCommit*, uint64_t>> waits;
-  waits.swap(waits_);
-  if (waits.empty()) {
-    std::move(done)(absl::OkStatus());
-    return;
-  }
-  // The last of the shards' writes to finish answers, with the first failure.
-  struct Join {
-    std::mutex mu;
-    int left;
-    absl::Status first;
-    absl::AnyInvocable<void(absl::Status) &&> done;
-  };
-  auto join = std::make_shared<Join>();
-  join->left = static_cast<int>(waits.size());
-  join->done = std::move(done);
-  for (auto& [commit, ticket] : waits) {
-    commit->AwaitAsync(ticket, [join](absl::Status s) {
-      absl::Status first;
-      {
-        std::lock_guard<std::mutex> lock(join->mu);
-        if (join->first.ok()) join->first = s;
-        if (--join->left > 0) return;
-        first = join->first;
-      }
-      std::move(join->done)(std::move(first));
-    });
-  }
 }
 
 }  // namespace internal
