@@ -88,6 +88,18 @@ TEST_F(HttpApiTest, BatchesAnswerInOrderAndEventsApply) {
   EXPECT_TRUE(b.results(0).decision().allowed());
   EXPECT_EQ(b.results(1).error().code(), 3);
   EXPECT_TRUE(absl::StrContains(b.results(1).error().message(), "business_number"));
+  EXPECT_NE(b.results(0).decision().limit(), 0);  // A full answer.
+
+  // "brief": the same decision without the extras.
+  r = http_->Post("/v1/checkBatch",
+                  "{\"brief\":true,\"checks\":[" + CheckJson("+447700900001") + "]}");
+  ASSERT_EQ(r.status, 200) << r.body;
+  v1::CheckBatchResponse brief = FromJson<v1::CheckBatchResponse>(r.body);
+  ASSERT_EQ(brief.results_size(), 1);
+  EXPECT_TRUE(brief.results(0).decision().allowed());
+  EXPECT_FALSE(brief.results(0).decision().decision_id().empty());
+  EXPECT_EQ(brief.results(0).decision().limit(), 0);
+  EXPECT_TRUE(brief.results(0).decision().profile_name().empty());
 
   r = http_->Post("/v1/events:batch",
                   std::string(R"({"events":[{"businessNumber":")") + kNumber +
